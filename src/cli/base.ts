@@ -1,0 +1,88 @@
+/**
+ * The shared base of every tdxkit command: `--state-dir` (env TDXKIT_STATE_DIR), `--json`, and the
+ * mapping of errors to the exit codes of the CLI contract (identical with and without --json, which
+ * @oclif/core 4 does not do on its own). User errors are one line, never a stack trace; a stack is
+ * printed only for internal errors and only with TDXKIT_DEBUG=1.
+ */
+import {Command, Flags, Interfaces} from '@oclif/core'
+import {ExitCode, TdxkitError} from '../errors.js'
+import {StateStore, resolveStateDir} from '../state/store.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof TdxCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export abstract class TdxCommand<T extends typeof Command = typeof Command> extends Command {
+  static enableJsonFlag = true
+
+  static baseFlags = {
+    'state-dir': Flags.string({
+      summary: 'Directory holding the simulated platform state.',
+      description: 'Defaults to $TDXKIT_STATE_DIR, else $XDG_STATE_HOME/tdxkit (~/.local/state/tdxkit).',
+      env: 'TDXKIT_STATE_DIR',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (this.ctor as typeof TdxCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  /** The state store for --state-dir / TDXKIT_STATE_DIR / XDG default. */
+  protected store(): StateStore {
+    return new StateStore(resolveStateDir(this.flags['state-dir']))
+  }
+
+  /** A note for the human on stderr (kept even under --json, since stdout then carries JSON only). */
+  protected notice(message: string): void {
+    process.stderr.write(`tdxkit: ${message}\n`)
+  }
+
+  /** Write raw bytes or text to stdout, bypassing oclif's line-oriented logger. */
+  protected writeStdout(data: string | Uint8Array): void {
+    process.stdout.write(data)
+  }
+
+  /** True when a progress display may be drawn (stderr is a TTY, not --json, not CI). */
+  protected progressAllowed(): boolean {
+    return Boolean(process.stderr.isTTY) && !this.jsonEnabled() && !process.env.CI
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<any> {
+    // oclif's own control-flow errors (this.exit(), --help, --version) keep their behaviour.
+    if (err?.oclif?.exit === 0 || err?.name === 'ExitError') throw err
+    let exit: number
+    let payload: Record<string, unknown>
+    if (err instanceof TdxkitError) {
+      exit = err.exit
+      payload = err.toJSON()
+    } else if (err?.oclif?.exit !== undefined) {
+      // Flag / argument parsing errors from oclif: usage errors.
+      exit = err.oclif.exit === 1 ? ExitCode.USAGE : err.oclif.exit
+      const message = String(err.message).split('\n')[0].replace(/\s+See more help with --help$/, '')
+      payload = {code: 'USAGE', message, exit_code: exit}
+    } else {
+      exit = ExitCode.INTERNAL
+      payload = {code: 'INTERNAL', message: `internal error: ${err?.message ?? String(err)}`, exit_code: exit}
+      if (process.env.TDXKIT_DEBUG) process.stderr.write(`${err?.stack ?? err}\n`)
+    }
+    if (this.jsonEnabled()) {
+      process.stdout.write(JSON.stringify({error: payload}, null, 2) + '\n')
+    } else {
+      const msg = String(payload.message).replace(/\s*\n\s*/g, ' ')
+      process.stderr.write(`tdxkit: error: ${msg}\n`)
+    }
+    process.exitCode = exit
+  }
+}
