@@ -6,6 +6,11 @@ import {join} from 'node:path'
 import {REPO_ROOT} from './vectors.js'
 
 export const BIN = join(REPO_ROOT, 'bin/run.js')
+/**
+ * TDXKIT_TEST_DEV=1 runs the TypeScript sources through bin/dev.js (no build needed, slower start);
+ * otherwise the built bin/run.js over dist/ (what `npm test` does after building).
+ */
+const ARGV0 = process.env.TDXKIT_TEST_DEV ? ['--import', 'tsx', join(REPO_ROOT, 'bin/dev.js')] : [BIN]
 
 export interface CliResult {
   code: number
@@ -22,7 +27,7 @@ export function cli(args: string[], opts: {stateDir?: string; input?: string | B
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...opts.env}
   delete env.TDXKIT_STATE_DIR
   if (opts.stateDir) env.TDXKIT_STATE_DIR = opts.stateDir
-  const r = spawnSync(process.execPath, [BIN, ...args], {env, input: opts.input, maxBuffer: 64 * 1024 * 1024})
+  const r = spawnSync(process.execPath, [...ARGV0, ...args], {env, input: opts.input, maxBuffer: 64 * 1024 * 1024})
   return {code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString(), stdoutBuf: r.stdout}
 }
 
@@ -31,7 +36,7 @@ export function cliAsync(args: string[], opts: {stateDir?: string; env?: NodeJS.
   delete env.TDXKIT_STATE_DIR
   if (opts.stateDir) env.TDXKIT_STATE_DIR = opts.stateDir
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env})
+    const child = spawn(process.execPath, [...ARGV0, ...args], {env})
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (d) => out.push(d))
