@@ -62,6 +62,9 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<any> {
     // oclif's own control-flow errors (this.exit(), --help, --version) keep their behaviour.
     if (err?.oclif?.exit === 0 || err?.name === 'ExitError') throw err
+    // A flag error thrown from parse() leaves oclif thinking the command never parsed; it would
+    // then add an "UnparsedCommand" warning (outside production) to our one-line error.
+    ;(this as unknown as {parsed: boolean}).parsed = true
     let exit: number
     let payload: Record<string, unknown>
     if (err instanceof TdxkitError) {

@@ -13,10 +13,13 @@ export const vectorsPresent = (): boolean => existsSync(VECTORS_DIR)
 export const vectorPath = (...parts: string[]): string => join(VECTORS_DIR, ...parts)
 export const readVector = (...parts: string[]): Buffer => readFileSync(vectorPath(...parts))
 
-type TestFn = {(name: string, fn: () => unknown): void; skip: (name: string, fn?: () => unknown) => void}
+import type {Test} from 'uvu'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type TestFn = Test<any>
 
 /** Register a test that needs the real vectors: runs, skips (say so), or fails under CI. */
-export function vectorTest(test: TestFn, name: string, fn: () => unknown): void {
+export function vectorTest(test: TestFn, name: string, fn: () => void | Promise<void>): void {
   if (vectorsPresent()) {
     test(name, fn)
   } else if (process.env.CI === 'true' || process.env.CI === '1') {

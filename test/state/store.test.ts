@@ -12,7 +12,7 @@ import {REPO_ROOT} from '../helpers/vectors.js'
 const fresh = () => mkdtempSync(join(tmpdir(), 'tdxkit-store-'))
 const init = () => ({schema_version: STATE_SCHEMA_VERSION, counter: 0})
 
-function expectStateError(fn: () => unknown, code: string) {
+function expectStateError(fn: () => unknown, code: string): StateError {
   try {
     fn()
   } catch (error) {
@@ -22,7 +22,7 @@ function expectStateError(fn: () => unknown, code: string) {
     assert.ok(!(error as Error).message.includes('\n'), 'one-line message')
     return error as StateError
   }
-  assert.unreachable(`expected StateError ${code}`)
+  throw new Error(`expected StateError ${code}`)
 }
 
 test('resolveStateDir: flag, then TDXKIT_STATE_DIR, then XDG_STATE_HOME', () => {
