@@ -294,6 +294,15 @@ export function quoteTdReport(doc: StateDoc, tdreport: Uint8Array, opts: {versio
       {step: 'qe'},
     )
   }
+  // The MAC covers only REPORTMACSTRUCT; TDINFO and TEE_TCB_INFO are bound through the hashes it
+  // carries, so the QE must recompute them (as Intel's TD QE does) before trusting any TD field.
+  if (!report.hashes.tee_info_hash_ok || !report.hashes.tee_tcb_info_hash_ok) {
+    throw new RefusedError(
+      'TDREPORT_HASH_MISMATCH',
+      `quoting enclave refused the TDREPORT: ${report.hashes.tee_info_hash_ok ? 'TEE_TCB_INFO' : 'TDINFO'} does not match the hash in its MAC-protected REPORTMACSTRUCT (tampered)`,
+      {step: 'qe'},
+    )
+  }
   const profile = profileInfo(m.profile)
   const version = opts.version ?? profile.quote_version
   if (version !== 4 && version !== 5) throw new InputError('BAD_QUOTE_VERSION', `quote version must be 4 or 5, got ${String(version)}`)

@@ -8,7 +8,7 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {createHash, verify, X509Certificate} from 'node:crypto'
 import {BODY_TYPE_TD10, BODY_TYPE_TD15, INTEL_QE_VENDOR_ID, parseQuote, TEE_TYPE_TDX} from '../../src/abi/quote.js'
-import {parseTdReport, REPORTMACSTRUCT} from '../../src/abi/tdreport.js'
+import {parseTdReport, REPORTMACSTRUCT, TDINFO, TDREPORT, TEE_TCB_INFO} from '../../src/abi/tdreport.js'
 import {RefusedError} from '../../src/errors.js'
 import {ensureHostPki, quoteTdReport} from '../../src/host/qe.js'
 import {pemToDers} from '../../src/host/pki.js'
@@ -81,6 +81,22 @@ test('a tampered or foreign TDREPORT is refused with a typed RefusedError (exit 
     bad[at] ^= 0x01
     refused(bad)
   }
+  // TDINFO (e.g. MRTD) and TEE_TCB_INFO are outside the MAC: bound only through their hashes.
+  const hashRefused = (at: number) => {
+    const bad = Buffer.from(good)
+    bad[at] ^= 0x01
+    try {
+      quoteTdReport(p.doc, bad)
+    } catch (e) {
+      assert.instance(e, RefusedError)
+      assert.is((e as RefusedError).code, 'TDREPORT_HASH_MISMATCH')
+      return
+    }
+    assert.unreachable(`quoted a TDREPORT with byte ${at} flipped`)
+  }
+  hashRefused(TDREPORT.fields.td_info.offset + TDINFO.fields.mrtd.offset)
+  hashRefused(TDREPORT.fields.td_info.offset + TDINFO.fields.rtmr3.offset + 47)
+  hashRefused(TDREPORT.fields.tee_tcb_info.offset + TEE_TCB_INFO.fields.mrseam.offset)
   // Same layout, made on another platform (other REPORTMAC key).
   const {p: other} = platformWithHost('tdx-1.5', 'tamper-other')
   refused(tdReport(other))
