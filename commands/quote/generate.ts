@@ -1,0 +1,122 @@
+import {Flags} from '@oclif/core'
+import {REPORT_DATA_SIZE} from '../../src/abi/tdreport.js'
+import {TdxCommand} from '../../src/cli/base.js'
+import {createdMessage} from '../../src/cli/platform.js'
+import {kv} from '../../src/cli/render.js'
+import {parseSize} from '../../src/cost/units.js'
+import {InputError} from '../../src/errors.js'
+import {STRATEGIES, type StrategyName} from '../../src/guest/alloc/interface.js'
+import {eventToJson, formatEvent, type TraceCounters} from '../../src/guest/alloc/trace.js'
+import {DEFAULT_STRATEGY, generateQuote, type Completion} from '../../src/guest/quote.js'
+import {generateQuoteTsm} from '../../src/guest/tsm.js'
+import {QGS_MODES, type QgsMode} from '../../src/host/qgs.js'
+import {encodeBinary, parseHexPadded, readBinaryInput, type BinaryFormat} from '../../src/util/bytes.js'
+import {writeFileAtomic} from '../../src/util/fsx.js'
+
+/** Counters worth a line in the text summary (all of them are in --json). */
+const SUMMARY: Array<[keyof TraceCounters, string]> = [
+  ['tdcalls', 'TDCALLs'],
+  ['tdvmcalls', 'TDVMCALLs'],
+  ['mapgpa_calls', 'MapGPA calls'],
+  ['pages_to_shared', 'pages → shared'],
+  ['pages_to_private', 'pages → private'],
+  ['pages_accepted', 'pages accepted'],
+  ['sept_changes', 'S-EPT changes'],
+  ['forced_exits', 'forced vCPU exits'],
+  ['dm_splits_1g', 'direct-map 1G splits'],
+  ['dm_splits_2m', 'direct-map 2M splits'],
+  ['polls', 'status polls'],
+  ['notifies', 'notify interrupts'],
+]
+
+export default class QuoteGenerate extends TdxCommand<typeof QuoteGenerate> {
+  static summary = 'Generate a DCAP quote through the simulated TD path (TDREPORT → shared buffer → GetQuote → QGS/QE).'
+  static description = `Walks the path a Linux TD takes: TDG.MR.REPORT, a shared buffer from the chosen allocator, the GetQuote TDVMCALL, then polling (or the event-notify interrupt) until the host's quote generation service has written the quote.
+
+Allocators: dma-pool (default; a pool converted to shared once and kept in the state directory, like the kernel's pre-shared buffer) or vmap-mapgpa (per-request MapGPA to shared and back, with accepts).
+--trace prints every TDCALL / TDVMCALL with its status name and the host's page-conversion work.
+Without -o the quote goes to stdout (hex unless --format says otherwise) and the summary to stderr.
+--provider tsm uses Linux configfs-tsm on a real TDX guest (TDXKIT_TSM_ROOT overrides the path).`
+  static examples = [
+    '<%= config.bin %> quote generate --report-data 00112233 -o quote.bin',
+    '<%= config.bin %> quote generate --report-data 00 --allocator vmap-mapgpa --trace -o quote.bin',
+    '<%= config.bin %> quote generate --report-data 00 --allocator dma-pool --pool-size 8KiB --notify --json',
+  ]
+  static flags = {
+    'report-data': Flags.string({summary: 'REPORTDATA as hex (≤ 64 bytes, zero-padded).', exclusive: ['tdreport']}),
+    tdreport: Flags.string({summary: 'Quote this TDREPORT file (raw/hex/base64, or - for stdin) instead of making one.', exclusive: ['report-data']}),
+    allocator: Flags.string({summary: 'Shared-buffer strategy.', options: [...STRATEGIES], default: DEFAULT_STRATEGY}),
+    'quote-version': Flags.string({summary: 'Quote version (default: the profile\'s, 4 for tdx-1.0, 5 otherwise).', options: ['4', '5']}),
+    'pool-size': Flags.string({summary: 'dma-pool size, e.g. 8KiB (one buffer, like Linux) or 1MiB (default 64KiB, or the existing pool).'}),
+    'buffer-size': Flags.string({summary: 'GetQuote buffer size (default 8KiB, Linux\'s GET_QUOTE_BUF_SIZE).'}),
+    notify: Flags.boolean({summary: 'Wait for the event-notify interrupt (SetupEventNotifyInterrupt).', exclusive: ['poll']}),
+    poll: Flags.boolean({summary: 'Poll the status word (default, as Linux does).', exclusive: ['notify']}),
+    qgs: Flags.string({summary: 'Simulated host quote service: up, down (SERVICE_UNAVAILABLE), stall (times out), error.', options: [...QGS_MODES], default: 'up'}),
+    provider: Flags.string({summary: 'sim (the simulated TD) or tsm (Linux configfs-tsm on real hardware).', options: ['sim', 'tsm'], default: 'sim'}),
+    trace: Flags.boolean({summary: 'Print every TDCALL / TDVMCALL and host operation.'}),
+    output: Flags.string({char: 'o', summary: 'Write the quote to this file.'}),
+    format: Flags.string({summary: 'Output encoding (default: bin for -o, hex for stdout).', options: ['bin', 'hex', 'base64']}),
+  }
+
+  async run() {
+    const f = this.flags
+    if (f['report-data'] === undefined && f.tdreport === undefined) {
+      throw new InputError('MISSING_REPORT_DATA', 'give --report-data HEX (or --tdreport FILE)')
+    }
+    const out = f.output
+    const format = (f.format ?? (out ? 'bin' : 'hex')) as BinaryFormat
+    const reportData = f['report-data'] !== undefined ? parseHexPadded(f['report-data'], REPORT_DATA_SIZE, '--report-data') : undefined
+    if (f.provider === 'tsm') {
+      if (!reportData) throw new InputError('BAD_FLAGS', '--provider tsm needs --report-data')
+      const r = generateQuoteTsm(reportData)
+      this.emit(r.quote, out, format)
+      return {provider: 'tsm', tsm_provider: r.provider, generation: r.generation, size: r.quote.length, ...(out ? {output: out, format} : {quote: r.quote.toString('hex')})}
+    }
+    const poolBytes = f['pool-size'] !== undefined ? parseSize(f['pool-size'], '--pool-size') : undefined
+    const bufferBytes = f['buffer-size'] !== undefined ? parseSize(f['buffer-size'], '--buffer-size') : undefined
+    if (bufferBytes !== undefined && (bufferBytes <= 0 || bufferBytes % 4096 !== 0)) {
+      throw new InputError('BAD_BUFFER_SIZE', `--buffer-size must be a positive multiple of 4096 bytes (GetQuote needs 4 KiB-aligned buffers), got ${bufferBytes}`)
+    }
+    const completion: Completion = f.notify ? 'notify' : 'poll'
+    const store = this.store()
+    const r = await generateQuote(
+      store,
+      {
+        input: reportData ? {reportData} : {tdreport: readBinaryInput(f.tdreport!, '--tdreport')},
+        strategy: f.allocator as StrategyName,
+        quoteVersion: f['quote-version'] ? (Number(f['quote-version']) as 4 | 5) : undefined,
+        poolBytes,
+        bufferBytes,
+        completion,
+        qgsMode: f.qgs as QgsMode,
+      },
+      (doc) => this.notice(createdMessage(doc, store.dir)),
+    )
+    this.emit(r.quote, out, format)
+    if (!this.jsonEnabled()) {
+      const say = (s: string) => (out ? this.log(s) : this.notice(s))
+      if (f.trace) for (const e of r.events) say(formatEvent(e))
+      say(`quote v${r.quote_version}, ${r.quote.length} bytes via ${r.strategy} (${r.completion})${out ? ` → ${out}` : ''}`)
+      if (r.pool) say(`dma-pool: ${r.pool.slots} × ${r.pool.slot_bytes} bytes (${r.pool.pool_bytes} bytes shared${r.pool.restored ? ', reused from an earlier run' : ', converted now'})`)
+      say('this request:\n' + kv(SUMMARY.map(([k, label]) => [label, String(r.request[k])])))
+    }
+    return {
+      provider: 'sim',
+      allocator: r.strategy,
+      completion: r.completion,
+      quote_version: r.quote_version,
+      size: r.quote.length,
+      buffer_bytes: r.buffer_bytes,
+      ...(r.pool ? {pool: r.pool} : {}),
+      counters: r.request,
+      run_counters: r.total,
+      ...(f.trace ? {trace: r.events.map(eventToJson)} : {}),
+      ...(out ? {output: out, format} : {quote: r.quote.toString('hex')}),
+    }
+  }
+
+  private emit(quote: Buffer, out: string | undefined, format: BinaryFormat): void {
+    if (out) writeFileAtomic(out, encodeBinary(quote, format), 0o644)
+    else if (!this.jsonEnabled()) this.writeStdout(encodeBinary(quote, format))
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The guest "driver" path for a quote, after Linux's tdx-guest driver: TDG.MR.REPORT for the
+ * TDREPORT, a shared buffer from the chosen allocator, the 24-byte GetQuote header + TDREPORT
+ * written through the guest's mapping, TDVMCALL GetQuote, then wait — polling the status word or
+ * taking the event-notify interrupt — and copy the quote out. Every step lands in the trace.
+ *
+ * `requestQuote` is one request on an open session (what the allocator comparison drives);
+ * `generateQuote` is the whole command: platform + state (doc.alloc) + session + one request.
+ */
+import {
+  GET_QUOTE_BUF_SIZE,
+  GET_QUOTE_CMD_VERSION,
+  GET_QUOTE_HEADER,
+  GET_QUOTE_HEADER_SIZE,
+  GET_QUOTE_POLL_LIMIT,
+  GetQuoteStatus,
+  TdVmCallStatus,
+  getQuoteStatusName,
+  tdvmcallStatusName,
+} from '../abi/ghci.js'
+import {readNum, readUint, writeField} from '../abi/layout.js'
+import {QUOTE_HEADER} from '../abi/quote.js'
+import {TDREPORT_SIZE} from '../abi/tdreport.js'
+import {InputError, RefusedError, StateError} from '../errors.js'
+import {TdSession} from '../ghci/session.js'
+import {quoteTdReport} from '../host/qe.js'
+import type {QgsMode} from '../host/qgs.js'
+import type {MapGpaHostOptions} from '../host/vmm.js'
+import {Platform, withPlatform, type PlatformDoc} from '../module/platform.js'
+import type {StateDoc, StateStore} from '../state/store.js'
+import {DmaPoolAllocator, DEFAULT_POOL_BYTES, restorePoolMemory, type DmaPoolState} from './alloc/dma-pool.js'
+import type {SharedBuffer, SharedBufferAllocator, StrategyName} from './alloc/interface.js'
+import {OpTrace, diffCounters, type TraceCounters, type TraceEvent} from './alloc/trace.js'
+import {VmapMapGpaAllocator} from './alloc/vmap-mapgpa.js'
+import {getTdReport} from './tdx-guest.js'
+
+export type Completion = 'poll' | 'notify'
+
+/** Vector the driver registers with SetupEventNotifyInterrupt (the kernel's HYPERVISOR_CALLBACK_VECTOR). */
+export const DEFAULT_NOTIFY_VECTOR = 0xf3
+export const DEFAULT_STRATEGY: StrategyName = 'dma-pool'
+
+export interface RequestQuoteOptions {
+  completion?: Completion
+  /** GetQuote buffer size (default 8 KiB, Linux's GET_QUOTE_BUF_SIZE). */
+  bufferBytes?: number
+  /** Status checks (or interrupt waits) before giving up (default 30, Linux's 30 × 1 s). */
+  pollLimit?: number
+  notifyVector?: number
+}
+
+export interface QuoteRequestResult {
+  quote: Buffer
+  tdreport: Buffer
+  buffer_bytes: number
+  polls: number
+  /** What this request did (init of the allocator not included). */
+  counters: TraceCounters
+}
+
+/** Either 64 bytes of report data (TDG.MR.REPORT is called) or a ready TDREPORT to quote. */
+export type QuoteInput = {reportData: Uint8Array} | {tdreport: Uint8Array}
+
+function writeHeader(alloc: SharedBufferAllocator, buf: SharedBuffer, tdreport: Buffer, td: TdSession): void {
+  // memset the whole buffer, then header + TDREPORT (the driver's sequence)
+  alloc.write(buf, 0, Buffer.alloc(buf.bytes))
+  td.trace.add({kind: 'copy', layer: 'guest', name: 'memset shared buffer', count: buf.bytes})
+  const hdr = Buffer.alloc(GET_QUOTE_HEADER_SIZE)
+  writeField(GET_QUOTE_HEADER, hdr, 'version', GET_QUOTE_CMD_VERSION)
+  writeField(GET_QUOTE_HEADER, hdr, 'status', 0n)
+  writeField(GET_QUOTE_HEADER, hdr, 'in_len', tdreport.length)
+  writeField(GET_QUOTE_HEADER, hdr, 'out_len', 0)
+  alloc.write(buf, 0, Buffer.concat([hdr, tdreport]))
+  td.trace.add({kind: 'copy', layer: 'guest', name: 'copy header + TDREPORT in', count: GET_QUOTE_HEADER_SIZE + tdreport.length})
+}
+
+const readStatus = (alloc: SharedBufferAllocator, buf: SharedBuffer): bigint =>
+  readUint(GET_QUOTE_HEADER, alloc.read(buf, 0, GET_QUOTE_HEADER_SIZE), 'status')
+
+/** Wait for the host: poll the status word or take the notify interrupt. Returns checks made. */
+function waitForCompletion(td: TdSession, alloc: SharedBufferAllocator, buf: SharedBuffer, completion: Completion, limit: number, vector: number): number {
+  for (let i = 1; i <= limit; i++) {
+    if (completion === 'poll') {
+      td.runHost() // the host works while the guest sleeps one poll interval
+      td.trace.add({kind: 'poll', layer: 'guest', name: 'sleep, read status'})
+      if (readStatus(alloc, buf) !== GetQuoteStatus.IN_FLIGHT) return i
+    } else {
+      td.runHost()
+      const v = td.vmm.takeInterrupt()
+      if (v === vector) {
+        td.trace.add({kind: 'notify_irq', layer: 'guest', name: `event-notify interrupt 0x${vector.toString(16)}`})
+        return i
+      }
+    }
+  }
+  return limit
+}
+
+/**
+ * One GetQuote request on an open session, through `alloc`. Throws RefusedError with the real
+ * status names on every failure; a timed-out buffer is abandoned to the host (never reused).
+ */
+export function requestQuote(p: Platform, td: TdSession, alloc: SharedBufferAllocator, input: QuoteInput, opts: RequestQuoteOptions = {}): QuoteRequestResult {
+  const completion = opts.completion ?? 'poll'
+  const limit = opts.pollLimit ?? GET_QUOTE_POLL_LIMIT
+  const vector = opts.notifyVector ?? DEFAULT_NOTIFY_VECTOR
+  const before = td.trace.snapshot()
+  td.trace.add({kind: 'request_begin', layer: 'guest', name: `quote request (${alloc.strategy}, ${completion})`})
+  let tdreport: Buffer
+  if ('tdreport' in input) {
+    if (input.tdreport.length !== TDREPORT_SIZE) throw new InputError('BAD_LENGTH', `a TDREPORT is ${TDREPORT_SIZE} bytes, got ${input.tdreport.length}`)
+    tdreport = Buffer.from(input.tdreport)
+  } else {
+    tdreport = getTdReport(p, input.reportData)
+  }
+  const buf = alloc.alloc(opts.bufferBytes ?? GET_QUOTE_BUF_SIZE)
+  let keep = false // buffer abandoned to the host
+  let done: Omit<QuoteRequestResult, 'counters'>
+  try {
+    if (GET_QUOTE_HEADER_SIZE + tdreport.length > buf.bytes) {
+      throw new InputError('BUFFER_TOO_SMALL', `a ${buf.bytes}-byte buffer cannot hold the header and the ${tdreport.length}-byte TDREPORT`)
+    }
+    writeHeader(alloc, buf, tdreport, td)
+    if (completion === 'notify' && td.vmm.notifyVector !== vector) td.ghci.setupEventNotifyInterrupt(vector)
+    const res = td.ghci.getQuote(buf.gpa, buf.bytes)
+    if (res.tdcall_status !== 0n || res.r10 !== TdVmCallStatus.SUCCESS) {
+      const name = res.tdcall_status !== 0n ? 'TDCALL refused' : tdvmcallStatusName(res.r10)
+      throw new RefusedError('GETQUOTE_FAILED', `GetQuote TDVMCALL failed: ${name} (0x${(res.tdcall_status || res.r10).toString(16)})`, {
+        status: res.r10,
+        detail: {r10: '0x' + res.r10.toString(16), r10_name: name},
+      })
+    }
+    const polls = waitForCompletion(td, alloc, buf, completion, limit, vector)
+    const header = alloc.read(buf, 0, GET_QUOTE_HEADER_SIZE)
+    const status = readUint(GET_QUOTE_HEADER, header, 'status')
+    if (status === GetQuoteStatus.IN_FLIGHT) {
+      keep = true
+      alloc.abandon(buf)
+      throw new RefusedError('GETQUOTE_TIMEOUT', `GetQuote timed out: the host did not complete the request after ${limit} ${completion === 'poll' ? 'status checks' : 'interrupt waits'} (the buffer stays with the host)`, {
+        status,
+        detail: {status_name: getQuoteStatusName(status)},
+      })
+    }
+    if (status !== GetQuoteStatus.SUCCESS) {
+      const reason = td.qgs.lastFailureReason
+      const code = status === GetQuoteStatus.SERVICE_UNAVAILABLE ? 'QGS_UNAVAILABLE' : 'GETQUOTE_ERROR'
+      throw new RefusedError(code, `GetQuote failed: ${getQuoteStatusName(status)}${reason && status !== GetQuoteStatus.SERVICE_UNAVAILABLE ? ` (host: ${reason})` : status === GetQuoteStatus.SERVICE_UNAVAILABLE ? ' (no quote generation service on the host)' : ''}`, {
+        status,
+        detail: {status: '0x' + status.toString(16), status_name: getQuoteStatusName(status), ...(reason ? {host_reason: reason} : {})},
+      })
+    }
+    const outLen = readNum(GET_QUOTE_HEADER, header, 'out_len') // read once
+    if (outLen > buf.bytes - GET_QUOTE_HEADER_SIZE) {
+      throw new RefusedError('QUOTE_TOO_LARGE', `GetQuote: host reports a ${outLen}-byte quote, larger than the ${buf.bytes - GET_QUOTE_HEADER_SIZE} bytes the buffer holds`)
+    }
+    const quote = alloc.read(buf, GET_QUOTE_HEADER_SIZE, outLen)
+    td.trace.add({kind: 'copy', layer: 'guest', name: 'copy quote out', count: outLen})
+    done = {quote, tdreport, buffer_bytes: buf.bytes, polls: completion === 'poll' ? polls : 0}
+  } catch (error) {
+    td.trace.add({kind: 'failure', layer: 'guest', name: 'quote request failed', detail: (error as Error).message})
+    throw error
+  } finally {
+    if (!keep) alloc.free(buf)
+    td.trace.add({kind: 'request_end', layer: 'guest', name: 'quote request done'})
+  }
+  // The free belongs to the request: count after it.
+  return {...done, counters: diffCounters(before, td.trace.snapshot())}
+}
+
+// ---------------------------------------------------------------- doc.alloc
+
+/** This layer's section of the state document. */
+export interface AllocDoc {
+  dma_pool?: DmaPoolState
+  /** Quotes generated per strategy. */
+  quotes?: Partial<Record<StrategyName, number>>
+}
+
+export function allocDoc(doc: StateDoc): AllocDoc {
+  const a = doc.alloc
+  if (a === undefined) return {}
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new StateError('STATE_CORRUPT', "state section 'alloc' is corrupt; run 'tdxkit module reset'")
+  const pool = (a as AllocDoc).dma_pool
+  if (pool !== undefined && (typeof pool !== 'object' || !Number.isInteger(pool.base_pfn) || !Number.isInteger(pool.pool_bytes) || !Number.isInteger(pool.slot_bytes) || !Array.isArray(pool.abandoned))) {
+    throw new StateError('STATE_CORRUPT', "state section 'alloc.dma_pool' is corrupt; run 'tdxkit module reset'")
+  }
+  return a as AllocDoc
+}
+
+export interface SessionOptions {
+  qgsMode?: QgsMode
+  quoteVersion?: 4 | 5
+  mapGpa?: MapGpaHostOptions
+  trace?: OpTrace
+  vcpus?: number
+  /** Host scheduling rounds a GetQuote takes (default 1). */
+  serviceRounds?: number
+  /** Keep the VMM's log of host memory accesses (default true; turn off for long runs). */
+  logHostAccesses?: boolean
+}
+
+/** A session on this platform whose QGS quotes with the platform's own quoting enclave. */
+export function openSession(p: Platform, opts: SessionOptions = {}): TdSession {
+  return new TdSession({
+    memory: p.memory,
+    module: p.module,
+    vcpus: opts.vcpus ?? p.doc.td.num_vcpus,
+    trace: opts.trace,
+    mapGpa: opts.mapGpa,
+    logHostAccesses: opts.logHostAccesses,
+    qgs: {mode: opts.qgsMode, quoteVersion: opts.quoteVersion, serviceRounds: opts.serviceRounds, backend: (tdreport, o) => quoteTdReport(p.doc, tdreport, o)},
+  })
+}
+
+export interface AllocatorConfig {
+  strategy: StrategyName
+  /** dma-pool size (default: the persisted pool's, else 64 KiB). */
+  poolBytes?: number
+  /** dma-pool slot size (default: the persisted pool's, else 8 KiB). */
+  slotBytes?: number
+}
+
+/**
+ * The allocator for this run. A dma-pool comes back from doc.alloc (no conversion) unless its
+ * geometry changes, in which case the old pool is released and a new one converted.
+ */
+export function openAllocator(td: TdSession, doc: StateDoc, cfg: AllocatorConfig): SharedBufferAllocator {
+  const saved = allocDoc(doc).dma_pool
+  if (cfg.strategy === 'vmap-mapgpa') {
+    // A pool converted by earlier runs is still part of this TD's memory.
+    if (saved) restorePoolMemory(td.memory, saved)
+    return new VmapMapGpaAllocator(td)
+  }
+  let pool: DmaPoolAllocator
+  if (saved) {
+    pool = new DmaPoolAllocator(td, {state: saved})
+    pool.init()
+    const wantPool = cfg.poolBytes ?? saved.pool_bytes
+    const wantSlot = cfg.slotBytes ?? saved.slot_bytes
+    if (wantPool !== saved.pool_bytes || wantSlot !== saved.slot_bytes) {
+      pool.destroy()
+      pool = new DmaPoolAllocator(td, {poolBytes: wantPool, slotBytes: wantSlot})
+    }
+  } else {
+    pool = new DmaPoolAllocator(td, {poolBytes: cfg.poolBytes ?? DEFAULT_POOL_BYTES, slotBytes: cfg.slotBytes})
+  }
+  pool.init()
+  return pool
+}
+
+/** Persist what the allocator keeps across runs. */
+export function saveAllocator(doc: StateDoc, alloc: SharedBufferAllocator, quotes = 0): void {
+  const a: AllocDoc = {...allocDoc(doc)}
+  if (alloc instanceof DmaPoolAllocator && alloc.initialized) a.dma_pool = alloc.state()
+  if (quotes > 0) a.quotes = {...a.quotes, [alloc.strategy]: (a.quotes?.[alloc.strategy] ?? 0) + quotes}
+  doc.alloc = a
+}
+
+// ---------------------------------------------------------------- the command
+
+export interface GenerateQuoteOptions extends RequestQuoteOptions, SessionOptions {
+  input: QuoteInput
+  strategy?: StrategyName
+  poolBytes?: number
+}
+
+export interface GenerateQuoteResult {
+  quote: Buffer
+  tdreport: Buffer
+  strategy: StrategyName
+  completion: Completion
+  quote_version: number
+  buffer_bytes: number
+  polls: number
+  /** This request's operations. */
+  request: TraceCounters
+  /** Everything this run did (incl. a pool conversion or restore). */
+  total: TraceCounters
+  events: TraceEvent[]
+  pool?: {pool_bytes: number; slot_bytes: number; slots: number; restored: boolean; abandoned: number}
+  platform_created: boolean
+}
+
+/** `quote generate`: one quote through the simulated TD path, state kept in doc.alloc. */
+export async function generateQuote(store: StateStore, opts: GenerateQuoteOptions, onCreate?: (doc: PlatformDoc) => void): Promise<GenerateQuoteResult> {
+  const strategy = opts.strategy ?? DEFAULT_STRATEGY
+  const completion = opts.completion ?? 'poll'
+  const {result, created} = await withPlatform(store, (p) => {
+    const trace = opts.trace ?? new OpTrace()
+    const td = openSession(p, {...opts, trace})
+    const hadPool = allocDoc(p.doc).dma_pool !== undefined
+    let alloc: SharedBufferAllocator | undefined
+    try {
+      alloc = openAllocator(td, p.doc, {strategy, poolBytes: opts.poolBytes, slotBytes: strategy === 'dma-pool' ? opts.bufferBytes : undefined})
+      const r = requestQuote(p, td, alloc, opts.input, {...opts, completion})
+      saveAllocator(p.doc, alloc, 1)
+      const pool = alloc instanceof DmaPoolAllocator ? {pool_bytes: alloc.poolBytes, slot_bytes: alloc.slotBytes, slots: alloc.slots, restored: hadPool && trace.counters.dm_prot_pages === 0, abandoned: alloc.abandoned()} : undefined
+      return {
+        quote: r.quote,
+        tdreport: r.tdreport,
+        strategy,
+        completion,
+        quote_version: readNum(QUOTE_HEADER, r.quote, 'version'),
+        buffer_bytes: r.buffer_bytes,
+        polls: r.polls,
+        request: r.counters,
+        total: trace.snapshot(),
+        events: trace.events,
+        ...(pool ? {pool} : {}),
+        platform_created: false,
+      }
+    } catch (error) {
+      // Keep the pool (and any slot abandoned to the host) even when the request failed.
+      if (alloc) persistOnFailure(store, p.doc, alloc)
+      throw error
+    }
+  }, onCreate)
+  return {...result, platform_created: created}
+}
+
+/** withPlatform does not save when fn throws: save the allocator state ourselves (lock is held). */
+function persistOnFailure(store: StateStore, doc: StateDoc, alloc: SharedBufferAllocator): void {
+  if (!(alloc instanceof DmaPoolAllocator) || !alloc.initialized) return
+  saveAllocator(doc, alloc)
+  store.save(doc)
+}

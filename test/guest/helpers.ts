@@ -1,0 +1,13 @@
+/** A fresh simulated platform and a TD session over it, for the guest / GHCI tests. */
+import {createPlatformDoc, Platform, type ProfileName} from '../../src/module/platform.js'
+import {openSession, type SessionOptions} from '../../src/guest/quote.js'
+import type {TdSession} from '../../src/ghci/session.js'
+import type {MapGpaHostOptions} from '../../src/host/vmm.js'
+
+export function freshTd(opts: SessionOptions & {profile?: ProfileName; seed?: string; mapGpa?: MapGpaHostOptions} = {}): {p: Platform; td: TdSession} {
+  const p = new Platform(createPlatformDoc({profile: opts.profile ?? 'tdx-1.5', seed: opts.seed ?? 'guest-tests'}))
+  const td = openSession(p, opts)
+  return {p, td}
+}
+
+export const SHARED_BIT_52 = 1n << 51n

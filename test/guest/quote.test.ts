@@ -1,0 +1,206 @@
+/**
+ * End to end: `generateQuote` through both allocators gives quotes that parse (src/abi/quote.ts)
+ * and verify under the independent @phala/dcap-qvl with the simulated root and exported collateral
+ * (UpToDate), never under Intel's root; the per-request operation counts; every failure path with
+ * its real status; configfs-tsm against a fake configfs.
+ */
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {test} from 'uvu'
+import * as assert from 'uvu/assert'
+import {parseQuote} from '../../src/abi/quote.js'
+import {REPORTMACSTRUCT} from '../../src/abi/tdreport.js'
+import type {TdxkitError} from '../../src/errors.js'
+import {generateQuote, type GenerateQuoteOptions} from '../../src/guest/quote.js'
+import {generateQuoteTsm, type TsmFs} from '../../src/guest/tsm.js'
+import {getTdReport} from '../../src/guest/tdx-guest.js'
+import {quoteTdReport} from '../../src/host/qe.js'
+import {loadSimCollateral} from '../../src/host/sim-collateral.js'
+import {initPlatform, createPlatformDoc, Platform} from '../../src/module/platform.js'
+import {StateStore} from '../../src/state/store.js'
+import {qvl, VERIFY_AT} from '../host/fixtures.js'
+
+const store = async (seed = 'quote-e2e', profile: 'tdx-1.0' | 'tdx-1.5' = 'tdx-1.5') => {
+  const s = new StateStore(mkdtempSync(join(tmpdir(), 'tdxkit-quote-')))
+  await initPlatform(s, {seed, profile})
+  return s
+}
+
+async function failure(p: Promise<unknown>): Promise<TdxkitError> {
+  try {
+    await p
+  } catch (error) {
+    return error as TdxkitError
+  }
+  throw new Error('expected a failure')
+}
+
+const rd = (b: number) => ({reportData: Buffer.alloc(64, b)})
+
+test('both allocators, v4 and v5: quotes parse, bind the report data and verify under dcap-qvl with the simulated root; Intel root rejects', async () => {
+  const s = await store()
+  const {collateral, root_ca_der} = await loadSimCollateral(s)
+  let i = 1
+  for (const strategy of ['dma-pool', 'vmap-mapgpa'] as const) {
+    for (const quoteVersion of [4, 5] as const) {
+      const r = await generateQuote(s, {input: rd(i), strategy, quoteVersion})
+      const q = parseQuote(r.quote)
+      assert.is(q.version, quoteVersion)
+      assert.is(r.quote_version, quoteVersion)
+      assert.is(q.td!.report_data.toString('hex'), Buffer.alloc(64, i).toString('hex'))
+      const v = qvl.QuoteVerifier.newWithRootCa(root_ca_der).verify(r.quote, collateral, VERIFY_AT)
+      assert.is(v.status, 'UpToDate', `${strategy} v${quoteVersion}`)
+      assert.throws(() => qvl.QuoteVerifier.newProd().verify(r.quote, collateral, VERIFY_AT))
+      i++
+    }
+  }
+})
+
+test('per-request counts: vmap-mapgpa 2 MapGPA + 2 accepts; dma-pool converts once then only GetQuote', async () => {
+  const s = await store('counts')
+  const v = await generateQuote(s, {input: rd(1), strategy: 'vmap-mapgpa'})
+  assert.is(v.request.mapgpa_calls, 2)
+  assert.is(v.request.getquote_calls, 1)
+  assert.is(v.request.tdvmcalls, 3)
+  assert.is(v.request.pages_accepted, 2)
+  assert.is(v.request.report_calls, 1)
+  assert.is(v.request.tdcalls, 1 + 3 + 2) // TDREPORT + TDVMCALLs + accepts
+  assert.is(v.request.polls, 1)
+  const names = v.events.filter((e) => e.layer === 'tdcall' || e.layer === 'tdvmcall').map((e) => `${e.name}:${e.status_name}`)
+  assert.equal(names, [
+    'TDG.MR.REPORT:TDX_SUCCESS',
+    'MapGPA:TDVMCALL_STATUS_SUCCESS',
+    'GetQuote:TDVMCALL_STATUS_SUCCESS',
+    'MapGPA:TDVMCALL_STATUS_SUCCESS',
+    'TDG.MEM.PAGE.ACCEPT:TDX_SUCCESS',
+    'TDG.MEM.PAGE.ACCEPT:TDX_SUCCESS',
+  ])
+  const first = await generateQuote(s, {input: rd(2), strategy: 'dma-pool'})
+  assert.is(first.pool!.restored, false)
+  assert.is(first.total.mapgpa_calls, 1) // the pool's one conversion
+  assert.is(first.request.mapgpa_calls, 0)
+  const second = await generateQuote(s, {input: rd(3), strategy: 'dma-pool'})
+  assert.is(second.pool!.restored, true)
+  assert.is(second.total.mapgpa_calls, 0)
+  assert.is(second.total.pages_to_shared + second.total.pages_accepted + second.total.sept_changes, 0)
+  assert.is(second.request.tdvmcalls, 1)
+  assert.is(second.request.slot_ops, 2)
+  // a different pool size releases the old pool and converts a new one
+  const resized = await generateQuote(s, {input: rd(4), strategy: 'dma-pool', poolBytes: 8192})
+  assert.is(resized.pool!.slots, 1)
+  assert.is(resized.total.mapgpa_calls, 2)
+  assert.is(resized.total.pages_accepted, 16)
+})
+
+test('notify completion: SetupEventNotifyInterrupt once, one interrupt, no polls', async () => {
+  const s = await store('notify')
+  const r = await generateQuote(s, {input: rd(1), completion: 'notify', strategy: 'vmap-mapgpa'})
+  assert.is(r.request.notifies, 1)
+  assert.is(r.request.polls, 0)
+  assert.ok(r.events.some((e) => e.name === 'SetupEventNotifyInterrupt' && e.status === 0n))
+})
+
+test('a slower host: the guest polls until the status word leaves IN_FLIGHT', async () => {
+  const {requestQuote, openSession} = await import('../../src/guest/quote.js')
+  const {DmaPoolAllocator} = await import('../../src/guest/alloc/dma-pool.js')
+  const p = new Platform(createPlatformDoc({profile: 'tdx-1.0', seed: 'slow'}))
+  const td = openSession(p, {serviceRounds: 3})
+  const r = requestQuote(p, td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(5))
+  assert.is(r.polls, 3)
+  assert.is(r.counters.polls, 3)
+  assert.is(parseQuote(r.quote).version, 4) // tdx-1.0 default
+})
+
+test('failures carry the real statuses: tampered TDREPORT, buffer too small, QGS down, QGS error', async () => {
+  const s = await store('failures')
+  const p = new Platform(s.load()!)
+  const report = getTdReport(p, Buffer.alloc(64, 9))
+  const at = REPORTMACSTRUCT.fields.report_data.offset
+  report[at] ^= 1 // REPORTDATA inside REPORTMACSTRUCT: the REPORTMAC no longer matches
+  const tampered = await failure(generateQuote(s, {input: {tdreport: report}}))
+  assert.is(tampered.code, 'GETQUOTE_ERROR')
+  assert.is(tampered.exit, 7)
+  assert.match(tampered.message, /GET_QUOTE_ERROR/)
+  assert.match(tampered.message, /TDREPORT_MAC_INVALID/)
+  const small = await failure(generateQuote(s, {input: rd(1), strategy: 'vmap-mapgpa', bufferBytes: 4096}))
+  assert.is(small.code, 'GETQUOTE_ERROR')
+  assert.match(small.message, /does not fit/)
+  const down = await failure(generateQuote(s, {input: rd(1), qgsMode: 'down'}))
+  assert.is(down.code, 'QGS_UNAVAILABLE')
+  assert.match(down.message, /GET_QUOTE_SERVICE_UNAVAILABLE/)
+  const err = await failure(generateQuote(s, {input: rd(1), qgsMode: 'error', completion: 'notify'}))
+  assert.is(err.code, 'GETQUOTE_ERROR')
+  // the untampered report still quotes
+  report[at] ^= 1
+  assert.ok((await generateQuote(s, {input: {tdreport: report}})).quote.length > 0)
+})
+
+test('a stalled host: timeout (bounded, no hang), the 1-slot pool stays held across runs → POOL_EXHAUSTED, reclaimed once the host recovers', async () => {
+  const s = await store('stall')
+  const opts: GenerateQuoteOptions = {input: rd(1), strategy: 'dma-pool', poolBytes: 8192, qgsMode: 'stall'}
+  const t = await failure(generateQuote(s, opts))
+  assert.is(t.code, 'GETQUOTE_TIMEOUT')
+  assert.equal((s.load()!.alloc as {dma_pool: {abandoned: number[]}}).dma_pool.abandoned, [0])
+  const busy = await failure(generateQuote(s, opts))
+  assert.is(busy.code, 'POOL_EXHAUSTED')
+  assert.is(busy.exit, 7)
+  const ok = await generateQuote(s, {...opts, qgsMode: 'up'})
+  assert.is(ok.pool!.abandoned, 0)
+  assert.equal((s.load()!.alloc as {dma_pool: {abandoned: number[]}}).dma_pool.abandoned, [])
+})
+
+/** A configfs-tsm stand-in: mkdir makes an instance, inblob writes bump generation, outblob quotes. */
+function fakeConfigfs(root: string, quoteOf: (inblob: Buffer) => Buffer, extraWrites = 0): TsmFs & {removed: string[]} {
+  const inst = new Map<string, {gen: number; inblob?: Buffer}>()
+  const removed: string[] = []
+  const split = (p: string) => ({dir: p.slice(0, p.lastIndexOf('/')), name: p.slice(p.lastIndexOf('/') + 1)})
+  return {
+    removed,
+    isDir: (p) => p === root || inst.has(p),
+    mkdir: (p) => void inst.set(p, {gen: 0}),
+    rmdir: (p) => {
+      inst.delete(p)
+      removed.push(p)
+    },
+    write: (p, d) => {
+      const {dir, name} = split(p)
+      const i = inst.get(dir)!
+      if (name !== 'inblob') throw Object.assign(new Error('EACCES'), {code: 'EACCES'})
+      i.inblob = Buffer.from(d)
+      i.gen += 1
+    },
+    read: (p) => {
+      const {dir, name} = split(p)
+      const i = inst.get(dir)!
+      if (name === 'provider') return Buffer.from('tdx_guest\n')
+      if (name === 'generation') return Buffer.from(`${i.gen}\n`)
+      if (name === 'outblob') {
+        if (!i.inblob) throw Object.assign(new Error('EINVAL'), {code: 'EINVAL'})
+        i.gen += extraWrites // another writer raced us
+        return quoteOf(i.inblob)
+      }
+      throw Object.assign(new Error('ENOENT'), {code: 'ENOENT'})
+    },
+  }
+}
+
+test('configfs-tsm: instance per request, generation checked, instance removed; race and absence are clear errors', () => {
+  const p = new Platform(createPlatformDoc({profile: 'tdx-1.5', seed: 'tsm'}))
+  const quoteOf = (inblob: Buffer) => quoteTdReport(p.doc, getTdReport(p, inblob))
+  const root = '/fake/sys/kernel/config/tsm/report'
+  const fs = fakeConfigfs(root, quoteOf)
+  const r = generateQuoteTsm(Buffer.alloc(64, 0x33), {root, fs})
+  assert.is(r.provider, 'tdx_guest')
+  assert.is(r.generation, 1)
+  assert.is(parseQuote(r.quote).td!.report_data.toString('hex'), '33'.repeat(64))
+  assert.is(fs.removed.length, 1)
+  assert.ok(fs.removed[0].startsWith(root + '/tdxkit-'))
+  const racy = fakeConfigfs(root, quoteOf, 1)
+  assert.throws(() => generateQuoteTsm(Buffer.alloc(64), {root, fs: racy}), (e: unknown) => (e as TdxkitError).code === 'TSM_RACE')
+  assert.is(racy.removed.length, 1)
+  const missing = join(mkdtempSync(join(tmpdir(), 'tdxkit-tsm-')), 'nope')
+  assert.throws(() => generateQuoteTsm(Buffer.alloc(64), {root: missing}), (e: unknown) => (e as TdxkitError).code === 'TSM_UNAVAILABLE' && (e as TdxkitError).exit === 2)
+})
+
+test.run()
