@@ -1,0 +1,125 @@
+/** Demo steps for device evidence: lock → evidence → verify → accept, and one device that is refused. */
+import {join} from 'node:path'
+import type {DemoContext, DemoStep} from './index.js'
+import {initPlatform} from '../module/platform.js'
+import {StateStore} from '../state/store.js'
+import {writeFileAtomic} from '../util/fsx.js'
+import {TdxkitError} from '../errors.js'
+import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice} from '../device/service.js'
+import {decodeCorim} from '../device/corim.js'
+import {verifyDeviceEvidence} from '../device/verifier.js'
+import {verdictLines} from '../device/cli-helpers.js'
+import {EVIDENCE_OBJECT_NAMES} from '../device/tsm.js'
+
+const DEMO_DEVICE = 'nic0'
+const REFUSED_DEVICE = 'gpu-swapped'
+const DEMO_NONCE = Buffer.from('tdxkit demo verifier nonce 32 B!', 'ascii')
+
+/** The devices need a tdx-connect platform: the demo's own if it is one, else a separate one. */
+async function connectStore(ctx: DemoContext): Promise<{store: StateStore; note?: string}> {
+  const cached = ctx.bag.get('device-store') as StateStore | undefined
+  if (cached) return {store: cached}
+  const doc = ctx.store.load() as {module?: {profile?: string}} | undefined
+  let store = ctx.store
+  let note: string | undefined
+  if (!doc?.module || doc.module.profile !== 'tdx-connect') {
+    store = new StateStore(join(ctx.workDir, 'tdx-connect-state'))
+    if (!store.exists()) await initPlatform(store, {profile: 'tdx-connect', seed: 'tdxkit-demo'})
+    note = `devices need TDX Connect: using a tdx-connect platform in ${store.dir}`
+  }
+  ctx.bag.set('device-store', store)
+  return {store, note}
+}
+
+export const DEVICE_STEPS: DemoStep[] = [
+  {
+    id: 'device-list',
+    title: 'TDISP devices assigned to the TD (tdx-connect)',
+    async run(ctx) {
+      const {store, note} = await connectStore(ctx)
+      const {result} = await listDevices(store)
+      return {
+        lines: [...(note ? [note] : []), ...result.map((d) => `${d.id}  ${d.bdf}  ${d.product}  firmware ${d.firmware}  ${d.tdi_state}`)],
+        data: {devices: result.map((d) => ({id: d.id, tdi_state: d.tdi_state}))},
+      }
+    },
+  },
+  {
+    id: 'device-lock',
+    title: `LOCK_INTERFACE_REQUEST: ${DEMO_DEVICE} CONFIG_UNLOCKED → CONFIG_LOCKED`,
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const {result} = await lockDevice(store, DEMO_DEVICE)
+      return {
+        lines: [`TDI ${result.state}, lock generation ${result.lock_generation}`, `TSM recorded the interface report digest ${result.report_digest.slice(0, 32)}…`],
+        data: {tdi_state: result.state, report_digest: result.report_digest},
+      }
+    },
+  },
+  {
+    id: 'device-evidence',
+    title: 'Evidence: certificate chain, VCA, signed GET_MEASUREMENTS (verifier nonce), interface report',
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const {result} = await collectEvidence(store, DEMO_DEVICE, DEMO_NONCE)
+      const file = join(ctx.workDir, `${DEMO_DEVICE}.evidence.cbor`)
+      writeFileAtomic(file, result.bytes, 0o644)
+      ctx.bag.set('device-evidence', file)
+      return {
+        lines: [
+          `wrote ${result.bytes.length}-byte bundle to ${file}`,
+          ...[...result.bundle.objects.entries()].map(([k, v]) => `${(EVIDENCE_OBJECT_NAMES[k] ?? k).toString().padEnd(12)} ${v.length} bytes, TSM sha384 ${result.bundle.tsm.digests.get(k)!.toString('hex').slice(0, 24)}…`),
+        ],
+        data: {file, bytes: result.bytes.length},
+      }
+    },
+  },
+  {
+    id: 'device-verify',
+    title: 'Verify the evidence against the vendor CoRIM (device reference)',
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const ref = (await exportReference(store, DEMO_DEVICE)).result
+      const refFile = join(ctx.workDir, `${DEMO_DEVICE}.ref.cbor`)
+      writeFileAtomic(refFile, ref.bytes, 0o644)
+      ctx.bag.set('device-reference', refFile)
+      const {result} = await collectEvidence(store, DEMO_DEVICE, DEMO_NONCE)
+      const verdict = verifyDeviceEvidence({evidence: result.bundle, reference: decodeCorim(ref.bytes), at: new Date(), expected_nonce: DEMO_NONCE})
+      ctx.bag.set('device-evidence-bytes', result.bytes)
+      return {lines: [`reference values: ${refFile}`, ...verdictLines(verdict)], data: {status: verdict.status, failed_steps: verdict.failed_steps}}
+    },
+  },
+  {
+    id: 'device-accept',
+    title: `Accept: verification passed → START_INTERFACE, ${DEMO_DEVICE} CONFIG_LOCKED → RUN`,
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const {result} = await acceptDevice(store, DEMO_DEVICE, {
+        evidence: ctx.bag.get('device-evidence-bytes') as Buffer | undefined,
+        reference: (await exportReference(store, DEMO_DEVICE)).result.bytes,
+      })
+      return {lines: [`${DEMO_DEVICE} is ${result.tdi_state}; accepted: ${result.device.accepted}`], data: {tdi_state: result.tdi_state}}
+    },
+  },
+  {
+    id: 'device-refused',
+    title: 'A device whose firmware was swapped after the reference values were taken is refused',
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const existing = (await listDevices(store)).result.find((d) => d.id === REFUSED_DEVICE)
+      if (!existing) await addDeviceOp(store, {model: 'gpu', id: REFUSED_DEVICE, faults: ['firmware-swapped']})
+      if (!existing || existing.tdi_state === 'CONFIG_UNLOCKED') await lockDevice(store, REFUSED_DEVICE)
+      try {
+        await acceptDevice(store, REFUSED_DEVICE)
+        throw new Error('the swapped-firmware device was accepted')
+      } catch (error) {
+        if (!(error instanceof TdxkitError)) throw error
+        const after = (await listDevices(store)).result.find((d) => d.id === REFUSED_DEVICE)!
+        return {
+          lines: [`accept refused (exit ${error.exit}, step ${error.step}): ${error.message}`, `${REFUSED_DEVICE} stays ${after.tdi_state}, accepted: ${after.accepted}`],
+          data: {exit_code: error.exit, step: error.step, tdi_state: after.tdi_state},
+        }
+      }
+    },
+  },
+]

@@ -1,0 +1,202 @@
+/**
+ * One simulated TDISP device at run time: its certificate chain and key, its measurement blocks,
+ * its DEVICE_INTERFACE_REPORT, and the device side of TDISP (the TDI state machine answering real
+ * TDISP messages), built from a DeviceRecord in doc.devices and the platform seed.
+ */
+import {
+  InterfaceInfo,
+  PAGE_4K,
+  TDISP_GET_REPORT,
+  TDISP_LOCK_REQUEST,
+  TDISP_MAX_PAYLOAD,
+  TDISP_NONCE_MSG,
+  TDISP_REPORT_RSP,
+  TDISP_STATE_RSP,
+  TDISP_VERSION_10,
+  TDISP_VERSION_RSP,
+  TdiState,
+  TdispErrorCode,
+  TdispLockFlag,
+  TdispRequest,
+  TdispResponse,
+  encodeTdiReport,
+  encodeTdispError,
+  parseTdispHeader,
+  tdispHeader,
+  type TdiReport,
+  type TdiStateName,
+} from '../abi/tdisp.js'
+import {readNum, readUint} from '../abi/layout.js'
+import type {MeasurementBlock} from '../abi/spdm.js'
+import {deriveBytes} from '../util/seed.js'
+import {buildDeviceChain, spdmCertChain, type DeviceChain} from './certs.js'
+import {measurementBlocks, modelSpec, plannedRanges, type ModelSpec} from './models.js'
+import type {DeviceRecord} from './registry.js'
+import {SpdmResponder} from './spdm-responder.js'
+
+const chainCache = new Map<string, DeviceChain>()
+
+/** The chain a device presents: its vendor's, or (fault "wrong-cert") one from a look-alike root. */
+export function deviceChain(seed: string, rec: DeviceRecord): DeviceChain {
+  const spec = modelSpec(rec.model)!
+  const vendorLabel = rec.faults.includes('wrong-cert') ? `${spec.vendor_label}-lookalike` : spec.vendor_label
+  const key = `${seed}\u0000${vendorLabel}\u0000${rec.id}`
+  let c = chainCache.get(key)
+  if (!c) {
+    c = buildDeviceChain(seed, {vendorLabel, vendorName: spec.vendor_name, deviceLabel: rec.id, deviceInfo: deviceInfoString(spec, rec)})
+    chainCache.set(key, c)
+  }
+  return c
+}
+
+/** DMTF device-info otherName value: "VENDOR:MODEL:SERIAL". */
+export const deviceInfoString = (spec: ModelSpec, rec: DeviceRecord): string =>
+  `${spec.vendor_id.toString(16).padStart(4, '0')}:${spec.device_id.toString(16).padStart(4, '0')}:${rec.id.toUpperCase()}`
+
+export class DeviceRuntime {
+  readonly spec: ModelSpec
+  constructor(
+    readonly seed: string,
+    readonly rec: DeviceRecord,
+  ) {
+    this.spec = modelSpec(rec.model)!
+  }
+
+  get chain(): DeviceChain {
+    return deviceChain(this.seed, this.rec)
+  }
+
+  /** SPDM slot-0 chain: header ‖ SHA-384(root) ‖ root ‖ intermediate ‖ leaf. */
+  slotChain(): Buffer {
+    const c = this.chain
+    return spdmCertChain([c.root, c.intermediate, c.leaf], 'sha384')
+  }
+
+  blocks(): MeasurementBlock[] {
+    return measurementBlocks(this.spec, this.rec.firmware_version)
+  }
+
+  /** An SPDM responder for one session; responder nonces come from a per-device counter. */
+  spdm(): SpdmResponder {
+    const c = this.chain
+    return new SpdmResponder({
+      chain: this.slotChain(),
+      leafKey: c.leafKey,
+      blocks: this.blocks(),
+      nonce: () => deriveBytes(this.seed, `spdm-responder-nonce:${this.rec.id}:${this.rec.evidence_generation++}`, 32),
+    })
+  }
+
+  /** The DEVICE_INTERFACE_REPORT for the current lock (MMIO offsets include MMIO_REPORTING_OFFSET). */
+  report(): Buffer {
+    return encodeTdiReport(this.reportStruct())
+  }
+
+  reportStruct(): TdiReport {
+    const offset = BigInt(this.rec.tdi.mmio_reporting_offset ?? '0x0')
+    const bases = new Map(this.rec.bars.map((b) => [b.index, BigInt(b.base)]))
+    const flags = this.rec.tdi.lock_flags ?? 0
+    const lockedMsix = (flags & TdispLockFlag.LOCK_MSIX) !== 0
+    const noFwUpdate = (flags & TdispLockFlag.NO_FW_UPDATE) !== 0
+    const ranges = plannedRanges(this.spec, this.rec.faults.includes('mmio-outside-bar')).map((r) => ({
+      first_4k_page: (bases.get(r.bar)! + r.offset + offset) / PAGE_4K,
+      number_of_pages: r.pages,
+      range_attributes: r.attributes,
+      range_id: r.bar,
+    }))
+    return {
+      interface_info: noFwUpdate ? this.spec.interface_info | InterfaceInfo.NO_UPDATE_AFTER_LOCK : this.spec.interface_info & ~InterfaceInfo.NO_UPDATE_AFTER_LOCK,
+      msi_x_message_control: lockedMsix ? 0x8000 | 0x3f : 0,
+      lnr_control: 0,
+      tph_control: 0,
+      mmio_ranges: ranges,
+      device_specific_info: Buffer.from(this.spec.device_specific_info, 'ascii'),
+    }
+  }
+
+  private setState(s: TdiStateName): void {
+    this.rec.tdi.state = s
+  }
+
+  /** The device side of TDISP: one request message in, one response message out. */
+  tdisp(req: Buffer): Buffer {
+    const fid = this.rec.function_id
+    let h
+    try {
+      h = parseTdispHeader(req)
+    } catch {
+      return encodeTdispError(fid, TdispErrorCode.INVALID_REQUEST)
+    }
+    if (h.version !== TDISP_VERSION_10 && h.message_type !== TdispRequest.GET_TDISP_VERSION) return encodeTdispError(fid, TdispErrorCode.VERSION_MISMATCH)
+    if (h.function_id !== fid) return encodeTdispError(fid, TdispErrorCode.INVALID_INTERFACE)
+    const state = TdiState[this.rec.tdi.state]
+    const invalidState = () => encodeTdispError(fid, TdispErrorCode.INVALID_INTERFACE_STATE, state)
+    switch (h.message_type) {
+      case TdispRequest.GET_TDISP_VERSION: {
+        const rsp = tdispHeader(TdispResponse.TDISP_VERSION, fid, TDISP_VERSION_RSP.size + 1)
+        rsp[TDISP_VERSION_RSP.fields.version_num_count.offset] = 1
+        rsp[TDISP_VERSION_RSP.size] = TDISP_VERSION_10
+        return rsp
+      }
+      case TdispRequest.GET_DEVICE_INTERFACE_STATE: {
+        const rsp = tdispHeader(TdispResponse.DEVICE_INTERFACE_STATE, fid, TDISP_STATE_RSP.size)
+        rsp[TDISP_STATE_RSP.fields.tdi_state.offset] = state
+        return rsp
+      }
+      case TdispRequest.LOCK_INTERFACE_REQUEST: {
+        if (req.length !== TDISP_LOCK_REQUEST.size) return encodeTdispError(fid, TdispErrorCode.INVALID_REQUEST)
+        if (state !== TdiState.CONFIG_UNLOCKED) return invalidState()
+        if (!this.rec.tdi.bme) return encodeTdispError(fid, TdispErrorCode.INVALID_DEVICE_CONFIGURATION)
+        const gen = this.rec.tdi.lock_generation + 1
+        const nonce = deriveBytes(this.seed, `tdisp-start-nonce:${this.rec.id}:${gen}`, TDISP_NONCE_MSG.fields.start_interface_nonce.size)
+        this.rec.tdi.lock_generation = gen
+        this.rec.tdi.start_nonce = nonce.toString('hex')
+        this.rec.tdi.lock_flags = readNum(TDISP_LOCK_REQUEST, req, 'flags')
+        this.rec.tdi.mmio_reporting_offset = '0x' + readUint(TDISP_LOCK_REQUEST, req, 'mmio_reporting_offset').toString(16)
+        this.setState('CONFIG_LOCKED')
+        const rsp = tdispHeader(TdispResponse.LOCK_INTERFACE_RESPONSE, fid, TDISP_NONCE_MSG.size)
+        nonce.copy(rsp, TDISP_NONCE_MSG.fields.start_interface_nonce.offset)
+        return rsp
+      }
+      case TdispRequest.GET_DEVICE_INTERFACE_REPORT: {
+        if (req.length !== TDISP_GET_REPORT.size) return encodeTdispError(fid, TdispErrorCode.INVALID_REQUEST)
+        if (state !== TdiState.CONFIG_LOCKED && state !== TdiState.RUN) return invalidState()
+        const report = this.report()
+        const off = readNum(TDISP_GET_REPORT, req, 'offset')
+        const len = readNum(TDISP_GET_REPORT, req, 'length')
+        if (off > report.length) return encodeTdispError(fid, TdispErrorCode.INVALID_REQUEST)
+        const portion = report.subarray(off, off + Math.min(len, TDISP_MAX_PAYLOAD - TDISP_REPORT_RSP.size))
+        const rsp = tdispHeader(TdispResponse.DEVICE_INTERFACE_REPORT, fid, TDISP_REPORT_RSP.size)
+        rsp.writeUInt16LE(portion.length, TDISP_REPORT_RSP.fields.portion_length.offset)
+        rsp.writeUInt16LE(report.length - off - portion.length, TDISP_REPORT_RSP.fields.remainder_length.offset)
+        return Buffer.concat([rsp, portion])
+      }
+      case TdispRequest.START_INTERFACE_REQUEST: {
+        if (req.length !== TDISP_NONCE_MSG.size) return encodeTdispError(fid, TdispErrorCode.INVALID_REQUEST)
+        if (state !== TdiState.CONFIG_LOCKED) return invalidState()
+        const f = TDISP_NONCE_MSG.fields.start_interface_nonce
+        if (req.subarray(f.offset, f.offset + f.size).toString('hex') !== this.rec.tdi.start_nonce) return encodeTdispError(fid, TdispErrorCode.INVALID_NONCE)
+        this.setState('RUN')
+        return tdispHeader(TdispResponse.START_INTERFACE_RESPONSE, fid)
+      }
+      case TdispRequest.STOP_INTERFACE_REQUEST: {
+        // Our reading of TDISP: STOP is legal from LOCKED, RUN and ERROR (DMTF spdm-emu behaviour).
+        if (state === TdiState.CONFIG_UNLOCKED) return invalidState()
+        this.setState('CONFIG_UNLOCKED')
+        this.rec.tdi.start_nonce = undefined
+        this.rec.tdi.lock_flags = undefined
+        this.rec.tdi.mmio_reporting_offset = undefined
+        this.rec.tdi.bme = true
+        return tdispHeader(TdispResponse.STOP_INTERFACE_RESPONSE, fid)
+      }
+      default:
+        return encodeTdispError(fid, TdispErrorCode.UNSUPPORTED_REQUEST)
+    }
+  }
+
+  /** The host writes the Command register: clearing Bus Master Enable while LOCKED/RUN is a TDISP error. */
+  hostClearBme(): void {
+    this.rec.tdi.bme = false
+    if (this.rec.tdi.state === 'CONFIG_LOCKED' || this.rec.tdi.state === 'RUN') this.setState('ERROR')
+  }
+}
