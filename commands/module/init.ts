@@ -5,6 +5,8 @@ import {InputError} from '../../src/errors.js'
 import {PROFILE_NAMES, initPlatform, type ProfileName} from '../../src/module/platform.js'
 import {platformSummary} from '../../src/module/summary.js'
 import {parseHex} from '../../src/util/bytes.js'
+import {TCB_STATUSES} from '../../src/host/collateral.js'
+import {setHostScenario} from '../../src/host/sim-collateral.js'
 
 export default class ModuleInit extends TdxCommand<typeof ModuleInit> {
   static summary = 'Create the simulated TDX platform (module, CPU, TD) in the state directory.'
@@ -13,11 +15,19 @@ export default class ModuleInit extends TdxCommand<typeof ModuleInit> {
   static examples = [
     '<%= config.bin %> module init --seed 7',
     '<%= config.bin %> module init --profile tdx-1.0 --seed demo --force',
+    '<%= config.bin %> module init --seed ci --tcb-status OutOfDate --force',
   ]
   static flags = {
     profile: Flags.string({summary: 'Module profile.', options: [...PROFILE_NAMES], default: 'tdx-1.5'}),
     seed: Flags.string({summary: 'Seed for everything deterministic (default: random).'}),
     force: Flags.boolean({summary: 'Replace an existing platform (deletes all of its state).', default: false}),
+    'tcb-status': Flags.string({
+      summary: "TCB status the simulated collateral gives this platform (default UpToDate).",
+      options: [...TCB_STATUSES],
+      helpGroup: 'SCENARIO',
+    }),
+    'revoked-pck': Flags.boolean({summary: "List the platform's PCK certificate in the PCK CRL.", default: false, helpGroup: 'SCENARIO'}),
+    'expired-collateral': Flags.boolean({summary: 'Issue collateral whose nextUpdate has already passed.', default: false, helpGroup: 'SCENARIO'}),
     features0: Flags.string({
       summary: 'Override TDX_FEATURES0 (hex), e.g. to simulate a module without NO_RBP_MOD.',
       hidden: true,
@@ -38,6 +48,12 @@ export default class ModuleInit extends TdxCommand<typeof ModuleInit> {
       force: this.flags.force,
       features0,
     })
+    const scenario = {
+      ...(this.flags['tcb-status'] ? {tcb_status: this.flags['tcb-status'] as (typeof TCB_STATUSES)[number]} : {}),
+      ...(this.flags['revoked-pck'] ? {pck_revoked: true} : {}),
+      ...(this.flags['expired-collateral'] ? {collateral_expired: true} : {}),
+    }
+    if (Object.keys(scenario).length > 0) await setHostScenario(store, scenario)
     const summary = platformSummary(doc, store.dir)
     if (!this.jsonEnabled()) {
       this.log(`created simulated platform in ${store.dir}`)

@@ -14,6 +14,7 @@ import {DEFAULT_PROFILE, assertPlatformDoc, hex64, type PlatformDoc, type Profil
 import {profileDef, profileInfo, teeTcbSvn} from './profiles.js'
 import {checkReportMac, computeMrtd, simulatedTdImage} from './measure.js'
 import {SimTdxModule} from './tdcall.js'
+import {createDefaultDevices} from '../device/registry.js'
 
 export {profileInfo} from './profiles.js'
 export type {ProfileInfo} from './profiles.js'
@@ -73,6 +74,8 @@ export function createPlatformDoc(opts: CreatePlatformOptions): PlatformDoc {
       memory_bytes: DEFAULT_TD_MEMORY_BYTES,
     },
     events: [],
+    // A TDX Connect platform comes with its TDISP devices attached (still CONFIG_UNLOCKED).
+    ...(info.tdisp ? {devices: createDefaultDevices(opts.seed)} : {}),
   }
 }
 
