@@ -1,0 +1,31 @@
+import {Args, Flags} from '@oclif/core'
+import {draftPolicy} from '../../src/appraise/draft.js'
+import {policyToJson} from '../../src/appraise/policy.js'
+import {TdxCommand} from '../../src/cli/base.js'
+import {readBinaryInput} from '../../src/util/bytes.js'
+import {writeFileAtomic} from '../../src/util/fsx.js'
+
+export default class PolicyDraft extends TdxCommand<typeof PolicyDraft> {
+  static summary = 'Write an appraisal policy that pins the measurements of a known-good quote.'
+  static description =
+    'Pins MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0-3 and XFAM, and opts in to exactly the attributes the quote has (DEBUG, missing SEPT_VE_DISABLE, PERFMON, a service TD), with a note on stderr for each. REPORTDATA is a per-quote nonce and is not pinned. Use the result with `quote verify --policy`.'
+  static examples = ['<%= config.bin %> policy draft quote.bin > policy.json', '<%= config.bin %> policy draft quote.bin -o policy.json']
+  static args = {
+    file: Args.string({description: 'known-good quote file, or - for stdin', required: true}),
+  }
+  static flags = {
+    output: Flags.string({char: 'o', summary: 'Write the policy to this file (atomically) instead of stdout.'}),
+  }
+
+  async run() {
+    const {policy, notes} = draftPolicy(readBinaryInput(this.args.file, 'quote'))
+    for (const n of notes) this.notice(n)
+    const doc = policyToJson(policy, `drafted by tdxkit policy draft from ${this.args.file}`)
+    const text = JSON.stringify(doc, null, 2) + '\n'
+    if (this.flags.output) {
+      writeFileAtomic(this.flags.output, text, 0o644)
+      if (!this.jsonEnabled()) this.notice(`wrote ${this.flags.output}`)
+    } else if (!this.jsonEnabled()) this.writeStdout(text)
+    return {policy: doc, notes, ...(this.flags.output ? {output: this.flags.output} : {})}
+  }
+}

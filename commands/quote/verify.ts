@@ -1,0 +1,107 @@
+import {Args, Flags} from '@oclif/core'
+import {policyFromFlags} from '../../src/appraise/flags.js'
+import {TdxCommand} from '../../src/cli/base.js'
+import {dim} from '../../src/cli/render.js'
+import {runBatch, type QuoteOutcome} from '../../src/verify/batch.js'
+import {outcomeJson, outcomeText} from '../../src/verify/render.js'
+import {resolveVerifySetup} from '../../src/verify/setup.js'
+
+export default class QuoteVerify extends TdxCommand<typeof QuoteVerify> {
+  static summary = "Verify DCAP quotes by Intel's rules, then appraise them against a policy."
+  static description = `Checks the PCK chain to a pinned root, both CRLs, TCB info and QE identity (signatures over the exact JSON, validity at --at), the QE report signature and key binding, the quote signature, the TDX module identity and the TCB level with Intel's status convergence; then the policy (default: no debug TD, SEPT_VE_DISABLE required, no PERFMON, MR_SERVICETD zero).
+Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. With several quotes the exit code is the lowest non-zero code among them; --json then prints one JSON object per line (NDJSON).
+--root-ca sim trusts the simulated platform's root and, without --collateral/--pccs-url, uses its collateral.`
+  static examples = [
+    '<%= config.bin %> quote verify quote.bin --collateral collateral.json --at 2025-07-19T10:00:34Z',
+    '<%= config.bin %> quote verify quote.bin --root-ca sim',
+    '<%= config.bin %> quote verify q/*.bin --pccs-url http://127.0.0.1:8081 --jobs 2 --json',
+    '<%= config.bin %> quote verify quote.bin --signatures-only --at 1720000000',
+  ]
+  static strict = false
+  static args = {
+    file: Args.string({description: 'quote file(s) (raw, hex or base64), or - for stdin', required: true}),
+  }
+  static flags = {
+    collateral: Flags.string({summary: 'Collateral bundle (QuoteCollateralV3 JSON).', exclusive: ['pccs-url']}),
+    'pccs-url': Flags.string({summary: 'Fetch collateral from a PCS v4 / PCCS service (cached on disk until nextUpdate).'}),
+    'signatures-only': Flags.boolean({summary: 'No collateral: check signatures and the PCK chain only (no CRLs, no TCB status).', default: false}),
+    'root-ca': Flags.string({summary: 'Trusted root: intel (default), sim, or a PEM/DER certificate file.', default: 'intel'}),
+    at: Flags.string({summary: 'Verification time: unix seconds or ISO 8601 (default: now).'}),
+    policy: Flags.string({summary: 'Policy file (JSON; see `policy draft`).'}),
+    'allow-debug': Flags.boolean({summary: 'Accept debug TDs / enclaves.', default: false}),
+    'allow-missing-sept-ve-disable': Flags.boolean({summary: 'Accept TDs without SEPT_VE_DISABLE.', default: false}),
+    'allow-perfmon': Flags.boolean({summary: 'Accept TDs with PERFMON.', default: false}),
+    'allow-service-td': Flags.boolean({summary: 'Accept a non-zero MR_SERVICETD.', default: false}),
+    expect: Flags.string({summary: 'Expected measurement FIELD=HEX (mrtd, mrconfigid, mrowner, mrownerconfig, rtmr0-3, report_data, ...); repeatable.', multiple: true}),
+    'min-tcb-status': Flags.string({summary: 'Worst acceptable TCB status (e.g. UpToDate, SWHardeningNeeded, OutOfDate).'}),
+    'allow-advisory': Flags.string({summary: 'Accept this advisory ID (repeatable); any other advisory is a violation.', multiple: true}),
+    jobs: Flags.integer({char: 'j', summary: 'Worker threads for many quotes.', default: 1, min: 1, max: 64}),
+  }
+
+  private files: string[] = []
+
+  /** Keep the parsed positional arguments (several quote files with strict = false). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  protected override async parse(options?: any, argv?: string[]): Promise<any> {
+    const out = await super.parse(options, argv)
+    this.files = (out.argv as string[]).map(String)
+    return out
+  }
+
+  async run() {
+    const files = this.files
+    const setup = await resolveVerifySetup(
+      {files, rootCa: this.flags['root-ca'], collateral: this.flags.collateral, pccsUrl: this.flags['pccs-url'], signaturesOnly: this.flags['signatures-only'], at: this.flags.at},
+      () => this.store(),
+    )
+    for (const n of setup.notes) this.notice(n)
+    const policy = policyFromFlags({
+      policy: this.flags.policy,
+      allowDebug: this.flags['allow-debug'],
+      allowMissingSeptVeDisable: this.flags['allow-missing-sept-ve-disable'],
+      allowPerfmon: this.flags['allow-perfmon'],
+      allowServiceTd: this.flags['allow-service-td'],
+      expect: this.flags.expect,
+      minTcbStatus: this.flags['min-tcb-status'],
+      allowAdvisory: this.flags['allow-advisory'],
+    })
+    const json = this.jsonEnabled()
+    const many = files.length > 1
+    if (!json) this.log(dim(`root: ${setup.root_source}; collateral: ${setup.collateral_source}`))
+    const progress = many && this.progressAllowed()
+    let exit = 0
+    let done = 0
+    let single: QuoteOutcome | undefined
+    const counts = {ok: 0, failed: 0}
+    await runBatch({
+      files,
+      options: {now: setup.now, trustedRoots: setup.trustedRoots, ...(setup.collateral ? {collateral: setup.collateral} : {})},
+      policy,
+      jobs: this.flags.jobs,
+      onOutcome: (o) => {
+        done++
+        if (o.exit_code === 0) counts.ok++
+        else {
+          counts.failed++
+          exit = exit === 0 ? o.exit_code : Math.min(exit, o.exit_code)
+        }
+        if (progress) process.stderr.write('\r\u001B[K')
+        if (json) {
+          if (many) this.writeStdout(JSON.stringify(outcomeJson(o)) + '\n')
+          else single = o
+        } else {
+          for (const l of outcomeText(o)) this.log(l)
+        }
+        if (progress) {
+          const w = 30
+          const fill = Math.round((done / files.length) * w)
+          process.stderr.write(`[${'#'.repeat(fill)}${' '.repeat(w - fill)}] ${done}/${files.length}`)
+        }
+      },
+    })
+    if (progress) process.stderr.write('\r\u001B[K')
+    if (single) this.writeStdout(JSON.stringify(outcomeJson(single), null, 2) + '\n')
+    if (!json && many) this.log(`${files.length} quotes: ${counts.ok} ok, ${counts.failed} failed`)
+    process.exitCode = exit
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Intel PCS TCB info (v3) and enclave identity (v2) JSON: typed, validated views. The signed JSON text
+ * is kept by the caller; these are decoded copies for evaluation only.
+ */
+
+export const TCB_INFO_ID_TDX = 'TDX'
+export const TCB_INFO_ID_SGX = 'SGX'
+export const TCB_INFO_VERSION_TDX = 3
+export const QE_IDENTITY_ID_TDX = 'TD_QE'
+export const QE_IDENTITY_ID_SGX = 'QE'
+export const QE_IDENTITY_VERSION = 2
+/** TDX module identity id for a module major version: TDX_%02X. */
+export const tdxModuleIdentityId = (majorVersion: number): string => `TDX_${majorVersion.toString(16).toUpperCase().padStart(2, '0')}`
+
+/** Statuses of Intel PCS TCB levels, plus the TD relaunch results of Intel's QVL. */
+export const TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+] as const
+export type LevelStatus = (typeof TCB_STATUSES)[number]
+export type TcbStatus = LevelStatus | 'TDRelaunchAdvised' | 'TDRelaunchAdvisedConfigurationNeeded'
+/** Every status a verification may end with, best first (used for "minimum acceptable" policies). */
+export const STATUS_RANK: readonly TcbStatus[] = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'TDRelaunchAdvised',
+  'TDRelaunchAdvisedConfigurationNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+]
+
+export interface TcbLevel {
+  sgx_components: number[]
+  pcesvn: number
+  /** 16 TDX component SVNs (TDX TCB info only). */
+  tdx_components?: number[]
+  tcb_date: string
+  status: LevelStatus
+  advisory_ids: string[]
+}
+
+export interface ModuleLevel {
+  isvsvn: number
+  tcb_date: string
+  status: LevelStatus
+  advisory_ids: string[]
+}
+
+export interface TdxModule {
+  id?: string
+  mrsigner: Buffer
+  attributes: Buffer
+  attributes_mask: Buffer
+  levels: ModuleLevel[]
+}
+
+export interface TcbInfo {
+  id: string
+  version: number
+  issue_date: number
+  next_update: number
+  fmspc: Buffer
+  pceid: Buffer
+  tcb_type: number
+  tcb_evaluation_data_number: number
+  /** Sorted best first (Intel's order: SGX components, PCESVN, TDX components, descending). */
+  levels: TcbLevel[]
+  tdx_module?: TdxModule
+  tdx_module_identities: TdxModule[]
+}
+
+export interface QeIdentity {
+  id: string
+  version: number
+  issue_date: number
+  next_update: number
+  tcb_evaluation_data_number: number
+  miscselect: Buffer
+  miscselect_mask: Buffer
+  attributes: Buffer
+  attributes_mask: Buffer
+  mrsigner: Buffer
+  isvprodid: number
+  /** Sorted by ISVSVN, highest first. */
+  levels: ModuleLevel[]
+}
+
+export class CollateralFormatError extends Error {}
+
+type J = Record<string, unknown>
+const bad = (what: string): never => {
+  throw new CollateralFormatError(what)
+}
+const obj = (v: unknown, what: string): J => (v && typeof v === 'object' && !Array.isArray(v) ? (v as J) : bad(`${what}: not an object`))
+const arr = (v: unknown, what: string): unknown[] => (Array.isArray(v) ? v : bad(`${what}: not an array`))
+const num = (v: unknown, what: string): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : bad(`${what}: not a non-negative integer`))
+const str = (v: unknown, what: string): string => (typeof v === 'string' ? v : bad(`${what}: not a string`))
+const hexb = (v: unknown, what: string, size?: number): Buffer => {
+  const s = str(v, what)
+  if (!/^[0-9a-fA-F]*$/.test(s) || s.length % 2) bad(`${what}: not hex`)
+  if (size !== undefined && s.length !== size * 2) bad(`${what}: expected ${size} bytes`)
+  return Buffer.from(s, 'hex')
+}
+const date = (v: unknown, what: string): number => {
+  const s = str(v, what)
+  const t = Date.parse(s)
+  if (!/^\d{4}-\d\d-\d\dT/.test(s) || Number.isNaN(t)) bad(`${what}: not an ISO date`)
+  return t
+}
+const status = (v: unknown, what: string): LevelStatus =>
+  (TCB_STATUSES as readonly string[]).includes(v as string) ? (v as LevelStatus) : bad(`${what}: unknown TCB status ${JSON.stringify(v)}`)
+const advisories = (v: unknown, what: string): string[] => (v === undefined ? [] : arr(v, what).map((a, i) => str(a, `${what}[${i}]`)))
+const svns = (v: unknown, what: string): number[] => {
+  const a = arr(v, what)
+  if (a.length !== 16) bad(`${what}: expected 16 components, got ${a.length}`)
+  return a.map((c, i) => num(obj(c, `${what}[${i}]`).svn, `${what}[${i}].svn`))
+}
+
+function cmpVec(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0)
+    if (d) return d
+  }
+  return 0
+}
+
+/** Intel's level order, best first. */
+export function sortTcbLevels(levels: TcbLevel[]): TcbLevel[] {
+  return [...levels].sort((x, y) => cmpVec(y.sgx_components, x.sgx_components) || y.pcesvn - x.pcesvn || cmpVec(y.tdx_components ?? [], x.tdx_components ?? []))
+}
+
+function moduleLevels(v: unknown, what: string): ModuleLevel[] {
+  return arr(v, what)
+    .map((l, i) => {
+      const o = obj(l, `${what}[${i}]`)
+      return {
+        isvsvn: num(obj(o.tcb, `${what}[${i}].tcb`).isvsvn, `${what}[${i}].tcb.isvsvn`),
+        tcb_date: str(o.tcbDate, `${what}[${i}].tcbDate`),
+        status: status(o.tcbStatus, `${what}[${i}].tcbStatus`),
+        advisory_ids: advisories(o.advisoryIDs, `${what}[${i}].advisoryIDs`),
+      }
+    })
+    .sort((a, b) => b.isvsvn - a.isvsvn)
+}
+
+function tdxModule(v: unknown, what: string): TdxModule {
+  const o = obj(v, what)
+  return {
+    ...(o.id !== undefined ? {id: str(o.id, `${what}.id`)} : {}),
+    mrsigner: hexb(o.mrsigner, `${what}.mrsigner`, 48),
+    attributes: hexb(o.attributes, `${what}.attributes`, 8),
+    attributes_mask: hexb(o.attributesMask, `${what}.attributesMask`, 8),
+    levels: o.tcbLevels === undefined ? [] : moduleLevels(o.tcbLevels, `${what}.tcbLevels`),
+  }
+}
+
+/** Decode the signed `tcbInfo` JSON text. Throws CollateralFormatError naming the bad field. */
+export function parseTcbInfo(text: string): TcbInfo {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    bad('tcb_info is not JSON')
+  }
+  const o = obj(raw, 'tcbInfo')
+  const id = str(o.id, 'tcbInfo.id')
+  const version = num(o.version, 'tcbInfo.version')
+  const isTdx = id === TCB_INFO_ID_TDX
+  const levels = arr(o.tcbLevels, 'tcbInfo.tcbLevels').map((l, i): TcbLevel => {
+    const w = `tcbInfo.tcbLevels[${i}]`
+    const lo = obj(l, w)
+    const tcb = obj(lo.tcb, `${w}.tcb`)
+    return {
+      sgx_components: svns(tcb.sgxtcbcomponents, `${w}.tcb.sgxtcbcomponents`),
+      pcesvn: num(tcb.pcesvn, `${w}.tcb.pcesvn`),
+      ...(isTdx ? {tdx_components: svns(tcb.tdxtcbcomponents, `${w}.tcb.tdxtcbcomponents`)} : {}),
+      tcb_date: str(lo.tcbDate, `${w}.tcbDate`),
+      status: status(lo.tcbStatus, `${w}.tcbStatus`),
+      advisory_ids: advisories(lo.advisoryIDs, `${w}.advisoryIDs`),
+    }
+  })
+  if (levels.length === 0) bad('tcbInfo.tcbLevels is empty')
+  return {
+    id,
+    version,
+    issue_date: date(o.issueDate, 'tcbInfo.issueDate'),
+    next_update: date(o.nextUpdate, 'tcbInfo.nextUpdate'),
+    fmspc: hexb(o.fmspc, 'tcbInfo.fmspc', 6),
+    pceid: hexb(o.pceId, 'tcbInfo.pceId', 2),
+    tcb_type: o.tcbType === undefined ? 0 : num(o.tcbType, 'tcbInfo.tcbType'),
+    tcb_evaluation_data_number: num(o.tcbEvaluationDataNumber, 'tcbInfo.tcbEvaluationDataNumber'),
+    levels: sortTcbLevels(levels),
+    ...(o.tdxModule !== undefined ? {tdx_module: tdxModule(o.tdxModule, 'tcbInfo.tdxModule')} : {}),
+    tdx_module_identities: o.tdxModuleIdentities === undefined ? [] : arr(o.tdxModuleIdentities, 'tcbInfo.tdxModuleIdentities').map((m, i) => tdxModule(m, `tcbInfo.tdxModuleIdentities[${i}]`)),
+  }
+}
+
+/** Decode the signed `enclaveIdentity` JSON text. */
+export function parseQeIdentity(text: string): QeIdentity {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    bad('qe_identity is not JSON')
+  }
+  const o = obj(raw, 'enclaveIdentity')
+  return {
+    id: str(o.id, 'enclaveIdentity.id'),
+    version: num(o.version, 'enclaveIdentity.version'),
+    issue_date: date(o.issueDate, 'enclaveIdentity.issueDate'),
+    next_update: date(o.nextUpdate, 'enclaveIdentity.nextUpdate'),
+    tcb_evaluation_data_number: num(o.tcbEvaluationDataNumber, 'enclaveIdentity.tcbEvaluationDataNumber'),
+    miscselect: hexb(o.miscselect, 'enclaveIdentity.miscselect', 4),
+    miscselect_mask: hexb(o.miscselectMask, 'enclaveIdentity.miscselectMask', 4),
+    attributes: hexb(o.attributes, 'enclaveIdentity.attributes', 16),
+    attributes_mask: hexb(o.attributesMask, 'enclaveIdentity.attributesMask', 16),
+    mrsigner: hexb(o.mrsigner, 'enclaveIdentity.mrsigner', 32),
+    isvprodid: num(o.isvprodid, 'enclaveIdentity.isvprodid'),
+    levels: moduleLevels(o.tcbLevels, 'enclaveIdentity.tcbLevels'),
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Appraisal policy: what a relying party accepts beyond authenticity. Defaults are strict (no
+ * debug TD, SEPT_VE_DISABLE required, no PERFMON, MR_SERVICETD zero); everything else is opt-in.
+ * Policy files are JSON, validated against the schema below with line:column errors.
+ */
+import {readFileSync} from 'node:fs'
+import {STATUS_RANK, type TcbStatus} from '../abi/tcb-info.js'
+import {InputError} from '../errors.js'
+import {JsonPosError, parseJsonWithPositions, type JsonLoc} from './json-pos.js'
+
+/** Measurement fields a policy can pin (TD body field names), with their sizes in bytes. */
+export const EXPECTABLE_FIELDS = {
+  mrtd: 48,
+  mrconfigid: 48,
+  mrowner: 48,
+  mrownerconfig: 48,
+  mrseam: 48,
+  rtmr0: 48,
+  rtmr1: 48,
+  rtmr2: 48,
+  rtmr3: 48,
+  report_data: 64,
+  xfam: 8,
+  mr_servicetd: 48,
+} as const
+export type ExpectableField = keyof typeof EXPECTABLE_FIELDS
+
+export interface Policy {
+  allow_debug: boolean
+  allow_missing_sept_ve_disable: boolean
+  allow_perfmon: boolean
+  allow_service_td: boolean
+  /** Field → accepted values (lowercase hex); any one must match. */
+  expected: Partial<Record<ExpectableField, string[]>>
+  /** Worst acceptable TCB status (STATUS_RANK order); undefined = any status the verifier returns. */
+  min_tcb_status?: TcbStatus
+  /** When set, every advisory ID of the result must be in this list. */
+  allowed_advisories?: string[]
+}
+
+export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
+  allow_debug: false,
+  allow_missing_sept_ve_disable: false,
+  allow_perfmon: false,
+  allow_service_td: false,
+  expected: {},
+})
+
+export const POLICY_KEYS = ['allow_debug', 'allow_missing_sept_ve_disable', 'allow_perfmon', 'allow_service_td', 'expected', 'min_tcb_status', 'allowed_advisories', '$schema', 'comment'] as const
+
+export function defaultPolicy(): Policy {
+  return {...DEFAULT_POLICY, expected: {}}
+}
+
+/** Validate one expected value (hex of the field's size) and return it lowercased. */
+export function checkExpectedHex(field: ExpectableField, v: string): string | undefined {
+  const s = v.replace(/^0x/i, '').toLowerCase()
+  if (!/^[0-9a-f]*$/.test(s) || s.length !== EXPECTABLE_FIELDS[field] * 2) return undefined
+  return s
+}
+
+/** Parse and validate a policy document; errors name `file:line:column`. */
+export function parsePolicy(text: string, file = 'policy'): Policy {
+  let doc: ReturnType<typeof parseJsonWithPositions>
+  try {
+    doc = parseJsonWithPositions(text)
+  } catch (e) {
+    if (e instanceof JsonPosError) throw policyError(file, e.loc, `invalid JSON: ${e.message}`)
+    throw e
+  }
+  const at = (path: string, key = false): JsonLoc => (key ? doc.keyAt.get(path) : doc.valueAt.get(path)) ?? {line: 1, column: 1}
+  const v = doc.value
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw policyError(file, at(''), 'policy must be a JSON object')
+  const o = v as Record<string, unknown>
+  const p = defaultPolicy()
+  for (const [k, val] of Object.entries(o)) {
+    const path = `/${k}`
+    switch (k) {
+      case 'allow_debug':
+      case 'allow_missing_sept_ve_disable':
+      case 'allow_perfmon':
+      case 'allow_service_td':
+        if (typeof val !== 'boolean') throw policyError(file, at(path), `"${k}" must be true or false`)
+        p[k] = val
+        break
+      case 'min_tcb_status':
+        if (!STATUS_RANK.includes(val as TcbStatus)) throw policyError(file, at(path), `"min_tcb_status" must be one of ${STATUS_RANK.join(', ')}`)
+        p.min_tcb_status = val as TcbStatus
+        break
+      case 'allowed_advisories':
+        if (!Array.isArray(val)) throw policyError(file, at(path), '"allowed_advisories" must be an array of strings')
+        val.forEach((a, i) => {
+          if (typeof a !== 'string' || !/^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$/.test(a)) throw policyError(file, at(`${path}/${i}`), 'advisory IDs look like "INTEL-SA-00615"')
+        })
+        p.allowed_advisories = val as string[]
+        break
+      case 'expected': {
+        if (!val || typeof val !== 'object' || Array.isArray(val)) throw policyError(file, at(path), '"expected" must be an object of field → hex (or array of hex)')
+        for (const [f, fv] of Object.entries(val as Record<string, unknown>)) {
+          const fp = `${path}/${f}`
+          if (!(f in EXPECTABLE_FIELDS)) throw policyError(file, at(fp, true), `unknown field "${f}" in "expected" (known: ${Object.keys(EXPECTABLE_FIELDS).join(', ')})`)
+          const field = f as ExpectableField
+          const list = Array.isArray(fv) ? fv : [fv]
+          if (list.length === 0) throw policyError(file, at(fp), `"${f}" must list at least one value`)
+          p.expected[field] = list.map((x, i) => {
+            const xp = Array.isArray(fv) ? `${fp}/${i}` : fp
+            const ok = typeof x === 'string' ? checkExpectedHex(field, x) : undefined
+            if (!ok) throw policyError(file, at(xp), `"${f}" must be ${EXPECTABLE_FIELDS[field]} bytes of hex (${EXPECTABLE_FIELDS[field] * 2} digits)`)
+            return ok
+          })
+        }
+        break
+      }
+      case '$schema':
+      case 'comment':
+        break
+      default:
+        throw policyError(file, at(path, true), `unknown policy key "${k}" (known: ${POLICY_KEYS.filter((x) => !x.startsWith('$')).join(', ')})`)
+    }
+  }
+  return p
+}
+
+function policyError(file: string, loc: JsonLoc, msg: string): InputError {
+  return new InputError('POLICY_INVALID', `${file}:${loc.line}:${loc.column}: ${msg}`, {detail: {file, line: loc.line, column: loc.column}})
+}
+
+export function loadPolicyFile(path: string): Policy {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new InputError('UNREADABLE_INPUT', `policy: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  return parsePolicy(text, path)
+}
+
+/** The JSON form of a policy (what `policy draft` prints and parsePolicy reads back). */
+export function policyToJson(p: Policy, comment?: string): Record<string, unknown> {
+  return {
+    ...(comment ? {comment} : {}),
+    allow_debug: p.allow_debug,
+    allow_missing_sept_ve_disable: p.allow_missing_sept_ve_disable,
+    allow_perfmon: p.allow_perfmon,
+    allow_service_td: p.allow_service_td,
+    expected: Object.fromEntries(Object.entries(p.expected).map(([k, v]) => [k, v!.length === 1 ? v![0] : v])),
+    ...(p.min_tcb_status ? {min_tcb_status: p.min_tcb_status} : {}),
+    ...(p.allowed_advisories ? {allowed_advisories: p.allowed_advisories} : {}),
+  }
+}

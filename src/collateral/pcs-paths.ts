@@ -1,0 +1,27 @@
+/** Intel PCS v4 URL paths and response headers (shared by the client and the local server). */
+
+export const PCS_API_VERSION = 'v4'
+export const pcsPath = (tee: 'sgx' | 'tdx', rest: string) => `/${tee}/certification/${PCS_API_VERSION}/${rest}`
+
+export const PCS_PATHS = {
+  pckcrl: pcsPath('sgx', 'pckcrl'),
+  rootcacrl: pcsPath('sgx', 'rootcacrl'),
+  tcb: (tee: 'sgx' | 'tdx') => pcsPath(tee, 'tcb'),
+  qeIdentity: (tee: 'sgx' | 'tdx') => pcsPath(tee, 'qe/identity'),
+} as const
+
+export const PCS_HEADERS = {
+  pckCrlChain: 'SGX-PCK-CRL-Issuer-Chain',
+  tcbInfoChain: 'TCB-Info-Issuer-Chain',
+  /** v3 name of the TCB info chain header (accepted by the client). */
+  tcbInfoChainV3: 'SGX-TCB-Info-Issuer-Chain',
+  qeIdentityChain: 'SGX-Enclave-Identity-Issuer-Chain',
+} as const
+
+/** `ca` parameter of pckcrl: from the PCK issuer's CN. */
+export type PckCa = 'platform' | 'processor'
+
+/** Strip a trailing /sgx|tdx/certification/v4 and slashes, so either form of base URL works. */
+export function normalizeBaseUrl(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/(sgx|tdx)\/certification\/v4$/, '')
+}

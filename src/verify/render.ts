@@ -1,0 +1,57 @@
+/** Human and JSON renderings of a quote verification outcome. */
+import {bold, dim, green, red, yellow} from '../cli/render.js'
+import type {QuoteOutcome} from './batch.js'
+
+const mark = (r: string) => (r === 'pass' ? green('✔') : r === 'fail' ? red('✘') : dim('–'))
+
+/** The stable JSON object for one quote (snake_case). */
+export function outcomeJson(o: QuoteOutcome): Record<string, unknown> {
+  const r = o.result
+  const verdict = o.exit_code === 0 ? 'ok' : r && r.ok && o.appraisal && !o.appraisal.ok ? 'policy_violation' : 'error'
+  return {
+    file: o.file,
+    verdict,
+    exit_code: o.exit_code,
+    ...(r
+      ? {
+          status: r.status,
+          advisory_ids: r.advisory_ids,
+          mode: r.mode,
+          at: r.at,
+          error: r.error,
+          steps: r.steps,
+          policy: o.appraisal ? {ok: o.appraisal.ok, violations: o.appraisal.violations, checked: o.appraisal.checked} : null,
+          quote: r.quote,
+          tcb: r.tcb,
+          collateral: r.collateral,
+          body: r.body,
+        }
+      : {error: o.error}),
+  }
+}
+
+/** A readable checklist for one quote. */
+export function outcomeText(o: QuoteOutcome): string[] {
+  const lines: string[] = [bold(o.file)]
+  const r = o.result
+  if (!r) {
+    lines.push(`  ${red('✘')} ${o.error!.message}`)
+    return lines
+  }
+  if (r.quote) lines.push(dim(`  ${r.quote.tee_type} quote v${r.quote.version}, ${r.quote.body_type} body${r.quote.fmspc ? `, FMSPC ${r.quote.fmspc}` : ''}, verified at ${r.at}`))
+  for (const s of r.steps) lines.push(`  ${mark(s.result)} ${s.title}${s.detail ? dim(` — ${s.detail}`) : ''}${s.code ? red(` [${s.code}]`) : ''}`)
+  if (o.appraisal) {
+    if (o.appraisal.ok) lines.push(`  ${green('✔')} policy: ${o.appraisal.checked.join(', ')}`)
+    for (const v of o.appraisal.violations) lines.push(`  ${red('✘')} policy ${v.rule}: ${v.message}`)
+  }
+  const adv = r.advisory_ids.length ? ` advisories ${r.advisory_ids.join(', ')}` : ''
+  if (o.exit_code === 0) {
+    const st = r.status ?? 'signatures and chain only (TCB not evaluated)'
+    lines.push(`  ${bold('result')}: ${r.status && r.status !== 'UpToDate' ? yellow(st) : green(st)}${adv}`)
+  } else if (r.ok) {
+    lines.push(`  ${bold('result')}: ${red('POLICY VIOLATED')} (TCB ${r.status ?? 'not evaluated'}${adv}; authentic)`)
+  } else {
+    lines.push(`  ${bold('result')}: ${red('FAILED')} at ${r.error!.step} — ${r.error!.code} (exit ${r.exit_code})`)
+  }
+  return lines
+}

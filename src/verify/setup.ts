@@ -1,0 +1,102 @@
+/**
+ * Turning `quote verify` flags into VerifyOptions: trusted roots (intel | sim | FILE), verification
+ * time, and the collateral source (file, PCCS URL, the simulated platform, or none).
+ */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import type {QuoteCollateralV3} from '../abi/collateral.js'
+import {parseQuote} from '../abi/quote.js'
+import {loadCollateralFile} from '../collateral/bundle.js'
+import {PcsClient} from '../collateral/pcs-client.js'
+import {InputError} from '../errors.js'
+import {loadSimCollateral} from '../host/sim-collateral.js'
+import type {StateStore} from '../state/store.js'
+import {readBinaryInput} from '../util/bytes.js'
+import {INTEL_SGX_ROOT_CA_SHA256, fingerprintOf} from './roots.js'
+import {parsePemChain} from './x509.js'
+
+/** `--at`: unix seconds or an ISO 8601 date; default the current time. */
+export function parseAt(text: string | undefined, clock = Date.now): number {
+  if (text === undefined) return Math.floor(clock() / 1000)
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text)
+  const t = Date.parse(text)
+  if (Number.isNaN(t)) throw new InputError('BAD_TIME', `--at: not unix seconds or an ISO date: ${text}`)
+  return t / 1000
+}
+
+/** Fingerprints of the certificates in a root CA file (PEM, possibly several, or DER). */
+export function rootFingerprintsFromFile(path: string): string[] {
+  let raw: Buffer
+  try {
+    raw = readFileSync(path)
+  } catch (e) {
+    throw new InputError('UNREADABLE_INPUT', `--root-ca: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  const text = raw.toString('latin1')
+  if (text.includes('-----BEGIN CERTIFICATE-----')) {
+    try {
+      return parsePemChain(text, false).map(fingerprintOf)
+    } catch (e) {
+      throw new InputError('BAD_ROOT_CA', `--root-ca: ${path}: ${(e as Error).message}`)
+    }
+  }
+  if (raw[0] !== 0x30) throw new InputError('BAD_ROOT_CA', `--root-ca: ${path} is neither a PEM nor a DER certificate`)
+  return [fingerprintOf(raw)]
+}
+
+export interface VerifySetupFlags {
+  files: string[]
+  rootCa: string
+  collateral?: string
+  pccsUrl?: string
+  signaturesOnly: boolean
+  at?: string
+}
+
+export interface VerifySetup {
+  now: number
+  trustedRoots: string[]
+  collateral?: QuoteCollateralV3
+  collateral_source: string
+  root_source: string
+  /** Human notes for stderr. */
+  notes: string[]
+}
+
+export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => StateStore): Promise<VerifySetup> {
+  const notes: string[] = []
+  const sources = [flags.collateral, flags.pccsUrl, flags.signaturesOnly ? 'x' : undefined].filter(Boolean)
+  if (sources.length > 1) throw new InputError('USAGE', 'use only one of --collateral, --pccs-url and --signatures-only')
+  const now = parseAt(flags.at)
+  let trustedRoots: string[]
+  let simCollateral: QuoteCollateralV3 | undefined
+  if (flags.rootCa === 'intel') trustedRoots = [INTEL_SGX_ROOT_CA_SHA256]
+  else if (flags.rootCa === 'sim') {
+    const sim = await loadSimCollateral(store())
+    if (sim.platform_created) notes.push('created the default simulated platform')
+    trustedRoots = [fingerprintOf(sim.root_ca_der)]
+    simCollateral = sim.collateral
+  } else trustedRoots = rootFingerprintsFromFile(flags.rootCa)
+
+  let collateral: QuoteCollateralV3 | undefined
+  let source: string
+  if (flags.collateral) {
+    collateral = loadCollateralFile(flags.collateral)
+    source = flags.collateral
+  } else if (flags.pccsUrl) {
+    const first = flags.files[0]
+    const client = new PcsClient({baseUrl: flags.pccsUrl, cacheDir: join(store().dir, 'pcs-cache')})
+    const fetched = await client.fetchForQuote(parseQuote(readBinaryInput(first, 'quote')))
+    collateral = fetched.collateral
+    const cached = fetched.sources.filter((s) => s.cached).length
+    source = `${flags.pccsUrl} (FMSPC ${fetched.fmspc}, ca=${fetched.ca}; ${cached}/${fetched.sources.length} from cache)`
+  } else if (flags.signaturesOnly) {
+    source = 'none (--signatures-only: TCB status not evaluated)'
+  } else if (simCollateral) {
+    collateral = simCollateral
+    source = 'simulated platform'
+  } else {
+    throw new InputError('NO_COLLATERAL', 'no collateral: pass --collateral FILE or --pccs-url URL (or --signatures-only to check signatures and the PCK chain only)')
+  }
+  return {now, trustedRoots, ...(collateral ? {collateral} : {}), collateral_source: source, root_source: flags.rootCa, notes}
+}

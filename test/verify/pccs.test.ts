@@ -1,0 +1,87 @@
+/** The PCS v4 client against `startPccsServer` over real HTTP on 127.0.0.1, serving a real vector's collateral. */
+import {test} from 'uvu'
+import * as assert from 'uvu/assert'
+import {readVector, vectorPath, vectorTest} from '../helpers/vectors.js'
+import {cliAsync, tempDir} from '../helpers/cli.js'
+import {startPccsServer} from '../../src/collateral/pccs-server.js'
+import {PcsClient} from '../../src/collateral/pcs-client.js'
+import {verifyQuote} from '../../src/verify/verifier.js'
+import type {QuoteCollateralV3} from '../../src/abi/collateral.js'
+
+const DIR = 'dcapqvl-tdx-v4-uptodate'
+const AT = 1752919234
+
+vectorTest(test, 'fetch over HTTP reproduces the bundle exactly, verifies, and is cached until nextUpdate', async () => {
+  const collateral = JSON.parse(readVector('real', DIR, 'collateral.json').toString('utf8')) as QuoteCollateralV3
+  const quote = readVector('real', DIR, 'quote.bin')
+  const server = await startPccsServer({collateral})
+  try {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    const cacheDir = tempDir('tdxkit-pcs-cache-')
+    let clock = AT * 1000
+    const client = new PcsClient({baseUrl: server.url + '/tdx/certification/v4', cacheDir, clock: () => clock})
+    const first = await client.fetchForQuote(quote)
+    assert.is(first.fmspc, 'b0c06f000000')
+    assert.is(first.ca, 'platform')
+    for (const k of Object.keys(first.collateral) as Array<keyof QuoteCollateralV3>) assert.is(first.collateral[k], collateral[k], k)
+    assert.ok(first.sources.every((s) => !s.cached))
+    const r = verifyQuote(quote, {now: AT, collateral: first.collateral})
+    assert.is(r.status, 'UpToDate')
+    // Within every item's nextUpdate: all four from the cache (server not needed).
+    const second = await client.fetchForQuote(quote)
+    assert.ok(second.sources.every((s) => s.cached), JSON.stringify(second.sources))
+    // After the PCK CRL's nextUpdate (2025-07-19T10:00:35Z) that entry is fetched again.
+    clock = Date.parse('2025-07-19T10:00:36Z')
+    const third = await client.fetchForQuote(quote)
+    const pck = third.sources.find((s) => s.url.includes('pckcrl'))!
+    assert.is(pck.cached, false)
+    assert.ok(third.sources.find((s) => s.url.includes('/tcb?'))!.cached, 'TCB info (next update 10:16:03) still cached')
+  } finally {
+    await server.close()
+  }
+})
+
+vectorTest(test, 'malformed requests get 400, unknown paths 404, other methods 405', async () => {
+  const collateral = JSON.parse(readVector('real', DIR, 'collateral.json').toString('utf8')) as QuoteCollateralV3
+  const server = await startPccsServer({collateral})
+  try {
+    const st = async (path: string, init?: RequestInit) => (await fetch(server.url + path, init)).status
+    assert.is(await st('/tdx/certification/v4/tcb?fmspc=b0c06f000000'), 200)
+    assert.is(await st('/tdx/certification/v4/tcb?fmspc=B0C06F000000'), 200)
+    assert.is(await st('/tdx/certification/v4/tcb?fmspc=zz'), 400)
+    assert.is(await st('/tdx/certification/v4/tcb'), 400)
+    assert.is(await st('/tdx/certification/v4/tcb?fmspc=00806f050000'), 404)
+    assert.is(await st('/sgx/certification/v4/tcb?fmspc=b0c06f000000'), 404)
+    assert.is(await st('/sgx/certification/v4/pckcrl?ca=banana'), 400)
+    assert.is(await st('/sgx/certification/v4/pckcrl?ca=processor'), 404)
+    assert.is(await st('/sgx/certification/v4/pckcrl?ca=platform&encoding=der'), 200)
+    assert.is(await st('/sgx/certification/v4/pckcrl?ca=platform&evil=1'), 400)
+    assert.is(await st('/sgx/certification/v4/rootcacrl'), 200)
+    assert.is(await st('/tdx/certification/v4/qe/identity?update=standard'), 200)
+    assert.is(await st('/nope'), 404)
+    assert.is(await st('/tdx/certification/v4/qe/identity', {method: 'POST', body: 'x'}), 405)
+    const tcb = await fetch(server.url + '/tdx/certification/v4/tcb?fmspc=b0c06f000000')
+    assert.is(decodeURIComponent(tcb.headers.get('tcb-info-issuer-chain')!), collateral.tcb_info_issuer_chain)
+  } finally {
+    await server.close()
+  }
+})
+
+vectorTest(test, 'CLI: quote verify --pccs-url against the server (real HTTP round trip)', async () => {
+  const collateral = JSON.parse(readVector('real', DIR, 'collateral.json').toString('utf8')) as QuoteCollateralV3
+  const server = await startPccsServer({collateral})
+  try {
+    const stateDir = tempDir()
+    const r = await cliAsync(['quote', 'verify', vectorPathOf('quote.bin'), '--pccs-url', server.url, '--at', String(AT), '--json'], {stateDir})
+    assert.is(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout)
+    assert.is(out.status, 'UpToDate')
+    assert.is(out.verdict, 'ok')
+  } finally {
+    await server.close()
+  }
+})
+
+const vectorPathOf = (f: string) => vectorPath('real', DIR, f)
+
+test.run()
