@@ -73,17 +73,21 @@ export const FOUNDATION_STEPS: DemoStep[] = [
   },
   {
     id: 'rtmr-extend',
-    title: 'TDG.MR.RTMR.EXTEND: measure a runtime event into RTMR2',
+    title: 'TDG.MR.RTMR.EXTEND: measure runtime events into RTMR2 (each extend is also logged)',
     async run(ctx) {
-      const data = Buffer.from('tdxkit demo: application config v1\n')
-      const digest = createHash('sha384').update(data).digest()
-      const {result} = await withPlatform(ctx.store, (p) => {
-        const rec = extendRtmr(p, 2, digest, {data, description: 'demo application config'})
-        return {rec, rtmr: p.doc.td.rtmr[2]}
-      })
+      const items = [
+        {data: Buffer.from('tdxkit demo: application config v1\n'), description: 'demo application config'},
+        {data: Buffer.from('tdxkit demo: application binary 2.3.1\n'), description: 'demo application binary'},
+      ]
+      const {result} = await withPlatform(ctx.store, (p) =>
+        items.map(({data, description}) => {
+          const rec = extendRtmr(p, 2, createHash('sha384').update(data).digest(), {data, description})
+          return {rec, rtmr: p.doc.td.rtmr[2], bytes: data.length}
+        }),
+      )
       return {
-        lines: [`event #${result.rec.seq}: SHA-384 of ${data.length} bytes → RTMR2 = ${result.rtmr.slice(0, 32)}…`],
-        data: {seq: result.rec.seq, rtmr2: result.rtmr},
+        lines: result.map((r) => `event #${r.rec.seq}: SHA-384 of ${r.bytes} bytes → RTMR2 = ${r.rtmr.slice(0, 32)}…`),
+        data: {seqs: result.map((r) => r.rec.seq), rtmr2: result[result.length - 1].rtmr},
       }
     },
   },
