@@ -58,7 +58,7 @@ function expectError(fn: () => unknown, code: string, re?: RegExp): TdxkitError 
     if (re) assert.match((error as Error).message, re)
     return error as TdxkitError
   }
-  throw new assert.Assertion({message: `expected error ${code}, nothing thrown`})
+  throw new Error(`expected error ${code}, nothing thrown`)
 }
 
 // ---- the real CCEL vector ---------------------------------------------------------------------
