@@ -1,13 +1,12 @@
 import {Flags} from '@oclif/core'
 import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {cliWithPlatform} from '../../src/cli/platform.js'
 import {InputError} from '../../src/errors.js'
 import {extendRtmr} from '../../src/guest/tdx-guest.js'
 import {MEASUREMENT_SIZE} from '../../src/abi/tdreport.js'
-import {parseHex, readStdinSync, MAX_INPUT_BYTES} from '../../src/util/bytes.js'
+import {parseHex, readRawInput} from '../../src/util/bytes.js'
 
 export default class RtmrExtend extends TdxCommand<typeof RtmrExtend> {
   static summary = 'TDG.MR.RTMR.EXTEND: RTMR[i] = SHA-384(RTMR[i] ‖ digest), and record the event.'
@@ -50,14 +49,5 @@ export default class RtmrExtend extends TdxCommand<typeof RtmrExtend> {
   }
 }
 
-function readRaw(path: string): Buffer {
-  try {
-    const b = path === '-' ? readStdinSync() : readFileSync(path)
-    if (b.length > MAX_INPUT_BYTES) throw new InputError('INPUT_TOO_LARGE', `--data: larger than ${MAX_INPUT_BYTES} bytes`)
-    return b
-  } catch (error) {
-    if (error instanceof InputError) throw error
-    const e = error as NodeJS.ErrnoException
-    throw new InputError('UNREADABLE_INPUT', `--data: cannot read ${path === '-' ? 'stdin' : path}: ${e.code ?? e.message}`)
-  }
-}
+/** --data bytes as they are (bounded: a huge file or /dev/zero is INPUT_TOO_LARGE, not a memory blow-up). */
+const readRaw = (path: string): Buffer => readRawInput(path, '--data')

@@ -58,6 +58,15 @@ const bad = (what: string): never => {
   throw new ParseError('CORIM_MALFORMED', `reference values: ${what}`)
 }
 
+/** Decode CBOR nested in a byte string (COSE headers and payload, CoMIDs): malformed → CORIM_MALFORMED. */
+function decodeNested(b: Uint8Array, what: string): unknown {
+  try {
+    return cbor.decode(b)
+  } catch {
+    return bad(`${what} is not CBOR`)
+  }
+}
+
 /** DER-encoded OID content → dotted string. */
 export function oidToString(b: Uint8Array): string {
   const parts: number[] = []
@@ -274,16 +283,10 @@ function unsignedCorim(v: unknown): {id: string; profile?: string; comids: Comid
   for (const t of tags as unknown[]) {
     if (!isTag(t, CborTag.COMID)) continue // CoSWID and others are not reference values for us
     const inner = asBytes(t.value) ?? bad('CoMID tag does not wrap a byte string')
-    let decoded: unknown
-    try {
-      decoded = cbor.decode(inner)
-    } catch {
-      bad('CoMID byte string is not CBOR')
-    }
-    comids.push(comid(decoded))
+    comids.push(comid(decodeNested(inner, 'CoMID byte string')))
   }
   const profile = m.get(CorimKey.PROFILE)
-  return {id: idString(m.get(CorimKey.ID)), profile: profile === undefined ? undefined : isTag(profile, CborTag.OID) ? oidToString(asBytes(profile.value)!) : text(profile), comids}
+  return {id: idString(m.get(CorimKey.ID)), profile: profile === undefined ? undefined : isTag(profile, CborTag.OID) ? oidToString(asBytes(profile.value) ?? bad('profile OID is not bytes')) : text(profile), comids}
 }
 
 const ALG_NAMES: Record<number, string> = {[-7]: 'ES256', [-35]: 'ES384', [-36]: 'ES512'}
@@ -315,7 +318,7 @@ export function decodeCorim(buf: Uint8Array, opts: DecodeOptions = {}): CorimDoc
     const prot = asBytes(arr[0]) ?? bad('COSE protected header is not bytes')
     const payload = asBytes(arr[2]) ?? bad('COSE payload is not bytes (detached payloads unsupported)')
     const sig = asBytes(arr[3]) ?? bad('COSE signature is not bytes')
-    const ph = asMap(prot.length ? cbor.decode(prot) : new Map()) ?? bad('COSE protected header is not a map')
+    const ph = asMap(prot.length ? decodeNested(prot, 'COSE protected header') : new Map()) ?? bad('COSE protected header is not a map')
     const alg = ph.get(CoseHeader.ALG)
     if (typeof alg !== 'number') bad('COSE protected header has no alg')
     const info: SignatureInfo = {alg: alg as number, alg_name: ALG_NAMES[alg as number] ?? String(alg), status: 'unchecked'}
@@ -324,12 +327,16 @@ export function decodeCorim(buf: Uint8Array, opts: DecodeOptions = {}): CorimDoc
     if (typeof ph.get(CoseHeader.CONTENT_TYPE) === 'string') info.content_type = ph.get(CoseHeader.CONTENT_TYPE) as string
     const metaBytes = asBytes(ph.get(CoseHeader.CORIM_META))
     if (metaBytes) {
-      const meta = asMap(cbor.decode(metaBytes)) ?? bad('corim-meta is not a map')
+      const meta = asMap(decodeNested(metaBytes, 'corim-meta')) ?? bad('corim-meta is not a map')
       const signer = asMap(meta.get(0))
       if (signer) info.signer = {name: text(signer.get(0)), uri: text(signer.get(1))}
       const validity = asMap(meta.get(1))
       if (validity) {
-        const t = (x: unknown) => (x instanceof Date ? x : isTag(x, CborTag.EPOCH) && typeof x.value === 'number' ? new Date(x.value * 1000) : undefined)
+        const t = (x: unknown) => {
+          const d = x instanceof Date ? x : isTag(x, CborTag.EPOCH) && typeof x.value === 'number' ? new Date(x.value * 1000) : undefined
+          if (d && Number.isNaN(d.getTime())) bad('corim-meta validity time is out of range')
+          return d
+        }
         const nb = t(validity.get(0))
         const na = t(validity.get(1))
         info.validity = {not_before: nb?.toISOString(), not_after: na?.toISOString()}
@@ -340,12 +347,7 @@ export function decodeCorim(buf: Uint8Array, opts: DecodeOptions = {}): CorimDoc
       const h = ALG_HASH[alg as number]
       info.status = h && ecVerify(opts.key, h, sigStructure(prot, payload), sig) ? 'valid' : 'invalid'
     }
-    let inner: unknown
-    try {
-      inner = cbor.decode(payload)
-    } catch {
-      bad('COSE payload is not CBOR')
-    }
+    let inner = decodeNested(payload, 'COSE payload')
     // older drafts wrapped the CoRIM as #6.500(#6.502(...)); strip those
     while (isTag(inner, CborTag.CORIM_LEGACY) || isTag(inner, CborTag.CORIM_SIGNED_LEGACY)) inner = inner.value
     if (!isTag(inner, CborTag.CORIM)) return bad('COSE payload is not a #6.501 CoRIM')
@@ -355,7 +357,7 @@ export function decodeCorim(buf: Uint8Array, opts: DecodeOptions = {}): CorimDoc
   if (isTag(v, CborTag.CORIM)) return {kind: 'corim', ...unsignedCorim(v.value)}
   if (isTag(v, CborTag.COMID)) {
     const inner = asBytes(v.value)
-    return {kind: 'comid', comids: [comid(inner ? cbor.decode(inner) : v.value)]}
+    return {kind: 'comid', comids: [comid(inner ? decodeNested(inner, 'CoMID byte string') : v.value)]}
   }
   if (isTag(v, CborTag.CONCISE_EVIDENCE)) {
     const m = asMap(v.value) ?? bad('concise evidence is not a map')

@@ -113,6 +113,7 @@ function eventBytes(e: StateEvent, i: number): {mr_index: number; event_type: nu
   if (e.event_type !== undefined && (!Number.isInteger(e.event_type) || e.event_type < 0 || e.event_type > 0xffffffff)) {
     throw new StateError('BAD_EVENT_RECORD', `${where}: event_type ${e.event_type} is not a u32`)
   }
+  if (e.description !== undefined && typeof e.description !== 'string') throw new StateError('BAD_EVENT_RECORD', `${where}: description is not a string`)
   if (e.event_type === EV.NO_ACTION) throw new StateError('BAD_EVENT_RECORD', `${where}: event_type EV_NO_ACTION cannot record an RTMR extend`)
   const digest = Buffer.from(e.digest, 'hex')
   const payload = e.data !== undefined ? Buffer.from(e.data, 'hex') : e.description !== undefined ? Buffer.from(e.description, 'utf8') : Buffer.alloc(0)

@@ -127,10 +127,23 @@ export class Qgs {
       vmm.trace.add({kind: 'note', layer: 'host', name: 'QGS drops request', gpa: job.gpa, detail: 'buffer is no longer shared'})
       return
     }
+    // The TD owns the buffer and may have rewritten the header since GetQuote was validated: bound
+    // in_len by the buffer again, and drop the request if the pages went private meanwhile.
     const inLen = readNum(GET_QUOTE_HEADER, header, 'in_len')
-    const tdreport = vmm.hostRead(job.gpa + BigInt(GET_QUOTE_HEADER_SIZE), inLen)
-    let outcome = this.generate(vmm, tdreport)
     const room = job.size - GET_QUOTE_HEADER_SIZE
+    let outcome: QuoteOutcome
+    if (inLen > room) {
+      outcome = this.record(vmm, {status: GetQuoteStatus.ERROR, reason: `in_len ${inLen} runs past the ${room} bytes after the header`})
+    } else {
+      let tdreport: Buffer
+      try {
+        tdreport = vmm.hostRead(job.gpa + BigInt(GET_QUOTE_HEADER_SIZE), inLen)
+      } catch {
+        vmm.trace.add({kind: 'note', layer: 'host', name: 'QGS drops request', gpa: job.gpa, detail: 'buffer is no longer shared'})
+        return
+      }
+      outcome = this.generate(vmm, tdreport)
+    }
     if (outcome.quote && outcome.quote.length > room) {
       const reason = `quote of ${outcome.quote.length} bytes does not fit the ${room} bytes after the header`
       vmm.trace.add({kind: 'failure', layer: 'host', name: 'QGS', detail: reason})

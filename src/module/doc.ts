@@ -65,6 +65,8 @@ export interface PlatformDoc extends StateDoc {
 }
 
 const HEX_RE = /^[0-9a-f]*$/
+const VERSION_KEYS = ['major_version', 'minor_version', 'update_version', 'internal_version', 'build_num', 'build_date'] as const
+const isUint = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max
 
 /** Check the foundation sections are present and well-formed; a clear StateError otherwise. */
 export function assertPlatformDoc(doc: StateDoc, file = 'state.json'): asserts doc is PlatformDoc {
@@ -86,14 +88,27 @@ export function assertPlatformDoc(doc: StateDoc, file = 'state.json'): asserts d
   hexOf(m!.mrsignerseam, 48, 'module.mrsignerseam')
   hexOf(m!.seam_attributes, 8, 'module.seam_attributes')
   if (typeof m!.tdx_features0 !== 'string' || !/^0x[0-9a-f]{1,16}$/i.test(m!.tdx_features0)) bad('module.tdx_features0')
+  if (typeof m!.seed !== 'string') bad('module.seed is not a string')
+  if (m!.tee_tcb_svn2 !== undefined) hexOf(m!.tee_tcb_svn2, 16, 'module.tee_tcb_svn2')
   if (!m!.version || typeof m!.version !== 'object') bad('module.version')
+  for (const k of VERSION_KEYS) if (!isUint(m!.version![k], Number.MAX_SAFE_INTEGER)) bad(`module.version.${k} is not a non-negative integer`)
   for (const k of ['mrtd', 'mrconfigid', 'mrowner', 'mrownerconfig', 'servtd_hash'] as const) hexOf(td![k], 48, `td.${k}`)
   if (!Array.isArray(td!.rtmr) || td!.rtmr.length !== 4) bad('td.rtmr is not 4 registers')
   td!.rtmr!.forEach((r, i) => hexOf(r, 48, `td.rtmr[${i}]`))
   for (const k of ['attributes', 'xfam'] as const) if (typeof td![k] !== 'string' || !/^0x[0-9a-f]{1,16}$/i.test(td![k]!)) bad(`td.${k}`)
   if (td!.gpaw !== 48 && td!.gpaw !== 52) bad('td.gpaw')
+  // GPA space below the shared bit bounds the TD's RAM; vCPU counts are u32 fields of TDG.VP.INFO.
+  if (!isUint(td!.memory_bytes, 2 ** (td!.gpaw! - 1)) || td!.memory_bytes === 0) bad('td.memory_bytes is not a positive integer below the shared bit')
+  for (const k of ['num_vcpus', 'max_vcpus'] as const) if (!isUint(td![k], 0xffffffff) || td![k] === 0) bad(`td.${k} is not a positive 32-bit integer`)
   if (doc.events === undefined) doc.events = []
   if (!Array.isArray(doc.events)) bad('events is not a list')
+  ;(doc.events as unknown[]).forEach((e, i) => {
+    const r = e as Partial<EventRecord> | null
+    const ok =
+      !!r && typeof r === 'object' && isUint(r.seq, Number.MAX_SAFE_INTEGER) && isUint(r.rtmr_index, 3) && typeof r.digest === 'string' &&
+      (r.data === undefined || typeof r.data === 'string') && (r.description === undefined || typeof r.description === 'string') && (r.event_type === undefined || isUint(r.event_type, 0xffffffff))
+    if (!ok) bad(`events[${i}] is not an event record`)
+  })
 }
 
 export const hex64 = (v: bigint): string => '0x' + v.toString(16).padStart(16, '0')

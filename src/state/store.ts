@@ -10,7 +10,7 @@
  * - Write: temp file + fsync + rename (+ directory fsync), see writeFileAtomic.
  * - Schema: `schema_version`; a newer version than this build knows is refused with a clear error.
  */
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {hostname, homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
@@ -122,6 +122,26 @@ export class StateStore {
   save(doc: StateDoc): void {
     if (!this.heldNonce) throw new StateError('STATE_NOT_LOCKED', 'internal: state saved without holding the lock')
     writeFileAtomic(this.file, JSON.stringify(doc, null, 1) + '\n')
+    this.removeStaleTemps()
+  }
+
+  /**
+   * Temp files of state.json left by a writer killed mid-write. Only the lock holder writes
+   * state.json, so with the lock held every such file is an orphan.
+   */
+  private removeStaleTemps(): void {
+    let names: string[]
+    try {
+      names = readdirSync(this.dir)
+    } catch {
+      return
+    }
+    for (const n of names) {
+      if (!n.startsWith(`.${STATE_FILE}.tmp-`)) continue
+      try {
+        unlinkSync(join(this.dir, n))
+      } catch {}
+    }
   }
 
   /** Delete the whole state directory's tdxkit files (under the lock). */
