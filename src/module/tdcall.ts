@@ -1,6 +1,6 @@
 /**
  * The simulated TDX module: the guest-facing TDCALL dispatcher and the host-facing SEAMCALL subset,
- * with real leaf numbers and completion statuses (module 1.5 source; see docs/readme/foundation.md).
+ * with real leaf numbers and completion statuses (module 1.5 source; see docs/guide/foundation.md).
  *
  * TDCALL leaves modelled: TDG.VP.VMCALL (forwarded to a registered GHCI handler), TDG.VP.INFO,
  * TDG.MR.RTMR.EXTEND, TDG.VP.VEINFO.GET, TDG.MR.REPORT, TDG.MEM.PAGE.ACCEPT, TDG.VM.RD,
