@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {policyFromFlags} from '../../src/appraise/flags.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
+import {InputError} from '../../src/errors.js'
 import {runBatch, type QuoteOutcome} from '../../src/verify/batch.js'
 import {outcomeJson, outcomeText} from '../../src/verify/render.js'
 import {resolveVerifySetup} from '../../src/verify/setup.js'
@@ -10,12 +11,14 @@ export default class QuoteVerify extends TdxCommand<typeof QuoteVerify> {
   static summary = "Verify DCAP quotes by Intel's rules, then appraise them against a policy."
   static description = `Checks the PCK chain to a pinned root, both CRLs, TCB info and QE identity (signatures over the exact JSON, validity at --at), the QE report signature and key binding, the quote signature, the TDX module identity and the TCB level with Intel's status convergence; then the policy (default: no debug TD, SEPT_VE_DISABLE required, no PERFMON, MR_SERVICETD zero).
 Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. With several quotes the exit code is the lowest non-zero code among them; --json then prints one JSON object per line (NDJSON).
---root-ca sim trusts the simulated platform's root and, without --collateral/--pccs-url, uses its collateral.`
+--root-ca sim trusts the simulated platform's root and, without --collateral/--pccs-url, uses its collateral.
+--eventlog F [--eventlog-table T] replays the event log and checks the quote's RTMR0-3 against it as an extra step (also with --signatures-only); a mismatch names the first divergent event and exits 3.`
   static examples = [
     '<%= config.bin %> quote verify quote.bin --collateral collateral.json --at 2025-07-19T10:00:34Z',
     '<%= config.bin %> quote verify quote.bin --root-ca sim',
     '<%= config.bin %> quote verify q/*.bin --pccs-url http://127.0.0.1:8081 --jobs 2 --json',
     '<%= config.bin %> quote verify quote.bin --signatures-only --at 1720000000',
+    '<%= config.bin %> quote verify quote.bin --root-ca sim --eventlog ccel.bin',
   ]
   static strict = false
   static args = {
@@ -35,7 +38,10 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
     expect: Flags.string({summary: 'Expected measurement FIELD=HEX (mrtd, mrconfigid, mrowner, mrownerconfig, rtmr0-3, report_data, ...); repeatable.', multiple: true}),
     'min-tcb-status': Flags.string({summary: 'Worst acceptable TCB status (e.g. UpToDate, SWHardeningNeeded, OutOfDate).'}),
     'allow-advisory': Flags.string({summary: 'Accept this advisory ID (repeatable); any other advisory is a violation.', multiple: true}),
-    jobs: Flags.integer({char: 'j', summary: 'Worker threads for many quotes.', default: 1, min: 1, max: 64}),
+    jobs: Flags.integer({char: 'j', summary: 'Threads for many quotes (the main thread plus jobs-1 workers).', default: 1, min: 1, max: 64}),
+    eventlog: Flags.string({summary: "Replay this CCEL / TCG2 event log and check RTMR0-3 against each quote (mismatch: exit 3, naming the first divergent event)."}),
+    'eventlog-table': Flags.string({summary: 'ACPI CCEL table for --eventlog (bounds the log area).'}),
+    'allow-rtmr3-runtime': Flags.boolean({summary: 'With --eventlog: an RTMR3 mismatch (runtime extends not in the log) does not fail.'}),
   }
 
   private files: string[] = []
@@ -65,6 +71,15 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
       minTcbStatus: this.flags['min-tcb-status'],
       allowAdvisory: this.flags['allow-advisory'],
     })
+    const eventlog = this.flags.eventlog
+      ? {log: this.flags.eventlog, ...(this.flags['eventlog-table'] ? {table: this.flags['eventlog-table']} : {}), allowRtmr3Runtime: this.flags['allow-rtmr3-runtime'] === true}
+      : undefined
+    if (!eventlog && (this.flags['eventlog-table'] || this.flags['allow-rtmr3-runtime'])) {
+      throw new InputError('USAGE', '--eventlog-table and --allow-rtmr3-runtime need --eventlog')
+    }
+    if (eventlog && files.includes('-') && (eventlog.log === '-' || eventlog.table === '-')) {
+      throw new InputError('USAGE', 'stdin (-) can feed either the quote or the event log, not both')
+    }
     const json = this.jsonEnabled()
     const many = files.length > 1
     if (!json) this.log(dim(`root: ${setup.root_source}; collateral: ${setup.collateral_source}`))
@@ -77,6 +92,7 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
       files,
       options: {now: setup.now, trustedRoots: setup.trustedRoots, ...(setup.collateral ? {collateral: setup.collateral} : {})},
       policy,
+      ...(eventlog ? {eventlog} : {}),
       jobs: this.flags.jobs,
       onOutcome: (o) => {
         done++

@@ -72,7 +72,13 @@ export function parsePckExtension(cert: pkijs.Certificate): PckExtension {
   const ext = cert.extensions?.find((e) => e.extnID === OID_SGX_EXTENSION)
   if (!ext) throw new PckExtensionError('PCK certificate has no SGX extension')
   const raw = new Uint8Array(ext.extnValue.valueBlock.valueHexView).slice()
-  const asn = asn1js.fromBER(raw)
+  let asn: ReturnType<typeof asn1js.fromBER>
+  try {
+    asn = asn1js.fromBER(raw)
+  } catch (e) {
+    // asn1js throws plain RangeErrors on some malformed string types (e.g. a UniversalString whose length is not a multiple of 4).
+    throw new PckExtensionError(`SGX extension is not valid DER (${(e as Error).message})`)
+  }
   if (asn.offset === -1 || asn.offset !== raw.length) throw new PckExtensionError('SGX extension is not valid DER')
   const top = new Map(pairs(asn.result, 'SGX extension'))
   const tcbVal = top.get(SGX_EXT.TCB)

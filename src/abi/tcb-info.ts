@@ -95,6 +95,15 @@ export interface QeIdentity {
 
 export class CollateralFormatError extends Error {}
 
+/**
+ * Largest signed TCB info / QE identity JSON accepted. Intel's documents are a few kilobytes (tens
+ * at most); anything near this is hostile, and decoding it would only cost time and memory.
+ */
+export const MAX_SIGNED_JSON_BYTES = 1 << 20
+const checkSize = (text: string, what: string) => {
+  if (typeof text === 'string' && text.length > MAX_SIGNED_JSON_BYTES) bad(`${what} is ${text.length} bytes, more than the ${MAX_SIGNED_JSON_BYTES} accepted`)
+}
+
 type J = Record<string, unknown>
 const bad = (what: string): never => {
   throw new CollateralFormatError(what)
@@ -115,8 +124,10 @@ const date = (v: unknown, what: string): number => {
   if (!/^\d{4}-\d\d-\d\dT/.test(s) || Number.isNaN(t)) bad(`${what}: not an ISO date`)
   return t
 }
+/** A short, safe rendering of an arbitrary JSON value for error messages (never recurses). */
+const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v))
 const status = (v: unknown, what: string): LevelStatus =>
-  (TCB_STATUSES as readonly string[]).includes(v as string) ? (v as LevelStatus) : bad(`${what}: unknown TCB status ${JSON.stringify(v)}`)
+  (TCB_STATUSES as readonly string[]).includes(v as string) ? (v as LevelStatus) : bad(`${what}: unknown TCB status ${shown(v)}`)
 const advisories = (v: unknown, what: string): string[] => (v === undefined ? [] : arr(v, what).map((a, i) => str(a, `${what}[${i}]`)))
 const svns = (v: unknown, what: string): number[] => {
   const a = arr(v, what)
@@ -164,6 +175,7 @@ function tdxModule(v: unknown, what: string): TdxModule {
 
 /** Decode the signed `tcbInfo` JSON text. Throws CollateralFormatError naming the bad field. */
 export function parseTcbInfo(text: string): TcbInfo {
+  checkSize(text, 'tcb_info')
   let raw: unknown
   try {
     raw = JSON.parse(text)
@@ -205,6 +217,7 @@ export function parseTcbInfo(text: string): TcbInfo {
 
 /** Decode the signed `enclaveIdentity` JSON text. */
 export function parseQeIdentity(text: string): QeIdentity {
+  checkSize(text, 'qe_identity')
   let raw: unknown
   try {
     raw = JSON.parse(text)

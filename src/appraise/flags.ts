@@ -24,7 +24,7 @@ export function policyFromFlags(f: PolicyFlags): Policy {
   const fromFlags: Partial<Record<ExpectableField, string[]>> = {}
   for (const e of f.expect ?? []) {
     const m = /^([a-z_0-9]+)=(.*)$/.exec(e)
-    if (!m || !(m[1] in EXPECTABLE_FIELDS)) throw new InputError('BAD_EXPECT', `--expect ${e}: use FIELD=HEX with FIELD one of ${Object.keys(EXPECTABLE_FIELDS).join(', ')}`)
+    if (!m || !Object.hasOwn(EXPECTABLE_FIELDS, m[1])) throw new InputError('BAD_EXPECT', `--expect ${e}: use FIELD=HEX with FIELD one of ${Object.keys(EXPECTABLE_FIELDS).join(', ')}`)
     const field = m[1] as ExpectableField
     const hex = checkExpectedHex(field, m[2])
     if (!hex) throw new InputError('BAD_EXPECT', `--expect ${field}: must be ${EXPECTABLE_FIELDS[field]} bytes of hex`)

@@ -1,3 +1,7 @@
+import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
+import {InputError} from '../errors.js'
+import {MAX_INPUT_BYTES} from '../util/bytes.js'
+
 /**
  * A small JSON reader that remembers where every value and key is, so a policy file's schema
  * errors can name the exact line and column. Strict RFC 8259 (no comments, no trailing commas).
@@ -39,13 +43,34 @@ export function locOf(text: string, offset: number): JsonLoc {
   return {line, column: offset - last}
 }
 
+/** Deepest array/object nesting accepted (the reader recurses; real policies and PCS bodies nest < 10). */
+export const MAX_JSON_DEPTH = 128
+
+/** Line/column lookup in O(log n) from a table of line starts (locOf per value would be quadratic). */
+function lineIndex(text: string): (offset: number) => JsonLoc {
+  const starts = [0]
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1)
+  return (offset) => {
+    let lo = 0
+    let hi = starts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (starts[mid] <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return {line: lo + 1, column: offset - starts[lo] + 1}
+  }
+}
+
 export function parseJsonWithPositions(text: string): PositionedJson {
   const valueAt = new Map<string, JsonLoc>()
   const keyAt = new Map<string, JsonLoc>()
   const spanAt = new Map<string, [number, number]>()
+  const locAt = lineIndex(text)
   let i = 0
+  let depth = 0
   const err = (msg: string, at = i): never => {
-    throw new JsonPosError(msg, locOf(text, at))
+    throw new JsonPosError(msg, locAt(at))
   }
   const ws = () => {
     while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++
@@ -74,20 +99,22 @@ export function parseJsonWithPositions(text: string): PositionedJson {
     return v
   }
   const value0 = (path: string): unknown => {
-    valueAt.set(path, locOf(text, i))
+    valueAt.set(path, locAt(i))
     const c = text[i]
+    if ((c === '{' || c === '[') && ++depth > MAX_JSON_DEPTH) err(`nested deeper than ${MAX_JSON_DEPTH} levels`)
     if (c === '{') {
       i++
       const out: Record<string, unknown> = {}
       ws()
       if (text[i] === '}') {
         i++
+        depth--
         return out
       }
       for (;;) {
         ws()
         if (text[i] !== '"') err('expected a "key" in object')
-        const kloc = locOf(text, i)
+        const kloc = locAt(i)
         const k = str()
         const p = `${path}/${k}`
         if (Object.prototype.hasOwnProperty.call(out, k)) throw new JsonPosError(`duplicate key "${k}"`, kloc)
@@ -95,7 +122,8 @@ export function parseJsonWithPositions(text: string): PositionedJson {
         ws()
         if (text[i] !== ':') err('expected ":" after key')
         i++
-        out[k] = value(p)
+        // defineProperty: a "__proto__" key is an ordinary member (as with JSON.parse), not the prototype.
+        Object.defineProperty(out, k, {value: value(p), enumerable: true, writable: true, configurable: true})
         ws()
         if (text[i] === ',') {
           i++
@@ -103,6 +131,7 @@ export function parseJsonWithPositions(text: string): PositionedJson {
         }
         if (text[i] === '}') {
           i++
+          depth--
           return out
         }
         err('expected "," or "}" in object')
@@ -114,6 +143,7 @@ export function parseJsonWithPositions(text: string): PositionedJson {
       ws()
       if (text[i] === ']') {
         i++
+        depth--
         return out
       }
       for (;;) {
@@ -125,6 +155,7 @@ export function parseJsonWithPositions(text: string): PositionedJson {
         }
         if (text[i] === ']') {
           i++
+          depth--
           return out
         }
         err('expected "," or "]" in array')
@@ -140,4 +171,30 @@ export function parseJsonWithPositions(text: string): PositionedJson {
   ws()
   if (i < text.length) err('unexpected text after the JSON value')
   return {value: v, valueAt, keyAt, spanAt}
+}
+
+/**
+ * Read a JSON text file (policy, collateral bundle) with the same size bound as binary inputs, so a
+ * huge or endless file (e.g. /dev/zero) is a clear error rather than an out-of-memory crash.
+ */
+export function readJsonText(path: string, what: string, limit = MAX_INPUT_BYTES): string {
+  let fd: number | undefined
+  try {
+    fd = openSync(path, 'r')
+    if (fstatSync(fd).size > limit) throw new InputError('INPUT_TOO_LARGE', `${what}: ${path} is larger than ${limit} bytes`)
+    const chunks: Buffer[] = []
+    let total = 0
+    const chunk = Buffer.alloc(1 << 16)
+    for (let n; (n = readSync(fd, chunk)) > 0; ) {
+      total += n
+      if (total > limit) throw new InputError('INPUT_TOO_LARGE', `${what}: ${path} is larger than ${limit} bytes`)
+      chunks.push(Buffer.from(chunk.subarray(0, n)))
+    }
+    return Buffer.concat(chunks).toString('utf8')
+  } catch (e) {
+    if (e instanceof InputError) throw e
+    throw new InputError('UNREADABLE_INPUT', `${what}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 }

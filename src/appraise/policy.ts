@@ -3,10 +3,9 @@
  * debug TD, SEPT_VE_DISABLE required, no PERFMON, MR_SERVICETD zero); everything else is opt-in.
  * Policy files are JSON, validated against the schema below with line:column errors.
  */
-import {readFileSync} from 'node:fs'
 import {STATUS_RANK, type TcbStatus} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
-import {JsonPosError, parseJsonWithPositions, type JsonLoc} from './json-pos.js'
+import {JsonPosError, parseJsonWithPositions, readJsonText, type JsonLoc} from './json-pos.js'
 
 /** Measurement fields a policy can pin (TD body field names), with their sizes in bytes. */
 export const EXPECTABLE_FIELDS = {
@@ -60,7 +59,11 @@ export function checkExpectedHex(field: ExpectableField, v: string): string | un
 }
 
 /** Parse and validate a policy document; errors name `file:line:column`. */
+/** Largest policy file accepted (a policy pins a few dozen values; drafts are about 1 KB). */
+export const MAX_POLICY_BYTES = 1 << 20
+
 export function parsePolicy(text: string, file = 'policy'): Policy {
+  if (text.length > MAX_POLICY_BYTES) throw new InputError('POLICY_TOO_LARGE', `${file}: ${text.length} bytes, more than the ${MAX_POLICY_BYTES} a policy may have`)
   let doc: ReturnType<typeof parseJsonWithPositions>
   try {
     doc = parseJsonWithPositions(text)
@@ -98,7 +101,7 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
         if (!val || typeof val !== 'object' || Array.isArray(val)) throw policyError(file, at(path), '"expected" must be an object of field → hex (or array of hex)')
         for (const [f, fv] of Object.entries(val as Record<string, unknown>)) {
           const fp = `${path}/${f}`
-          if (!(f in EXPECTABLE_FIELDS)) throw policyError(file, at(fp, true), `unknown field "${f}" in "expected" (known: ${Object.keys(EXPECTABLE_FIELDS).join(', ')})`)
+          if (!Object.hasOwn(EXPECTABLE_FIELDS, f)) throw policyError(file, at(fp, true), `unknown field "${f}" in "expected" (known: ${Object.keys(EXPECTABLE_FIELDS).join(', ')})`)
           const field = f as ExpectableField
           const list = Array.isArray(fv) ? fv : [fv]
           if (list.length === 0) throw policyError(file, at(fp), `"${f}" must list at least one value`)
@@ -126,13 +129,7 @@ function policyError(file: string, loc: JsonLoc, msg: string): InputError {
 }
 
 export function loadPolicyFile(path: string): Policy {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new InputError('UNREADABLE_INPUT', `policy: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
-  return parsePolicy(text, path)
+  return parsePolicy(readJsonText(path, 'policy', MAX_POLICY_BYTES), path)
 }
 
 /** The JSON form of a policy (what `policy draft` prints and parsePolicy reads back). */

@@ -3,10 +3,9 @@
  * conversion from Intel PCS response bodies (`{"tcbInfo":{…},"signature":"…"}`) that keeps the exact
  * signed JSON text.
  */
-import {readFileSync} from 'node:fs'
 import {COLLATERAL_FIELDS, type QuoteCollateralV3} from '../abi/collateral.js'
 import {ExitCode, InputError, TdxkitError} from '../errors.js'
-import {JsonPosError, parseJsonWithPositions} from '../appraise/json-pos.js'
+import {JsonPosError, parseJsonWithPositions, readJsonText} from '../appraise/json-pos.js'
 
 /** Check the shape of a collateral object (every field a string; hex where hex is due). */
 export function checkCollateral(v: unknown, what = 'collateral'): QuoteCollateralV3 {
@@ -39,13 +38,7 @@ export function parseCollateralText(text: string, what = 'collateral'): QuoteCol
 }
 
 export function loadCollateralFile(path: string): QuoteCollateralV3 {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new InputError('UNREADABLE_INPUT', `collateral: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
-  return parseCollateralText(text, path)
+  return parseCollateralText(readJsonText(path, 'collateral'), path)
 }
 
 /**

@@ -1,13 +1,18 @@
 /** Human and JSON renderings of a quote verification outcome. */
 import {bold, dim, green, red, yellow} from '../cli/render.js'
 import type {QuoteOutcome} from './batch.js'
+import type {EventLogCheck} from './eventlog-check.js'
+
+/** The event log check as a step record (same shape as the verifier's steps). */
+const stepOf = (e: EventLogCheck) => ({id: e.id, title: e.title, result: e.result, detail: e.detail, ...(e.code ? {code: e.code} : {})})
 
 const mark = (r: string) => (r === 'pass' ? green('✔') : r === 'fail' ? red('✘') : dim('–'))
 
 /** The stable JSON object for one quote (snake_case). */
 export function outcomeJson(o: QuoteOutcome): Record<string, unknown> {
   const r = o.result
-  const verdict = o.exit_code === 0 ? 'ok' : r && r.ok && o.appraisal && !o.appraisal.ok ? 'policy_violation' : 'error'
+  const logFailed = o.eventlog?.result === 'fail'
+  const verdict = o.exit_code === 0 ? 'ok' : r && r.ok && !logFailed && o.appraisal && !o.appraisal.ok ? 'policy_violation' : 'error'
   return {
     file: o.file,
     verdict,
@@ -18,13 +23,14 @@ export function outcomeJson(o: QuoteOutcome): Record<string, unknown> {
           advisory_ids: r.advisory_ids,
           mode: r.mode,
           at: r.at,
-          error: r.error,
-          steps: r.steps,
+          error: r.error ?? (logFailed ? {code: o.eventlog!.code!, message: o.eventlog!.detail, step: o.eventlog!.id, exit_code: o.eventlog!.exit_code} : null),
+          steps: o.eventlog ? [...r.steps, stepOf(o.eventlog)] : r.steps,
           policy: o.appraisal ? {ok: o.appraisal.ok, violations: o.appraisal.violations, checked: o.appraisal.checked} : null,
           quote: r.quote,
           tcb: r.tcb,
           collateral: r.collateral,
           body: r.body,
+          ...(o.eventlog ? {eventlog: {result: o.eventlog.result, detail: o.eventlog.detail, ...(o.eventlog.comparison ? {comparison: o.eventlog.comparison} : {})}} : {}),
         }
       : {error: o.error}),
   }
@@ -39,7 +45,9 @@ export function outcomeText(o: QuoteOutcome): string[] {
     return lines
   }
   if (r.quote) lines.push(dim(`  ${r.quote.tee_type} quote v${r.quote.version}, ${r.quote.body_type} body${r.quote.fmspc ? `, FMSPC ${r.quote.fmspc}` : ''}, verified at ${r.at}`))
-  for (const s of r.steps) lines.push(`  ${mark(s.result)} ${s.title}${s.detail ? dim(` — ${s.detail}`) : ''}${s.code ? red(` [${s.code}]`) : ''}`)
+  for (const s of o.eventlog ? [...r.steps, stepOf(o.eventlog)] : r.steps) {
+    lines.push(`  ${mark(s.result)} ${s.title}${s.detail ? dim(` — ${s.detail}`) : ''}${s.code ? red(` [${s.code}]`) : ''}`)
+  }
   if (o.appraisal) {
     if (o.appraisal.ok) lines.push(`  ${green('✔')} policy: ${o.appraisal.checked.join(', ')}`)
     for (const v of o.appraisal.violations) lines.push(`  ${red('✘')} policy ${v.rule}: ${v.message}`)
@@ -48,6 +56,8 @@ export function outcomeText(o: QuoteOutcome): string[] {
   if (o.exit_code === 0) {
     const st = r.status ?? 'signatures and chain only (TCB not evaluated)'
     lines.push(`  ${bold('result')}: ${r.status && r.status !== 'UpToDate' ? yellow(st) : green(st)}${adv}`)
+  } else if (r.ok && o.eventlog?.result === 'fail') {
+    lines.push(`  ${bold('result')}: ${red('FAILED')} at eventlog — ${o.eventlog.code} (exit ${o.exit_code}; the quote itself verified: TCB ${r.status ?? 'not evaluated'})`)
   } else if (r.ok) {
     lines.push(`  ${bold('result')}: ${red('POLICY VIOLATED')} (TCB ${r.status ?? 'not evaluated'}${adv}; authentic)`)
   } else {

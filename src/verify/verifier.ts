@@ -1,6 +1,6 @@
 /**
  * The quote verifier: bytes + collateral + options in, one result object out. Pure (no I/O, no
- * clock: `now` is an option). Follows Intel's QVL rules (see docs/readme/verify.md):
+ * clock: `now` is an option). Follows Intel's QVL rules (see docs/guide/verify.md):
  *
  *   parse → header → PCK chain (pinned root) → CRLs → revocation → TCB info → QE identity →
  *   QE report signature → QE report data binding → QE identity match → quote signature →
@@ -41,9 +41,9 @@ import {
 } from '../abi/tcb-info.js'
 import {ExitCode, TdxkitError} from '../errors.js'
 import {STEPS, STEP_ORDER, VerifyError, fail, type StepId, type VerifyErrorCode} from './errors.js'
-import {INTEL_SGX_ROOT_CA_SHA256, normalizeFingerprint} from './roots.js'
+import {INTEL_SGX_ROOT_CA_SHA256, fingerprintOf, normalizeFingerprint} from './roots.js'
 import {evaluateQe, evaluateTcb, findModuleIdentity, type TcbEvaluation} from './tcb.js'
-import {X509Error, certSignedBy, crlSignedBy, keyFromRawXY, parseCert, parseCrl, parsePemChain, verifyRawSig, type Cert, type Crl} from './x509.js'
+import {X509Error, certSignedBy, crlSignedBy, keyFromRawXY, parseCert, parseCrl, parsePemChain, quickSignedBy, quickSubjectCN, verifyRawSig, type Cert, type Crl} from './x509.js'
 
 /** CN phrases Intel's QVL expects (the simulator's names contain them too, prefixed SIMULATED). */
 export const CN_PCK_LEAF = 'SGX PCK Certificate'
@@ -211,6 +211,11 @@ export class QuoteVerifier {
     this.nowMs = Math.round(opts.now * 1000)
     this.roots = new Set((opts.trustedRoots ?? [INTEL_SGX_ROOT_CA_SHA256]).map(normalizeFingerprint))
     this.collateral = opts.collateral
+  }
+
+  /** Verify the collateral now (it is otherwise checked on the first quote): batch workers warm up with this before taking work. */
+  prepare(): void {
+    if (this.collateral) this.collateralChecks()
   }
 
   verify(input: Uint8Array): VerifyResult {
@@ -418,13 +423,28 @@ export class QuoteVerifier {
   }
 
   private verifyPckChain(pem: string): ChainState {
-    let certs: Cert[]
+    let ders: Buffer[]
     try {
-      certs = parsePemChain(pem, true).map((d) => parseCert(d))
+      ders = parsePemChain(pem, true)
     } catch (e) {
       x509Fail(e, 'PCK_CHAIN_MALFORMED', 'PCK chain')
     }
-    if (certs!.length !== 3) fail('PCK_CHAIN_LENGTH', `PCK chain has ${certs!.length} certificates, expected 3 (PCK, CA, root)`)
+    if (ders!.length !== 3) fail('PCK_CHAIN_LENGTH', `PCK chain has ${ders!.length} certificates, expected 3 (PCK, CA, root)`)
+    // Cheap rejections first (a tampered chain costs microseconds, not a pkijs parse): the root is
+    // pinned by the digest of its DER, and each signature is checked natively with its issuer's key.
+    const rootFp = fingerprintOf(ders![2])
+    if (!this.roots.has(rootFp)) fail('PCK_CHAIN_UNTRUSTED_ROOT', `PCK chain ends at "${quickSubjectCN(ders![2]) ?? '(unparsable certificate)'}" (sha256 ${rootFp}), not a trusted root`)
+    for (const [child, parent, what] of [[1, 2, 'the PCK CA certificate'], [0, 1, 'the PCK certificate']] as const) {
+      const ok = quickSignedBy(ders![child], ders![parent])
+      if (ok === 'malformed') fail('PCK_CHAIN_MALFORMED', `PCK chain: ${what} or its issuer does not parse`)
+      if (!ok) fail('PCK_CHAIN_BAD_SIGNATURE', `signature of ${what} does not verify with its issuer's key`)
+    }
+    let certs: Cert[]
+    try {
+      certs = ders!.map((d) => parseCert(d))
+    } catch (e) {
+      x509Fail(e, 'PCK_CHAIN_MALFORMED', 'PCK chain')
+    }
     const [leaf, inter, root] = certs!
     if (!leaf.subjectCN.includes(CN_PCK_LEAF)) fail('PCK_CHAIN_BAD_NAME', `PCK leaf "${leaf.subjectCN}" is not a PCK certificate`)
     if (!inter.subjectCN.includes(CN_PCK_PLATFORM_CA) && !inter.subjectCN.includes(CN_PCK_PROCESSOR_CA)) fail('PCK_CHAIN_BAD_NAME', `"${inter.subjectCN}" is not a PCK Platform/Processor CA`)

@@ -4,7 +4,7 @@
  * same Intel certificates and CRLs appear in every quote and collateral bundle and pkijs parsing is
  * far costlier than the signature checks themselves.
  */
-import {createHash, createPublicKey, verify as cryptoVerify, type KeyObject} from 'node:crypto'
+import {createHash, createPublicKey, verify as cryptoVerify, X509Certificate, type KeyObject} from 'node:crypto'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 
@@ -100,6 +100,7 @@ class Lru<V> {
 }
 
 const certMemo = new Lru<Cert>(512)
+const nativeMemo = new Lru<X509Certificate | null>(512)
 const crlMemo = new Lru<Crl>(64)
 
 /** Drop memoised parses (benchmarks measure cold verification with this). */
@@ -108,6 +109,7 @@ export function clearX509Memo(): void {
   crlMemo.clear()
   keyMemo.clear()
   sigMemo.clear()
+  nativeMemo.clear()
 }
 
 export function parseCert(der: Uint8Array): Cert {
@@ -267,4 +269,45 @@ export function parsePemChain(text: string, strict: boolean): Buffer[] {
   const tail = text.slice(pos)
   if (out.length === 0 || (tail !== '' && tail !== '\0')) throw new X509Error('malformed', 'PCK chain PEM is malformed')
   return out
+}
+
+/**
+ * Cheap pre-checks with Node's native (OpenSSL) X.509 parser, run before the costly pkijs parse:
+ * a certificate OpenSSL cannot parse, or whose signature does not verify with its issuer's key, is
+ * rejected in microseconds. Passing them proves nothing by itself: every certificate still goes
+ * through parseCert and the full checks. Results are memoised by DER digest.
+ */
+function nativeCert(der: Uint8Array, fingerprint = sha256hex(der)): X509Certificate | null {
+  let hit = nativeMemo.get(fingerprint)
+  if (hit === undefined) {
+    try {
+      hit = new X509Certificate(der)
+    } catch {
+      hit = null
+    }
+    nativeMemo.set(fingerprint, hit)
+  }
+  return hit
+}
+
+/** The subject CN as OpenSSL reads it (for messages about certificates not worth a full parse). */
+export function quickSubjectCN(der: Uint8Array): string | undefined {
+  const c = nativeCert(der)
+  return c?.subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3)
+}
+
+/** 'malformed' when either DER does not parse natively; else whether child's signature verifies with parent's key. */
+export function quickSignedBy(childDer: Uint8Array, parentDer: Uint8Array): boolean | 'malformed' {
+  const cf = sha256hex(childDer)
+  const pf = sha256hex(parentDer)
+  const child = nativeCert(childDer, cf)
+  const parent = nativeCert(parentDer, pf)
+  if (!child || !parent) return 'malformed'
+  return memoSig(`q:${cf}:${pf}`, () => {
+    try {
+      return child.verify(parent.publicKey)
+    } catch {
+      return false
+    }
+  })
 }
