@@ -73,7 +73,13 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
     } else if (err?.oclif?.exit !== undefined) {
       // Flag / argument parsing errors from oclif: usage errors.
       exit = err.oclif.exit === 1 ? ExitCode.USAGE : err.oclif.exit
-      const message = String(err.message).split('\n')[0].replace(/\s+See more help with --help$/, '')
+      // oclif's messages can span lines ("The following error occurred:\n  --x requires --y"): keep
+      // every informative line, folded into one.
+      const message = String(err.message)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !/^See more help with --help$/.test(l) && l !== 'The following error occurred:' && l !== 'The following errors occurred:')
+        .join('; ')
       payload = {code: 'USAGE', message, exit_code: exit}
     } else {
       exit = ExitCode.INTERNAL
