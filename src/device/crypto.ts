@@ -15,11 +15,7 @@ const CURVES = {
   'P-384': {impl: p384, hash: 'sha384' as HashName, size: 48},
 }
 
-export function hash(alg: HashName, ...parts: Uint8Array[]): Buffer {
-  const h = createHash(alg)
-  for (const p of parts) h.update(p)
-  return h.digest()
-}
+export {hash} from './digest.js'
 
 export interface EcKeyPair {
   curve: CurveName

@@ -16,7 +16,7 @@ import {
   type MeasurementBlock,
 } from '../abi/spdm.js'
 import {InterfaceInfo, MmioRangeAttr, PAGE_4K} from '../abi/tdisp.js'
-import {hash} from './crypto.js'
+import {hash} from './digest.js'
 
 export type ModelName = 'nic' | 'gpu' | 'nvme'
 export const MODEL_NAMES: readonly ModelName[] = ['nic', 'gpu', 'nvme']

@@ -4,7 +4,7 @@
  * SPDM 1.0/1.1 sign Hash(L1/L2) directly and L1/L2 omits the VCA.
  */
 import {SPDM_MEASUREMENTS_SIGN_CONTEXT, SPDM_VERSION_12, spdmSigningPrefix, type HashName} from '../abi/spdm.js'
-import {hash} from './crypto.js'
+import {hash} from './digest.js'
 
 export function measurementL1L2(version: number, vca: Buffer, request: Buffer, responseWithoutSignature: Buffer): Buffer {
   return version >= SPDM_VERSION_12 ? Buffer.concat([vca, request, responseWithoutSignature]) : Buffer.concat([request, responseWithoutSignature])

@@ -46,7 +46,7 @@ import {
   tdispMessageName,
 } from '../abi/tdisp.js'
 import {deriveBytes} from '../util/seed.js'
-import {hash} from './crypto.js'
+import {hash} from './digest.js'
 import type {DeviceRuntime} from './device.js'
 import type {SpdmResponder} from './spdm-responder.js'
 

@@ -52,7 +52,7 @@ import {
 } from '../abi/tdisp.js'
 import {verifyCertChain, type ChainResult, type TrustAnchor} from './chain.js'
 import type {CorimDocument, RefMeasurement} from './corim.js'
-import {hash} from './crypto.js'
+import {hash} from './digest.js'
 import {EvidenceObject, type EvidenceBundle} from './evidence.js'
 import {measurementL1L2, measurementSigningMessage} from './transcript.js'
 

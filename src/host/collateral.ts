@@ -14,13 +14,21 @@
  * components are exactly TEE_TCB_SVN.
  */
 import type {QuoteCollateralV3} from '../abi/collateral.js'
+import {
+  TCB_INFO_ID_TDX,
+  TCB_INFO_VERSION_TDX as TCB_INFO_VERSION,
+  QE_IDENTITY_ID_TDX as QE_IDENTITY_ID_TD_QE,
+  QE_IDENTITY_VERSION,
+  tdxModuleIdentityId,
+  TCB_STATUSES,
+  type LevelStatus,
+} from '../abi/tcb-info.js'
 import {signP256, type P256Key, type SimPki} from './pki.js'
 import {PCK_TCB_COMPONENTS} from './pck-ext.js'
 
-export const TCB_INFO_ID_TDX = 'TDX'
-export const TCB_INFO_VERSION = 3
-export const QE_IDENTITY_ID_TD_QE = 'TD_QE'
-export const QE_IDENTITY_VERSION = 2
+// Ids, versions and statuses are the verifier's own constants (src/abi/tcb-info.ts): what the
+// simulator issues and what the verifier accepts cannot drift apart.
+export {TCB_INFO_ID_TDX, TCB_INFO_VERSION, QE_IDENTITY_ID_TD_QE, QE_IDENTITY_VERSION, tdxModuleIdentityId, TCB_STATUSES}
 /** TCB type 0: the 16 SGX components are compared one by one. */
 export const TCB_TYPE = 0
 export const SIM_TCB_EVALUATION_DATA_NUMBER = 17
@@ -29,16 +37,8 @@ export const SIM_TCB_DATE = {current: '2023-11-15T00:00:00Z', older: '2023-02-15
 /** Simulated advisory IDs (plainly not Intel's INTEL-SA-xxxxx numbers). */
 export const SIM_ADVISORY = {older: ['TDXKIT-SIM-SA-00001', 'TDXKIT-SIM-SA-00002'], configured: ['TDXKIT-SIM-SA-00003']} as const
 
-export const TCB_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-] as const
-export type TcbStatus = (typeof TCB_STATUSES)[number]
+/** A status a simulated TCB level can carry (the PCS level statuses). */
+export type TcbStatus = LevelStatus
 export const isTcbStatus = (s: string): s is TcbStatus => (TCB_STATUSES as readonly string[]).includes(s)
 
 /** The simulated platform's TCB as the PCK certificate and the TDX module report it. */
@@ -93,8 +93,6 @@ const down = (v: number, by = 1) => Math.max(0, v - by)
 const sameVector = (a: TcbVector, b: TcbVector) =>
   a.pcesvn === b.pcesvn && a.sgx.every((v, i) => v === b.sgx[i]) && a.tdx.every((v, i) => v === b.tdx[i])
 
-/** TDX module identity id for a module major version ("TDX_01", "TDX_03", …). */
-export const tdxModuleIdentityId = (major: number): string => `TDX_${major.toString(16).toUpperCase().padStart(2, '0')}`
 
 function tcbLevel(v: TcbVector, tcbDate: string, tcbStatus: TcbStatus, advisoryIDs: readonly string[]) {
   return {
