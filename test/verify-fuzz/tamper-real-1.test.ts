@@ -5,48 +5,8 @@
  * are not part of the quote and are checked to be ignored.
  */
 import {test} from 'uvu'
-import * as assert from 'uvu/assert'
-import {parseQuote} from '../../src/abi/quote.js'
-import {QuoteVerifier} from '../../src/verify/verifier.js'
-import {vectorTest} from '../helpers/vectors.js'
-import {realSeeds, realVerifyingWithCollateral} from './lib/seeds.js'
-import {formatSweep, sweep} from './lib/tamper.js'
+import {registerRealTamperPart} from './lib/real-tamper.js'
 
-const PART = 0
-/** The sweep is split over two files (even / odd vectors) to keep each file's run time short. */
-const all = realVerifyingWithCollateral(realSeeds())
-const seeds = all.filter((_s, i) => i % 2 === PART)
-let tried = 0
-let accepted = 0
-
-vectorTest(test, 'the two parts cover every real vector quote that verifies with collateral (v3, v4, v5)', () => {
-  assert.ok(all.length >= 8, `only ${all.length} real quotes with collateral verify`)
-  assert.ok(all.some((s) => parseQuote(s.quote).version === 3) && all.some((s) => parseQuote(s.quote).version === 5))
-  console.log(`  part ${PART + 1}/2: ${seeds.map((s) => s.name).join(', ')}`)
-})
-
-for (const s of seeds) {
-  test(`${s.name}: every byte flipped is rejected`, () => {
-    const st = sweep(s, 'bytes')
-    console.log(`  ${formatSweep(st)}`)
-    tried += st.tried
-    accepted += st.accepted.length
-    assert.is(st.tried, parseQuote(s.quote).length)
-    assert.equal(st.crashes, [])
-    assert.equal(st.accepted, [], `offsets still verifying: ${st.accepted.join(', ')}`)
-    assert.equal(st.bad_exit, [])
-    const q = parseQuote(s.quote)
-    if (q.trailing_bytes > 0) {
-      const t = Buffer.from(s.quote)
-      t[q.length] ^= 0xff
-      assert.ok(new QuoteVerifier({now: s.at, trustedRoots: s.trustedRoots, collateral: s.collateral}).verify(t).ok, 'trailing padding is ignored')
-    }
-  })
-}
-
-test('real-quote tamper totals', () => {
-  console.log(`  tamper (real, part ${PART + 1}/2): ${seeds.length} quotes, mutants tried ${tried}, accepted ${accepted}`)
-  assert.is(accepted, 0)
-})
+registerRealTamperPart(test, 0)
 
 test.run()
