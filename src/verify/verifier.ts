@@ -197,6 +197,18 @@ const hexField = (s: unknown, what: string): Buffer => {
   return Buffer.from(s as string, 'hex')
 }
 
+/** One signed collateral JSON document (TCB info or QE identity) and how to check it. */
+interface SignedJsonCheck<T> {
+  what: string
+  /** Error-code prefix: TCB_INFO or QE_IDENTITY. */
+  code: 'TCB_INFO' | 'QE_IDENTITY'
+  chain: string
+  text: string
+  signature: string
+  signatureField: string
+  parse: (text: string) => T
+}
+
 export class QuoteVerifier {
   readonly now: number
   private readonly nowMs: number
@@ -505,41 +517,45 @@ export class QuoteVerifier {
     checkCrlCurrent(pckCrl!, nowMs, 'PCK CRL')
     if (rootCrl!.revoked.has(pckCrlIssuer.serial)) fail('CRL_CHAIN_UNTRUSTED', `PCK CRL issuer "${pckCrlIssuer.subjectCN}" is revoked`)
 
-    // TCB info
-    const tiChain = verifyIssuerChain(c.tcb_info_issuer_chain, this.roots, nowMs, 'TCB_INFO_CHAIN_UNTRUSTED', 'TCB info issuer chain')
-    const tiSigner = tiChain[0]
-    if (!tiSigner.subjectCN.includes(CN_TCB_SIGNING)) fail('TCB_INFO_CHAIN_UNTRUSTED', `TCB info signer "${tiSigner.subjectCN}" is not a TCB signing certificate`)
-    if (rootCrl!.revoked.has(tiSigner.serial)) fail('TCB_INFO_SIGNER_REVOKED', 'TCB info signing certificate is revoked')
-    if (!verifyRawSig(Buffer.from(c.tcb_info, 'utf8'), hexField(c.tcb_info_signature, 'tcb_info_signature'), tiSigner.publicKey)) {
-      fail('TCB_INFO_SIGNATURE_INVALID', 'TCB info signature does not verify over the signed JSON bytes')
+    // TCB info and QE identity: the same checks on each signed JSON document.
+    const signedJson = <T extends {issue_date: number; next_update: number}>(d: SignedJsonCheck<T>): T => {
+      const chain = verifyIssuerChain(d.chain, this.roots, nowMs, `${d.code}_CHAIN_UNTRUSTED`, `${d.what} issuer chain`)
+      const signer = chain[0]
+      if (!signer.subjectCN.includes(CN_TCB_SIGNING)) fail(`${d.code}_CHAIN_UNTRUSTED`, `${d.what} signer "${signer.subjectCN}" is not a TCB signing certificate`)
+      if (rootCrl!.revoked.has(signer.serial)) fail(`${d.code}_SIGNER_REVOKED`, `${d.what} signing certificate is revoked`)
+      if (!verifyRawSig(Buffer.from(d.text, 'utf8'), hexField(d.signature, d.signatureField), signer.publicKey)) {
+        fail(`${d.code}_SIGNATURE_INVALID`, `${d.what} signature does not verify over the signed JSON bytes`)
+      }
+      let doc: T
+      try {
+        doc = d.parse(d.text)
+      } catch (e) {
+        if (e instanceof CollateralFormatError) fail(`${d.code}_MALFORMED`, e.message)
+        throw e
+      }
+      checkWindow(doc!.issue_date, doc!.next_update, nowMs, `${d.code}_EXPIRED`, d.what)
+      return doc!
     }
-    let tcbInfo: TcbInfo
-    try {
-      tcbInfo = parseTcbInfo(c.tcb_info)
-    } catch (e) {
-      if (e instanceof CollateralFormatError) fail('TCB_INFO_MALFORMED', e.message)
-      throw e
-    }
-    checkWindow(tcbInfo!.issue_date, tcbInfo!.next_update, nowMs, 'TCB_INFO_EXPIRED', 'TCB info')
+    const tcbInfo = signedJson<TcbInfo>({
+      what: 'TCB info',
+      code: 'TCB_INFO',
+      chain: c.tcb_info_issuer_chain,
+      text: c.tcb_info,
+      signature: c.tcb_info_signature,
+      signatureField: 'tcb_info_signature',
+      parse: parseTcbInfo,
+    })
+    const qeIdentity = signedJson<QeIdentity>({
+      what: 'QE identity',
+      code: 'QE_IDENTITY',
+      chain: c.qe_identity_issuer_chain,
+      text: c.qe_identity,
+      signature: c.qe_identity_signature,
+      signatureField: 'qe_identity_signature',
+      parse: parseQeIdentity,
+    })
 
-    // QE identity
-    const qiChain = verifyIssuerChain(c.qe_identity_issuer_chain, this.roots, nowMs, 'QE_IDENTITY_CHAIN_UNTRUSTED', 'QE identity issuer chain')
-    const qiSigner = qiChain[0]
-    if (!qiSigner.subjectCN.includes(CN_TCB_SIGNING)) fail('QE_IDENTITY_CHAIN_UNTRUSTED', `QE identity signer "${qiSigner.subjectCN}" is not a TCB signing certificate`)
-    if (rootCrl!.revoked.has(qiSigner.serial)) fail('QE_IDENTITY_SIGNER_REVOKED', 'QE identity signing certificate is revoked')
-    if (!verifyRawSig(Buffer.from(c.qe_identity, 'utf8'), hexField(c.qe_identity_signature, 'qe_identity_signature'), qiSigner.publicKey)) {
-      fail('QE_IDENTITY_SIGNATURE_INVALID', 'QE identity signature does not verify over the signed JSON bytes')
-    }
-    let qeIdentity: QeIdentity
-    try {
-      qeIdentity = parseQeIdentity(c.qe_identity)
-    } catch (e) {
-      if (e instanceof CollateralFormatError) fail('QE_IDENTITY_MALFORMED', e.message)
-      throw e
-    }
-    checkWindow(qeIdentity!.issue_date, qeIdentity!.next_update, nowMs, 'QE_IDENTITY_EXPIRED', 'QE identity')
-
-    return {root, rootCrl: rootCrl!, pckCrl: pckCrl!, pckCrlIssuer, tcbInfo: tcbInfo!, qeIdentity: qeIdentity!}
+    return {root, rootCrl: rootCrl!, pckCrl: pckCrl!, pckCrlIssuer, tcbInfo, qeIdentity}
   }
 }
 
