@@ -4,6 +4,7 @@
  * and configuration flags. Decoded with asn1js from the certificate's extension value.
  */
 import * as asn1js from 'asn1js'
+import {ParseError} from '../errors.js'
 import type * as pkijs from 'pkijs'
 
 export const OID_SGX_EXTENSION = '1.2.840.113741.1.13.1'
@@ -40,7 +41,12 @@ export interface PckExtension {
   configuration?: string[]
 }
 
-export class PckExtensionError extends Error {}
+/** The PCK certificate's SGX extension does not decode (a typed parse error, exit 2). */
+export class PckExtensionError extends ParseError {
+  constructor(message: string) {
+    super('PCK_EXTENSION_MALFORMED', message)
+  }
+}
 
 type Seq = asn1js.Sequence
 

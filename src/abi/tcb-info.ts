@@ -2,6 +2,7 @@
  * Intel PCS TCB info (v3) and enclave identity (v2) JSON: typed, validated views. The signed JSON text
  * is kept by the caller; these are decoded copies for evaluation only.
  */
+import {ParseError} from '../errors.js'
 
 export const TCB_INFO_ID_TDX = 'TDX'
 export const TCB_INFO_ID_SGX = 'SGX'
@@ -93,7 +94,12 @@ export interface QeIdentity {
   levels: ModuleLevel[]
 }
 
-export class CollateralFormatError extends Error {}
+/** TCB info / QE identity JSON that is not what Intel's schema says (a typed parse error, exit 2). */
+export class CollateralFormatError extends ParseError {
+  constructor(message: string) {
+    super('COLLATERAL_MALFORMED', message)
+  }
+}
 
 /**
  * Largest signed TCB info / QE identity JSON accepted. Intel's documents are a few kilobytes (tens

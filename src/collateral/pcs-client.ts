@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {CERT_DATA_TYPE_PCK_CHAIN, TEE_TYPE_TDX, parseQuote, type ParsedQuote} from '../abi/quote.js'
 import {parsePckExtension} from '../abi/pck-extension.js'
-import {ExitCode, InputError, TdxkitError} from '../errors.js'
+import {ExitCode, InputError, ParseError, TdxkitError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
 import {CN_PCK_PROCESSOR_CA} from '../verify/verifier.js'
 import {parseCert, parseCrl, parsePemChain} from '../verify/x509.js'
@@ -156,7 +156,8 @@ export class PcsClient {
     try {
       next = nextUpdateOf({headers, body})
     } catch (e) {
-      if (e instanceof TdxkitError) throw e
+      // A response body that does not parse (CRL, JSON) is unusable collateral (exit 4), not bad user input.
+      if (e instanceof TdxkitError && !(e instanceof ParseError)) throw e
       throw collateralError('COLLATERAL_MALFORMED', `${url}: response does not parse (${(e as Error).message})`)
     }
     const next_update = new Date(next).toISOString()

@@ -7,17 +7,19 @@
 import {createHash, createPublicKey, verify as cryptoVerify, X509Certificate, type KeyObject} from 'node:crypto'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
+import {ParseError} from '../errors.js'
 
 export const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2'
 export const OID_COMMON_NAME = '2.5.4.3'
 export const OID_BASIC_CONSTRAINTS = '2.5.29.19'
 
-export class X509Error extends Error {
+/** A certificate or CRL that does not parse, or uses an algorithm DCAP does not allow (typed, exit 2). */
+export class X509Error extends ParseError {
   constructor(
     readonly kind: 'malformed' | 'algorithm',
     message: string,
   ) {
-    super(message)
+    super(kind === 'algorithm' ? 'X509_ALGORITHM' : 'X509_MALFORMED', message)
   }
 }
 
