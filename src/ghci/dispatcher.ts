@@ -204,7 +204,7 @@ export class GhciDispatcher {
     if (!this.vmm.isShared(cmdGpa, SERVICE_HEADER_SIZE) || !this.vmm.isShared(rspGpa, SERVICE_HEADER_SIZE)) return out(TdVmCallStatus.INVALID_OPERAND)
     const cmdHdr = this.vmm.hostRead(cmdGpa, SERVICE_HEADER_SIZE)
     const rspHdr = this.vmm.hostRead(rspGpa, SERVICE_HEADER_SIZE)
-    const guidBytes = Buffer.from(cmdHdr.subarray(0, 16))
+    const guidBytes = Buffer.from(field(SERVICE_CMD_HEADER, cmdHdr, 'guid'))
     const cmdLen = readNum(SERVICE_CMD_HEADER, cmdHdr, 'length')
     const rspCap = readNum(SERVICE_RSP_HEADER, rspHdr, 'length')
     const respond = (status: number, data: Buffer = Buffer.alloc(0)) => {

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check'
 import {TdxkitError} from '../../../src/errors.js'
+import type {TargetStats} from '../../fuzz/lib/harness.js'
 
 export interface VTarget<I = unknown> {
   name: string
@@ -27,17 +28,8 @@ export interface VFinding {
   input: string
 }
 
-export interface VStats {
-  target: string
-  tried: number
-  ok: number
-  typed: number
-  crashes: number
-  hangs: number
-  codes: Record<string, number>
-  ms: number
-  max_input_ms: number
-}
+/** Per-target counts: the same shape as the other fuzz harness's, so reports read alike. */
+export type VStats = TargetStats
 
 export const DEFAULT_BUDGET_MS = 3000
 
