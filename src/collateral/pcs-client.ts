@@ -8,7 +8,7 @@ import {mkdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {CERT_DATA_TYPE_PCK_CHAIN, TEE_TYPE_TDX, parseQuote, type ParsedQuote} from '../abi/quote.js'
-import {parsePckExtension} from '../abi/pck-extension.js'
+import {parsePckExtension, sgxExtensionOf} from '../abi/pck-extension.js'
 import {ExitCode, InputError, ParseError, TdxkitError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
 import {CN_PCK_PROCESSOR_CA} from '../verify/verifier.js'
@@ -49,7 +49,7 @@ export function quoteCollateralKey(q: ParsedQuote): {fmspc: string; ca: PckCa; t
   }
   const certs = parsePemChain(q.pck_chain_pem, false).map((d) => parseCert(d))
   if (certs.length < 2) throw new InputError('NO_PCK_CHAIN', 'the quote PCK chain has fewer than 2 certificates')
-  const ext = parsePckExtension(certs[0].pki)
+  const ext = parsePckExtension(sgxExtensionOf(certs[0].extensions))
   return {
     fmspc: ext.fmspc.toString('hex'),
     ca: certs[1].subjectCN.includes(CN_PCK_PROCESSOR_CA) ? 'processor' : 'platform',

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import {createHash} from 'node:crypto'
 import {readVector, vectorTest} from '../helpers/vectors.js'
 import {describeQuote, encodeQuote, parseQuote, quoteSignedRegion, BODY_DESCRIPTOR, QUOTE_HEADER, TD10_BODY, TD15_BODY} from '../../src/abi/quote.js'
-import {parsePckExtension} from '../../src/abi/pck-extension.js'
+import {parsePckExtension, sgxExtensionOf} from '../../src/abi/pck-extension.js'
 import {parseCert, parsePemChain} from '../../src/verify/x509.js'
 import {ParseError} from '../../src/errors.js'
 
@@ -42,7 +42,7 @@ for (const dir of QUOTES) {
       if (exp.mr_servicetd_is_zero !== undefined) assert.is(q.td.mr_servicetd!.every((b) => b === 0), exp.mr_servicetd_is_zero)
     }
     const certs = parsePemChain(q.pck_chain_pem!, true).map((d) => parseCert(d))
-    const ext = parsePckExtension(certs[0].pki)
+    const ext = parsePckExtension(sgxExtensionOf(certs[0].extensions))
     assert.is(ext.fmspc.toString('hex'), exp.fmspc)
     assert.is(ext.pceid.toString('hex'), exp.pce_id)
     assert.is(ext.pcesvn, exp.pck_pcesvn)

@@ -4,10 +4,8 @@
  * identity decoders, CRL / certificate / PEM-chain / PCK-extension parsing, collateral JSON, PCS
  * response bodies, and policy files with appraisal.
  */
-import * as asn1js from 'asn1js'
 import fc from 'fast-check'
-import * as pkijs from 'pkijs'
-import {OID_SGX_EXTENSION, parsePckExtension} from '../../../src/abi/pck-extension.js'
+import {OID_SGX_EXTENSION, parsePckExtension, sgxExtensionOf} from '../../../src/abi/pck-extension.js'
 import {decodeBody, describeQuote, parseQuote} from '../../../src/abi/quote.js'
 import {parseQeIdentity, parseTcbInfo} from '../../../src/abi/tcb-info.js'
 import {appraise} from '../../../src/appraise/appraise.js'
@@ -88,8 +86,7 @@ export function buildTargets(ctx: FuzzContext): VTarget<any>[] {
     }
   })
   const extensionOf = (der: Buffer): Buffer => {
-    const c = parseCert(der).pki
-    return Buffer.from(c.extensions!.find((e) => e.extnID === OID_SGX_EXTENSION)!.extnValue.valueBlock.valueHexView)
+    return Buffer.from(sgxExtensionOf(parseCert(der).extensions))
   }
   const pckExtensions = pckLeaves.map(extensionOf)
 
@@ -180,7 +177,7 @@ export function buildTargets(ctx: FuzzContext): VTarget<any>[] {
         const s = pick(seeds, seed)
         const chain = parsePemChain(parseQuote(s.quote).pck_chain_pem!, true)
         const cert = parseCert(applyBytesEdits(chain[which % chain.length], edits))
-        if (cert.pki.extensions?.some((e) => e.extnID === OID_SGX_EXTENSION)) parsePckExtension(cert.pki)
+        if (cert.extensions.some((e) => e.oid === OID_SGX_EXTENSION)) parsePckExtension(sgxExtensionOf(cert.extensions))
       },
     },
     {
@@ -190,10 +187,7 @@ export function buildTargets(ctx: FuzzContext): VTarget<any>[] {
       arb: fc.record({seed: fc.nat(), edits: arbBytesEdits}),
       run: ({seed, edits}: {seed: number; edits: BytesEdit[]}) => {
         const i = seed % pckLeaves.length
-        const cert = new pkijs.Certificate({schema: asn1js.fromBER(new Uint8Array(pckLeaves[i]).slice()).result})
-        const ext = cert.extensions!.find((e) => e.extnID === OID_SGX_EXTENSION)!
-        ext.extnValue = new asn1js.OctetString({valueHex: new Uint8Array(applyBytesEdits(pckExtensions[i], edits)).slice().buffer})
-        parsePckExtension(cert)
+        parsePckExtension(applyBytesEdits(pckExtensions[i], edits))
       },
     },
     {

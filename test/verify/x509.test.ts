@@ -1,0 +1,176 @@
+/**
+ * The verifier's X.509/CRL reader (node-forge DER + RFC 5280 walk, src/verify/x509.ts) against an
+ * independent parser: every certificate and CRL in the real vectors (Intel's root, platform and
+ * processor CAs, PCK leaves, TCB signing certificates, root and PCK CRLs) must give the same fields
+ * through pkijs. Then the strictness the rewrite promises: non-canonical DER and RFC 5280 violations
+ * are rejected as X509_MALFORMED before any signature is looked at.
+ */
+import {test} from 'uvu'
+import * as assert from 'uvu/assert'
+import {createPublicKey} from 'node:crypto'
+import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import * as asn1js from 'asn1js'
+import * as pkijs from 'pkijs'
+import {parseQuote} from '../../src/abi/quote.js'
+import {OID_BASIC_CONSTRAINTS, parseCert, parseCrl, parsePemChain, X509Error, type Cert} from '../../src/verify/x509.js'
+import {vectorPath, vectorTest, vectorsPresent} from '../helpers/vectors.js'
+
+const hex = (b: Uint8Array | ArrayBuffer) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex')
+const serialHex = (v: Uint8Array) => hex(v).replace(/^(00)+(?=..)/, '')
+const cnOf = (n: pkijs.RelativeDistinguishedNames) => String((n.typesAndValues.find((t) => t.type === '2.5.4.3')?.value as {valueBlock: {value: string}} | undefined)?.valueBlock.value ?? '')
+
+/** Every distinct certificate and CRL in the real vectors. */
+function collectReal(): {certs: Map<string, Buffer>; crls: Map<string, Buffer>} {
+  const certs = new Map<string, Buffer>()
+  const crls = new Map<string, Buffer>()
+  const root = vectorPath('real')
+  const addChain = (pem: string, where: string) => parsePemChain(pem, false).forEach((d, i) => certs.set(hex(d), d) || void `${where}#${i}`)
+  for (const dir of readdirSync(root)) {
+    const d = join(root, dir)
+    if (!statSync(d).isDirectory()) continue
+    for (const f of readdirSync(d)) {
+      const p = join(d, f)
+      if (f === 'collateral.json') {
+        const c = JSON.parse(readFileSync(p, 'utf8')) as Record<string, string>
+        for (const k of ['pck_crl_issuer_chain', 'tcb_info_issuer_chain', 'qe_identity_issuer_chain']) if (c[k]) addChain(c[k], `${dir}/${k}`)
+        for (const k of ['root_ca_crl', 'pck_crl']) if (c[k]) crls.set(c[k], Buffer.from(c[k], 'hex'))
+      } else if (f.endsWith('.bin') && f.startsWith('quote')) {
+        try {
+          const q = parseQuote(readFileSync(p))
+          if (q.pck_chain_pem) addChain(q.pck_chain_pem, `${dir}/${f}`)
+        } catch {
+          // not every .bin is a parseable quote (e.g. deliberately broken ones)
+        }
+      } else if (f.endsWith('.der') || f.endsWith('.crt')) {
+        certs.set(hex(readFileSync(p)), readFileSync(p))
+      }
+    }
+  }
+  return {certs, crls}
+}
+
+const real = vectorsPresent() ? collectReal() : {certs: new Map<string, Buffer>(), crls: new Map<string, Buffer>()}
+
+function pkiCert(der: Buffer): pkijs.Certificate {
+  return new pkijs.Certificate({schema: asn1js.fromBER(new Uint8Array(der).slice()).result})
+}
+
+vectorTest(test, 'real certificates: same fields as pkijs (root, CAs, PCK leaves, TCB signing)', () => {
+  assert.ok(real.certs.size >= 8, `only ${real.certs.size} distinct certificates found`)
+  const cns = new Set<string>()
+  for (const der of real.certs.values()) {
+    const mine = parseCert(der)
+    const ref = pkiCert(der)
+    cns.add(mine.subjectCN)
+    assert.is(mine.subjectCN, cnOf(ref.subject))
+    assert.is(mine.issuerCN, cnOf(ref.issuer))
+    assert.is(hex(mine.subjectName), hex(ref.subject.valueBeforeDecode))
+    assert.is(hex(mine.issuerName), hex(ref.issuer.valueBeforeDecode))
+    assert.is(mine.notBefore, ref.notBefore.value.getTime())
+    assert.is(mine.notAfter, ref.notAfter.value.getTime())
+    assert.is(mine.serial, serialHex(ref.serialNumber.valueBlock.valueHexView))
+    assert.is(hex(mine.tbs), hex(ref.tbsView))
+    assert.is(hex(mine.signature), hex(ref.signatureValue.valueBlock.valueHexView))
+    const bc = ref.extensions?.find((e) => e.extnID === OID_BASIC_CONSTRAINTS)?.parsedValue as pkijs.BasicConstraints | undefined
+    assert.is(mine.isCA, Boolean(bc?.cA), mine.subjectCN)
+    assert.equal(
+      mine.extensions.map((e) => [e.oid, e.critical, hex(e.value)]),
+      (ref.extensions ?? []).map((e) => [e.extnID, e.critical, hex(e.extnValue.valueBlock.valueHexView)]),
+    )
+    const spki = Buffer.from(ref.subjectPublicKeyInfo.toSchema().toBER())
+    assert.is(hex(mine.publicKey.export({type: 'spki', format: 'der'})), hex(createPublicKey({key: spki, format: 'der', type: 'spki'}).export({type: 'spki', format: 'der'})))
+  }
+  // The set covers every kind of certificate the verifier meets.
+  for (const want of ['Intel SGX Root CA', 'Intel SGX PCK Platform CA', 'Intel SGX PCK Processor CA', 'Intel SGX PCK Certificate', 'Intel SGX TCB Signing']) {
+    assert.ok([...cns].some((c) => c === want), `no "${want}" among ${[...cns].join(', ')}`)
+  }
+})
+
+vectorTest(test, 'real CRLs: same issuer, dates, revoked serials, signed bytes as pkijs', () => {
+  assert.ok(real.crls.size >= 3, `only ${real.crls.size} distinct CRLs found`)
+  let revokedTotal = 0
+  for (const der of real.crls.values()) {
+    const mine = parseCrl(der)
+    const ref = new pkijs.CertificateRevocationList({schema: asn1js.fromBER(new Uint8Array(der).slice()).result})
+    assert.is(mine.issuerCN, cnOf(ref.issuer))
+    assert.is(hex(mine.issuerName), hex(ref.issuer.valueBeforeDecode))
+    assert.is(mine.thisUpdate, ref.thisUpdate.value.getTime())
+    assert.is(mine.nextUpdate, ref.nextUpdate?.value.getTime())
+    assert.equal([...mine.revoked].sort(), (ref.revokedCertificates ?? []).map((r) => serialHex(r.userCertificate.valueBlock.valueHexView)).sort())
+    assert.is(hex(mine.tbs), hex(ref.tbsView))
+    assert.is(hex(mine.signature), hex(ref.signatureValue.valueBlock.valueHexView))
+    revokedTotal += mine.revoked.size
+  }
+  assert.ok(revokedTotal > 0, 'no CRL with revoked entries: the revoked-list path is untested')
+})
+
+// ---- strictness -------------------------------------------------------------------------------
+
+const malformed = (fn: () => unknown, re: RegExp) =>
+  assert.throws(fn, (e: unknown) => e instanceof X509Error && e.code === 'X509_MALFORMED' && re.test(e.message))
+
+function aRealCert(pred: (c: Cert) => boolean): Buffer {
+  for (const der of real.certs.values()) if (pred(parseCert(der))) return der
+  throw new Error('no such certificate in the vectors')
+}
+
+/** Re-encode an element's length in non-minimal long form: 0x30 0x82 LL LL → 0x30 0x83 00 LL LL. */
+function widenOuterLength(der: Buffer): Buffer {
+  assert.is(der[1], 0x82)
+  return Buffer.concat([der.subarray(0, 1), Buffer.from([0x83, 0x00]), der.subarray(2)])
+}
+
+/** Build a certificate from a real one with pkijs, changing something, then re-encode (unsigned: parse must fail first). */
+function mutated(der: Buffer, edit: (c: pkijs.Certificate) => void): Buffer {
+  const c = pkiCert(der)
+  edit(c)
+  return Buffer.from(c.toSchema(true).toBER())
+}
+
+vectorTest(test, 'non-canonical DER: a long-form length where short/shorter suffices is rejected', () => {
+  const root = aRealCert((c) => c.subjectCN === 'Intel SGX Root CA')
+  malformed(() => parseCert(widenOuterLength(root)), /canonical|DER/)
+  const crl = [...real.crls.values()].find((d) => d[1] === 0x82)!
+  malformed(() => parseCrl(widenOuterLength(crl)), /canonical|DER/)
+})
+
+vectorTest(test, 'trailing bytes, truncation and indefinite lengths are rejected', () => {
+  const root = aRealCert((c) => c.subjectCN === 'Intel SGX Root CA')
+  malformed(() => parseCert(Buffer.concat([root, Buffer.from([0])])), /DER/)
+  malformed(() => parseCert(root.subarray(0, root.length - 1)), /DER/)
+  // Outer SEQUENCE with indefinite length: 30 80 <content> 00 00.
+  const content = root.subarray(4)
+  malformed(() => parseCert(Buffer.concat([Buffer.from([0x30, 0x80]), content, Buffer.from([0, 0])])), /canonical|DER/)
+})
+
+vectorTest(test, 'RFC 5280 violations: v1, alg mismatch, duplicate or unknown critical extension, default critical=FALSE encoded', () => {
+  const leaf = aRealCert((c) => c.subjectCN === 'Intel SGX PCK Certificate')
+  malformed(() => parseCert(mutated(leaf, (c) => (c.version = 0))), /v3/)
+  malformed(
+    () => parseCert(mutated(leaf, (c) => (c.signature = new pkijs.AlgorithmIdentifier({algorithmId: '1.2.840.10045.4.3.3'})))),
+    /inner and outer/,
+  )
+  malformed(() => parseCert(mutated(leaf, (c) => c.extensions!.push(c.extensions![0]))), /appears twice/)
+  malformed(
+    () => parseCert(mutated(leaf, (c) => c.extensions!.push(new pkijs.Extension({extnID: '1.2.3.4', critical: true, extnValue: new asn1js.Null().toBER()})))),
+    /unrecognised critical extension 1\.2\.3\.4/,
+  )
+  // pkijs omits critical=FALSE itself; write the BOOLEAN explicitly into the DER.
+  const withFalse = mutated(leaf, (c) => c.extensions!.push(new pkijs.Extension({extnID: '1.2.3.5', critical: true, extnValue: new asn1js.Null().toBER()})))
+  const flagAt = withFalse.indexOf(Buffer.from('0603' + '2a0305' + '0101ff', 'hex'))
+  assert.ok(flagAt > 0)
+  withFalse[flagAt + 2 + 3 + 2] = 0x00
+  malformed(() => parseCert(withFalse), /default critical=FALSE/)
+})
+
+vectorTest(test, 'signature algorithm other than ecdsa-with-SHA256: X509_ALGORITHM', () => {
+  const leaf = aRealCert((c) => c.subjectCN === 'Intel SGX PCK Certificate')
+  const sha384 = mutated(leaf, (c) => {
+    c.signature = new pkijs.AlgorithmIdentifier({algorithmId: '1.2.840.10045.4.3.3'})
+    c.signatureAlgorithm = new pkijs.AlgorithmIdentifier({algorithmId: '1.2.840.10045.4.3.3'})
+  })
+  assert.throws(() => parseCert(sha384), (e: unknown) => e instanceof X509Error && e.code === 'X509_ALGORITHM')
+})
+
+test.run()
