@@ -232,16 +232,18 @@ export const derOctetsNode = (bytes: Uint8Array): DerNode => universal(DER_TAG.O
 
 export const derBooleanNode = (value: boolean): DerNode => universal(DER_TAG.BOOLEAN, value ? '\xff' : '\x00')
 
+/** The largest value derSmallInt reads and derSmallIntNode writes (6 content octets, sign bit clear). */
+export const DER_SMALL_INT_MAX = 2 ** 47 - 1
+
 /**
  * A non-negative INTEGER (or, with `tag`, ENUMERATED) in its minimal two's-complement encoding:
- * big-endian, with a leading 0x00 only when the top bit would otherwise be set. The inverse of
- * derSmallInt, so limited to its 6 content octets.
+ * big-endian, with a leading 0x00 only when the top bit would otherwise be set (the inverse of
+ * derSmallInt).
  */
 export function derSmallIntNode(n: number, tag: number = DER_TAG.INTEGER): DerNode {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`derSmallIntNode: ${n} is not a non-negative safe integer`)
+  if (!Number.isInteger(n) || n < 0 || n > DER_SMALL_INT_MAX) throw new RangeError(`derSmallIntNode: ${n} is not in 0..${DER_SMALL_INT_MAX}`)
   let content = ''
   for (let v = n; v > 0; v = Math.floor(v / 256)) content = String.fromCharCode(v % 256) + content
   if (content === '' || content.charCodeAt(0) & 0x80) content = '\x00' + content
-  if (content.length > 6) throw new RangeError(`derSmallIntNode: ${n} needs more than 6 octets`)
   return universal(tag, content)
 }

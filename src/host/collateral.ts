@@ -14,6 +14,7 @@
  * components are exactly TEE_TCB_SVN.
  */
 import type {QuoteCollateralV3} from '../abi/collateral.js'
+import {TCB_COMPONENT_COUNT} from '../abi/pck-extension.js'
 import {
   TCB_INFO_ID_TDX,
   TCB_INFO_VERSION_TDX as TCB_INFO_VERSION,
@@ -24,7 +25,6 @@ import {
   type LevelStatus,
 } from '../abi/tcb-info.js'
 import {signP256, type P256Key, type SimPki} from './pki.js'
-import {PCK_TCB_COMPONENTS} from './pck-ext.js'
 
 // Ids, versions and statuses are the verifier's own constants (src/abi/tcb-info.ts): what the
 // simulator issues and what the verifier accepts cannot drift apart.
@@ -105,7 +105,7 @@ function tcbLevel(v: TcbVector, tcbDate: string, tcbStatus: TcbStatus, advisoryI
 
 /** The TCB info v3 (TDX) object for the platform, as compact JSON text. */
 export function buildTcbInfo(p: PlatformTcb, status: TcbStatus, window: CollateralWindow): string {
-  if (p.sgx_components.length !== PCK_TCB_COMPONENTS || p.tee_tcb_svn.length !== PCK_TCB_COMPONENTS) {
+  if (p.sgx_components.length !== TCB_COMPONENT_COUNT || p.tee_tcb_svn.length !== TCB_COMPONENT_COUNT) {
     throw new Error('platform TCB needs 16 SGX components and a 16-byte TEE_TCB_SVN')
   }
   const platform: TcbVector = {sgx: [...p.sgx_components], pcesvn: p.pcesvn, tdx: [...p.tee_tcb_svn]}

@@ -17,8 +17,8 @@ import {createHash} from 'node:crypto'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 import {p256} from '@noble/curves/nist.js'
+import {encodePckExtension, OID_SGX_EXTENSION, type PckExtension} from '../abi/pck-extension.js'
 import {deriveBytes, deriveScalar} from '../util/seed.js'
-import {encodePckExtension, SGX_EXTENSION_OID, type PckExtension} from './pck-ext.js'
 
 // ---------------------------------------------------------------- constants (names, OIDs, times)
 
@@ -226,7 +226,7 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
       spec.ca ? new pkijs.BasicConstraints({cA: true, pathLenConstraint: spec.ca.pathLen}) : new asn1js.Sequence({value: []}), // CA:FALSE is the DEFAULT, so DER leaves it out (as Intel does)
     ),
   ]
-  if (spec.sgx) extensions.push(ext(SGX_EXTENSION_OID, false, encodePckExtension(spec.sgx)))
+  if (spec.sgx) extensions.push(ext(OID_SGX_EXTENSION, false, encodePckExtension(spec.sgx)))
   cert.extensions = extensions
   cert.tbsView = new Uint8Array(cert.encodeTBS().toBER())
   cert.signatureValue = new asn1js.BitString({valueHex: Uint8Array.from(rawSignatureToDer(signP256(cert.tbsView, spec.issuerKey.priv)))})

@@ -31,6 +31,7 @@ import {
 } from '../abi/quote.js'
 import {parseTdReport, RTMR_FIELDS} from '../abi/tdreport.js'
 import {writeField, type Layout} from '../abi/layout.js'
+import {SGX_TYPE, type PckExtension} from '../abi/pck-extension.js'
 import {InputError, RefusedError, StateError} from '../errors.js'
 import {assertPlatformDoc, type ModuleDoc, type PlatformDoc} from '../module/doc.js'
 import {profileInfo, verifyTdReportMac} from '../module/platform.js'
@@ -38,7 +39,6 @@ import type {StateDoc} from '../state/store.js'
 import {deriveBytes, deriveScalar} from '../util/seed.js'
 import {assembleCollateral, buildQeIdentity, buildTcbInfo, isTcbStatus, TCB_STATUSES, type PlatformTcb, type TcbStatus} from './collateral.js'
 import {signP256Fast} from './ecdsa.js'
-import {SGX_TYPE, type PckExtension} from './pck-ext.js'
 import {
   buildSimPki,
   deriveP256Key,
@@ -179,8 +179,10 @@ function buildHostState(m: ModuleDoc, scenario: HostScenario, inputs: string): H
   const id = platformIdentity(m)
   const sgx: PckExtension = {
     ppid: id.ppid,
-    tcb: {components: [...id.cpusvn], pcesvn: id.pcesvn, cpusvn: id.cpusvn},
-    pce_id: id.pce_id,
+    tcb_components: [...id.cpusvn],
+    pcesvn: id.pcesvn,
+    cpusvn: id.cpusvn,
+    pceid: id.pce_id,
     fmspc: id.fmspc,
     sgx_type: SGX_TYPE.SCALABLE,
     platform_instance_id: id.platform_instance_id,

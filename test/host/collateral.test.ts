@@ -6,10 +6,11 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {verify, X509Certificate} from 'node:crypto'
 import {COLLATERAL_FIELDS} from '../../src/abi/collateral.js'
-import {pckExtensionOfCertificate} from '../../src/host/pck-ext.js'
+import {parsePckExtension, sgxExtensionOf} from '../../src/abi/pck-extension.js'
 import {pemToDers, SIM_CN, SIM_EXPIRED_WINDOW_DAYS, SIM_NOT_BEFORE} from '../../src/host/pki.js'
 import {TCB_STATUSES} from '../../src/host/collateral.js'
 import {SIM_QE} from '../../src/host/qe.js'
+import {parseCert} from '../../src/verify/x509.js'
 import {platformWithHost, PROFILES} from './fixtures.js'
 
 const verifyText = (text: string, sigHex: string, chainPem: string) =>
@@ -48,24 +49,24 @@ test('TCB info v3 matches the platform: FMSPC/PCE-ID of the PCK, levels around i
   for (const profile of PROFILES) {
     const {p, host} = platformWithHost(profile, `tcb-${profile}`)
     const info = JSON.parse(host.collateral.tcb_info)
-    const ext = pckExtensionOfCertificate(pemToDers(host.certs.pck)[0])
+    const ext = parsePckExtension(sgxExtensionOf(parseCert(pemToDers(host.certs.pck)[0]).extensions))
     const teeTcbSvn = [...Buffer.from(p.doc.module.tee_tcb_svn, 'hex')]
     assert.is(info.id, 'TDX')
     assert.is(info.version, 3)
     assert.is(info.tcbType, 0)
     assert.is(info.fmspc.toLowerCase(), ext.fmspc.toString('hex'))
-    assert.is(info.pceId.toLowerCase(), ext.pce_id.toString('hex'))
+    assert.is(info.pceId.toLowerCase(), ext.pceid.toString('hex'))
     assert.is(info.tdxModule.mrsigner.toLowerCase(), p.doc.module.mrsignerseam)
     assert.is(info.tdxModule.attributes.toLowerCase(), p.doc.module.seam_attributes)
     const levels = info.tcbLevels as Array<{tcb: {sgxtcbcomponents: {svn: number}[]; pcesvn: number; tdxtcbcomponents: {svn: number}[]}; tcbStatus: string; tcbDate: string}>
     assert.is(levels[0].tcbStatus, 'UpToDate')
-    assert.equal(levels[0].tcb.sgxtcbcomponents.map((c) => c.svn), ext.tcb.components)
-    assert.is(levels[0].tcb.pcesvn, ext.tcb.pcesvn)
+    assert.equal(levels[0].tcb.sgxtcbcomponents.map((c) => c.svn), ext.tcb_components)
+    assert.is(levels[0].tcb.pcesvn, ext.pcesvn)
     assert.equal(levels[0].tcb.tdxtcbcomponents.map((c) => c.svn), teeTcbSvn)
     // At least one older OutOfDate level, strictly below the platform on some component.
     const older = levels.filter((l) => l.tcbStatus === 'OutOfDate')
     assert.ok(older.length >= 1)
-    assert.ok(older.every((l) => l.tcb.pcesvn < ext.tcb.pcesvn))
+    assert.ok(older.every((l) => l.tcb.pcesvn < ext.pcesvn))
     // The module identity for TEE_TCB_SVN[1] exists (TDX_%02X) with an UpToDate level at TEE_TCB_SVN[0].
     const id = `TDX_${teeTcbSvn[1].toString(16).toUpperCase().padStart(2, '0')}`
     const ident = info.tdxModuleIdentities.find((m: {id: string}) => m.id === id)

@@ -6,10 +6,11 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {X509Certificate} from 'node:crypto'
 import * as pkijs from 'pkijs'
+import {parsePckExtension, sgxExtensionOf} from '../../src/abi/pck-extension.js'
 import {ensureHostPki} from '../../src/host/qe.js'
-import {pckExtensionOfCertificate} from '../../src/host/pck-ext.js'
 import {pemToDers, SIM_CN, SIM_NOT_AFTER, SIM_NOT_BEFORE} from '../../src/host/pki.js'
 import {createPlatformDoc} from '../../src/module/platform.js'
+import {parseCert} from '../../src/verify/x509.js'
 import {readVector, vectorTest} from '../helpers/vectors.js'
 import {platformWithHost, PROFILES} from './fixtures.js'
 
@@ -101,14 +102,17 @@ test('certificate profile mirrors Intel: names, key usage, basic constraints, va
 test('the PCK extension carries the platform values', () => {
   const doc = createPlatformDoc({profile: 'tdx-1.0', seed: 'ext-values'})
   const h = ensureHostPki(doc)
-  const ext = pckExtensionOfCertificate(pemToDers(h.certs.pck)[0])
-  assert.is(ext.tcb.cpusvn.toString('hex'), doc.module.cpusvn)
-  assert.equal(ext.tcb.components, [...Buffer.from(doc.module.cpusvn, 'hex')])
-  assert.is(ext.tcb.pcesvn, h.platform.pcesvn)
+  const ext = parsePckExtension(sgxExtensionOf(parseCert(pemToDers(h.certs.pck)[0]).extensions))
+  assert.is(ext.cpusvn.toString('hex'), doc.module.cpusvn)
+  assert.equal(ext.tcb_components, [...Buffer.from(doc.module.cpusvn, 'hex')])
+  assert.is(ext.pcesvn, h.platform.pcesvn)
   assert.is(ext.fmspc.toString('hex'), h.platform.fmspc)
-  assert.is(ext.pce_id.toString('hex'), h.platform.pce_id)
+  assert.is(ext.pceid.toString('hex'), h.platform.pce_id)
   assert.is(ext.ppid.toString('hex'), h.platform.ppid)
   assert.is(ext.sgx_type, 1)
+  // A Platform-CA PCK: instance ID and configuration present, as in Intel's TDX PCKs.
+  assert.is(ext.platform_instance_id?.toString('hex'), h.platform.platform_instance_id)
+  assert.equal(ext.configuration, {dynamic_platform: true, cached_keys: true, smt_enabled: true})
 })
 
 test('determinism: same seed → byte-identical PKI and collateral; other seed or profile → different', () => {
