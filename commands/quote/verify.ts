@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {policyFromFlags} from '../../src/appraise/flags.js'
+import {splitFileArgs} from '../../src/cli/argv.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
 import {InputError} from '../../src/errors.js'
-import {runBatch, type QuoteOutcome} from '../../src/verify/batch.js'
+import {BATCH_CHUNK, runBatch, type QuoteOutcome} from '../../src/verify/batch.js'
 import {outcomeJson, outcomeText} from '../../src/verify/render.js'
 import {resolveVerifySetup} from '../../src/verify/setup.js'
 
@@ -46,12 +47,23 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
 
   private files: string[] = []
 
-  /** Keep the parsed positional arguments (several quote files with strict = false). */
+  /**
+   * Keep the parsed positional arguments (several quote files with strict = false). oclif's parser
+   * is quadratic in their number, so simple command lines have their files split off first (see
+   * splitFileArgs) and oclif parses only the flags and the first file.
+   */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  protected override async parse(options?: any, argv?: string[]): Promise<any> {
-    const out = await super.parse(options, argv)
-    this.files = (out.argv as string[]).map(String)
-    return out
+  protected override async parse(options?: any, argv: string[] = this.argv): Promise<any> {
+    const split = options?.flags ? splitFileArgs(argv, {...options.baseFlags, ...options.flags}, options.enableJsonFlag === true) : undefined
+    if (!split) {
+      const out = await super.parse(options, argv)
+      this.files = (out.argv as string[]).map(String)
+      return out
+    }
+    // The first file goes first: after a repeatable flag oclif would take it as one more value.
+    const out = await super.parse(options, [...split.files.slice(0, 1), ...split.flagArgv])
+    this.files = split.files
+    return {...out, argv: split.files}
   }
 
   async run() {
@@ -88,33 +100,57 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
     let done = 0
     let single: QuoteOutcome | undefined
     const counts = {ok: 0, failed: 0}
-    await runBatch({
+    const tally = (code: number) => {
+      done++
+      if (code === 0) counts.ok++
+      else {
+        counts.failed++
+        exit = exit === 0 ? code : Math.min(exit, code)
+      }
+    }
+    const common = {
       files,
       options: {now: setup.now, trustedRoots: setup.trustedRoots, ...(setup.collateral ? {collateral: setup.collateral} : {})},
       policy,
       ...(eventlog ? {eventlog} : {}),
       jobs: this.flags.jobs,
-      onOutcome: (o) => {
-        done++
-        if (o.exit_code === 0) counts.ok++
-        else {
-          counts.failed++
-          exit = exit === 0 ? o.exit_code : Math.min(exit, o.exit_code)
-        }
-        if (progress) process.stderr.write('\r\u001B[K')
-        if (json) {
-          if (many) this.writeStdout(JSON.stringify(outcomeJson(o)) + '\n')
-          else single = o
-        } else {
-          for (const l of outcomeText(o)) this.log(l)
-        }
-        if (progress) {
-          const w = 30
-          const fill = Math.round((done / files.length) * w)
-          process.stderr.write(`[${'#'.repeat(fill)}${' '.repeat(w - fill)}] ${done}/${files.length}`)
-        }
-      },
-    })
+    }
+    if (json && many) {
+      // NDJSON: each thread renders the lines of the quotes it verified; here they are only written,
+      // gathered into one write per BATCH_CHUNK lines.
+      let buffered: string[] = []
+      const flush = () => {
+        if (buffered.length) this.writeStdout(buffered.join(''))
+        buffered = []
+      }
+      try {
+        await runBatch({
+          ...common,
+          onLine: (line, code) => {
+            tally(code)
+            buffered.push(line + '\n')
+            if (buffered.length >= BATCH_CHUNK) flush()
+          },
+        })
+      } finally {
+        flush()
+      }
+    } else {
+      await runBatch({
+        ...common,
+        onOutcome: (o) => {
+          tally(o.exit_code)
+          if (progress) process.stderr.write('\r\u001B[K')
+          if (json) single = o
+          else for (const l of outcomeText(o)) this.log(l)
+          if (progress) {
+            const w = 30
+            const fill = Math.round((done / files.length) * w)
+            process.stderr.write(`[${'#'.repeat(fill)}${' '.repeat(w - fill)}] ${done}/${files.length}`)
+          }
+        },
+      })
+    }
     if (progress) process.stderr.write('\r\u001B[K')
     if (single) this.writeStdout(JSON.stringify(outcomeJson(single), null, 2) + '\n')
     if (!json && many) this.log(`${files.length} quotes: ${counts.ok} ok, ${counts.failed} failed`)
