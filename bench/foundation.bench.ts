@@ -15,14 +15,11 @@ import {createPlatformDoc, Platform} from '../src/module/platform.js'
 import {getTdReport} from '../src/guest/tdx-guest.js'
 import {StateStore} from '../src/state/store.js'
 import type {BenchResult} from './index.js'
+import {median} from './lib.js'
 
 const ROOT = resolve(process.env.TDXKIT_BENCH_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..'))
 const N = Math.max(3, Number(process.env.TDXKIT_BENCH_N) || 15)
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
 
 function spawnMedian(argv: string[], env: NodeJS.ProcessEnv = {}): number {
   const times: number[] = []

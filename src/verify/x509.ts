@@ -323,7 +323,8 @@ export function parseCrl(der: Uint8Array): Crl {
       for (const entry of derChildren(f[i++], 'revokedCertificates', 1)) {
         const e = derChildren(entry, 'revoked certificate', 2, 3)
         revoked.add(normSerial(derIntegerBytes(e[0], 'revoked serial')))
-        derTime(e[1], 'revocationDate')
+        // The revocation date is not used (a listed serial is revoked whatever the date): only its type is checked.
+        if (!isUniversal(e[1], DER_TAG.UTC_TIME) && !isUniversal(e[1], DER_TAG.GENERALIZED_TIME)) throw new X509Error('malformed', 'CRL: revocationDate is not a time')
         if (e.length === 3) criticalExt(e[2], 'CRL entry')
       }
     }
