@@ -5,8 +5,7 @@
  * extension with hardware-identity), and the SPDM certificate-chain slot format
  * (Length ‖ Reserved ‖ RootHash ‖ DER certs). X.509 encoding via pkijs/asn1js.
  */
-import * as asn1js from 'asn1js'
-import * as pkijs from 'pkijs'
+import {asn1js, pkijs, type Asn1js, type Pkijs} from '../util/pkijs.js'
 import {SPDM_CERT_CHAIN_HEADER, SPDM_MAX_CERT_CHAIN, type HashName} from '../abi/spdm.js'
 import {deriveBytes} from '../util/seed.js'
 import {deriveEcKey, ecSign, hash, type EcKeyPair} from './crypto.js'
@@ -45,18 +44,18 @@ export interface CertSpec {
   deviceInfo?: string
 }
 
-const keyUsageBits = (bits: number[]): asn1js.BitString => {
+const keyUsageBits = (bits: number[]): Asn1js.BitString => {
   let v = 0
   for (const b of bits) v |= 0x80 >> b
   const unused = Math.min(7, 7 - Math.max(...bits))
   return new asn1js.BitString({valueHex: new Uint8Array([v]).buffer, unusedBits: unused})
 }
 
-const ext = (extnID: string, critical: boolean, value: asn1js.BaseBlock): pkijs.Extension =>
+const ext = (extnID: string, critical: boolean, value: Asn1js.BaseBlock): Pkijs.Extension =>
   new pkijs.Extension({extnID, critical, extnValue: value.toBER(false)})
 
 /** A Name with one attribute per RDN (pkijs would otherwise build a single multi-valued RDN). */
-const name = (cn: string): pkijs.RelativeDistinguishedNames => {
+const name = (cn: string): Pkijs.RelativeDistinguishedNames => {
   const rdn = (type: string, value: string) =>
     new asn1js.Set({value: [new asn1js.Sequence({value: [new asn1js.ObjectIdentifier({value: type}), new asn1js.Utf8String({value})]})]})
   const seq = new asn1js.Sequence({value: [rdn(OID_O, SIMULATED_ORG), rdn(OID_CN, cn)]})
@@ -77,8 +76,8 @@ export function issueCertificate(spec: CertSpec): Buffer {
   cert.notBefore = new pkijs.Time({type: 0, value: DEVICE_CERT_NOT_BEFORE})
   cert.notAfter = new pkijs.Time({type: 0, value: DEVICE_CERT_NOT_AFTER})
   cert.subjectPublicKeyInfo = pkijs.PublicKeyInfo.fromBER(new Uint8Array(spec.subjectKey.spki))
-  const exts: pkijs.Extension[] = []
-  const bc: asn1js.BaseBlock[] = []
+  const exts: Pkijs.Extension[] = []
+  const bc: Asn1js.BaseBlock[] = []
   if (spec.ca) {
     bc.push(new asn1js.Boolean({value: true}))
     if (spec.pathLen !== undefined) bc.push(new asn1js.Integer({value: spec.pathLen}))

@@ -11,8 +11,7 @@
  * matches the negotiated BaseAsym; the chain ends in a pinned anchor (cert, SPKI or thumbprint).
  */
 import {X509Certificate, createHash, type KeyObject} from 'node:crypto'
-import * as asn1js from 'asn1js'
-import * as pkijs from 'pkijs'
+import {asn1js, pkijs, type Asn1js, type Pkijs} from '../util/pkijs.js'
 import {ParseError} from '../errors.js'
 import {HASH_SIZE, SPDM_CERT_CHAIN_HEADER, SpdmBaseAsym, baseAsymName, type HashName} from '../abi/spdm.js'
 import {
@@ -164,14 +163,14 @@ function keyDescription(x: X509Certificate): {text: string; asym: number[]} {
 
 interface Parsed {
   x: X509Certificate
-  p: pkijs.Certificate
+  p: Pkijs.Certificate
 }
 
-function extension(p: pkijs.Certificate, oid: string): pkijs.Extension | undefined {
+function extension(p: Pkijs.Certificate, oid: string): Pkijs.Extension | undefined {
   return p.extensions?.find((e) => e.extnID === oid)
 }
 
-function keyUsageHas(p: pkijs.Certificate, bit: number): boolean | undefined {
+function keyUsageHas(p: Pkijs.Certificate, bit: number): boolean | undefined {
   const e = extension(p, OID_KEY_USAGE)
   if (!e) return undefined
   const asn = asn1js.fromBER(e.extnValue.valueBlock.valueHexView)
@@ -181,7 +180,7 @@ function keyUsageHas(p: pkijs.Certificate, bit: number): boolean | undefined {
   return (byte & (0x80 >> (bit & 7))) !== 0
 }
 
-function basicConstraintsCa(p: pkijs.Certificate): boolean | undefined {
+function basicConstraintsCa(p: Pkijs.Certificate): boolean | undefined {
   const e = extension(p, OID_BASIC_CONSTRAINTS)
   if (!e) return undefined
   const asn = asn1js.fromBER(e.extnValue.valueBlock.valueHexView)
@@ -190,16 +189,16 @@ function basicConstraintsCa(p: pkijs.Certificate): boolean | undefined {
   return first instanceof asn1js.Boolean ? first.valueBlock.value : false
 }
 
-function ekuOids(p: pkijs.Certificate): string[] | undefined {
+function ekuOids(p: Pkijs.Certificate): string[] | undefined {
   const e = extension(p, OID_EXT_KEY_USAGE)
   if (!e) return undefined
   const asn = asn1js.fromBER(e.extnValue.valueBlock.valueHexView)
   if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) return []
-  return asn.result.valueBlock.value.filter((v) => v instanceof asn1js.ObjectIdentifier).map((v) => (v as asn1js.ObjectIdentifier).valueBlock.toString())
+  return asn.result.valueBlock.value.filter((v) => v instanceof asn1js.ObjectIdentifier).map((v) => (v as Asn1js.ObjectIdentifier).valueBlock.toString())
 }
 
 /** The DMTF device-info otherName in subjectAltName, if any. */
-function deviceInfo(p: pkijs.Certificate): string | undefined {
+function deviceInfo(p: Pkijs.Certificate): string | undefined {
   const e = extension(p, OID_SUBJECT_ALT_NAME)
   if (!e) return undefined
   const asn = asn1js.fromBER(e.extnValue.valueBlock.valueHexView)
@@ -214,7 +213,7 @@ function deviceInfo(p: pkijs.Certificate): string | undefined {
   return undefined
 }
 
-function hasHardwareIdentity(p: pkijs.Certificate): boolean {
+function hasHardwareIdentity(p: Pkijs.Certificate): boolean {
   const e = extension(p, OID_DMTF_SPDM_EXTENSION)
   if (!e) return false
   return Buffer.from(e.extnValue.valueBlock.valueHexView).includes(Buffer.from(new asn1js.ObjectIdentifier({value: OID_DMTF_HARDWARE_IDENTITY}).valueBlock.toBER(false)))

@@ -14,8 +14,7 @@
  * chain can never be mistaken for Intel's. Same seed + same inputs ⇒ byte-identical DER.
  */
 import {createHash} from 'node:crypto'
-import * as asn1js from 'asn1js'
-import * as pkijs from 'pkijs'
+import {asn1js, pkijs, type Asn1js, type Pkijs} from '../util/pkijs.js'
 import {p256} from '@noble/curves/nist.js'
 import {encodePckExtension, OID_SGX_EXTENSION, type PckExtension} from '../abi/pck-extension.js'
 import {deriveBytes, deriveScalar} from '../util/seed.js'
@@ -129,8 +128,8 @@ export interface DistinguishedName {
  * An X.509 Name with one attribute per RDN SET, in Intel's order (CN, O, L, ST, C). pkijs would put
  * every attribute into a single multi-valued RDN, so the SEQUENCE is built here and parsed back.
  */
-function nameOf(dn: DistinguishedName): pkijs.RelativeDistinguishedNames {
-  const rdn = (type: string, value: pkijs.AttributeValueType) =>
+function nameOf(dn: DistinguishedName): Pkijs.RelativeDistinguishedNames {
+  const rdn = (type: string, value: Pkijs.AttributeValueType) =>
     new asn1js.Set({value: [new pkijs.AttributeTypeAndValue({type, value}).toSchema()]})
   const sets = [rdn(OID.commonName, new asn1js.Utf8String({value: dn.cn}))]
   if (dn.o) sets.push(rdn(OID.organizationName, new asn1js.Utf8String({value: dn.o})))
@@ -141,7 +140,7 @@ function nameOf(dn: DistinguishedName): pkijs.RelativeDistinguishedNames {
 }
 
 /** UTCTime up to 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5). */
-function x509Time(d: Date): pkijs.Time {
+function x509Time(d: Date): Pkijs.Time {
   return new pkijs.Time({type: d.getUTCFullYear() < 2050 ? pkijs.TimeType.UTCTime : pkijs.TimeType.GeneralizedTime, value: d})
 }
 
@@ -150,7 +149,7 @@ const ecdsaSha256 = () => new pkijs.AlgorithmIdentifier({algorithmId: OID.ecdsaW
 /** Key identifier: SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1). */
 export const keyIdentifier = (pub: Uint8Array): Buffer => createHash('sha1').update(pub).digest()
 
-function publicKeyInfo(pub: Uint8Array): pkijs.PublicKeyInfo {
+function publicKeyInfo(pub: Uint8Array): Pkijs.PublicKeyInfo {
   return new pkijs.PublicKeyInfo({
     algorithm: new pkijs.AlgorithmIdentifier({
       algorithmId: OID.ecPublicKey,
@@ -160,7 +159,7 @@ function publicKeyInfo(pub: Uint8Array): pkijs.PublicKeyInfo {
   })
 }
 
-function keyUsage(bits: number[]): asn1js.BitString {
+function keyUsage(bits: number[]): Asn1js.BitString {
   let v = 0
   for (const b of bits) v |= 0x80 >> b
   // DER: trailing zero bits of the last byte are declared unused.
@@ -169,7 +168,7 @@ function keyUsage(bits: number[]): asn1js.BitString {
   return new asn1js.BitString({valueHex: Uint8Array.of(v), unusedBits: unused})
 }
 
-const ext = (extnID: string, critical: boolean, value: asn1js.AsnType | pkijs.PkiObject | Uint8Array) =>
+const ext = (extnID: string, critical: boolean, value: Asn1js.AsnType | Pkijs.PkiObject | Uint8Array) =>
   new pkijs.Extension({
     extnID,
     critical,
@@ -267,7 +266,7 @@ export function buildCrl(spec: CrlSpec): Buffer {
     extensions: [ext(OID.crlNumber, false, new asn1js.Integer({value: spec.crlNumber})), authorityKeyId(spec.issuerKey.pub)],
   })
   // encodeTBS() is protected on CRLs in pkijs' typings: take the TBS from a field-encoded schema instead.
-  crl.tbsView = new Uint8Array((crl.toSchema(true) as asn1js.Sequence).valueBlock.value[0].toBER())
+  crl.tbsView = new Uint8Array((crl.toSchema(true) as Asn1js.Sequence).valueBlock.value[0].toBER())
   crl.signatureValue = new asn1js.BitString({valueHex: Uint8Array.from(rawSignatureToDer(signP256(crl.tbsView, spec.issuerKey.priv)))})
   return Buffer.from(crl.toSchema().toBER())
 }

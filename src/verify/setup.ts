@@ -7,9 +7,7 @@ import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {parseQuote} from '../abi/quote.js'
 import {loadCollateralFile} from '../collateral/bundle.js'
-import {PcsClient} from '../collateral/pcs-client.js'
 import {InputError} from '../errors.js'
-import {loadSimCollateral} from '../host/sim-collateral.js'
 import type {StateStore} from '../state/store.js'
 import {readBinaryInput} from '../util/bytes.js'
 import {INTEL_SGX_ROOT_CA_SHA256, fingerprintOf} from './roots.js'
@@ -72,6 +70,8 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
   let simCollateral: QuoteCollateralV3 | undefined
   if (flags.rootCa === 'intel') trustedRoots = [INTEL_SGX_ROOT_CA_SHA256]
   else if (flags.rootCa === 'sim') {
+    // Loaded on demand: the simulated host (PKI builder, pkijs) is not needed to verify real quotes.
+    const {loadSimCollateral} = await import('../host/sim-collateral.js')
     const sim = await loadSimCollateral(store())
     if (sim.platform_created) notes.push('created the default simulated platform')
     trustedRoots = [fingerprintOf(sim.root_ca_der)]
@@ -85,6 +85,7 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
     source = flags.collateral
   } else if (flags.pccsUrl) {
     const first = flags.files[0]
+    const {PcsClient} = await import('../collateral/pcs-client.js')
     const client = new PcsClient({baseUrl: flags.pccsUrl, cacheDir: join(store().dir, 'pcs-cache')})
     const fetched = await client.fetchForQuote(parseQuote(readBinaryInput(first, 'quote')))
     collateral = fetched.collateral
