@@ -5,7 +5,7 @@
  * With jobs > 1 the files are cut into chunks of BATCH_CHUNK. Threads claim chunks from a shared
  * cursor (a SharedArrayBuffer, `Atomics.add`), so no thread ever waits for another to hand it
  * work. The main thread verifies chunks from the start while jobs-1 worker threads boot (a worker
- * imports the verifier and pkijs and verifies the collateral before its first chunk); each worker
+ * imports the verifier and verifies the collateral before its first chunk); each worker
  * then claims chunks until the cursor passes the end and posts each chunk's results as it goes. A
  * worker still booting when the main thread finds the queue empty is cancelled (an atomic state
  * flip it checks before claiming) and terminated, so small batches finish at single-thread speed.
