@@ -15,7 +15,7 @@ import {TCB_INFO_ID_SGX} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
 import {checkCollateral} from './bundle.js'
 import {PCS_HEADERS, PCS_PATHS, type PckCa} from './pcs-paths.js'
-import {CN_PCK_PROCESSOR_CA} from '../verify/verifier.js'
+import {CN_PCK_PROCESSOR_CA} from '../verify/pck-info.js'
 import {parseCrl} from '../verify/x509.js'
 
 export interface PccsServerOptions {

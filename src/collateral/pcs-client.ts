@@ -11,7 +11,7 @@ import {CERT_DATA_TYPE_PCK_CHAIN, TEE_TYPE_TDX, parseQuote, type ParsedQuote} fr
 import {parsePckExtension, sgxExtensionOf} from '../abi/pck-extension.js'
 import {ExitCode, InputError, ParseError, TdxkitError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
-import {CN_PCK_PROCESSOR_CA} from '../verify/verifier.js'
+import {pckCaOf} from '../verify/pck-info.js'
 import {parseCert, parseCrl, parsePemChain} from '../verify/x509.js'
 import {checkCollateral, splitSignedBody} from './bundle.js'
 import {PCS_HEADERS, PCS_PATHS, normalizeBaseUrl, type PckCa} from './pcs-paths.js'
@@ -52,7 +52,7 @@ export function quoteCollateralKey(q: ParsedQuote): {fmspc: string; ca: PckCa; t
   const ext = parsePckExtension(sgxExtensionOf(certs[0].extensions))
   return {
     fmspc: ext.fmspc.toString('hex'),
-    ca: certs[1].subjectCN.includes(CN_PCK_PROCESSOR_CA) ? 'processor' : 'platform',
+    ca: pckCaOf(certs[1]),
     tee: q.header.tee_type === TEE_TYPE_TDX ? 'tdx' : 'sgx',
   }
 }

@@ -2,6 +2,7 @@
 import {bold, dim, green, red, yellow} from '../cli/render.js'
 import type {QuoteOutcome} from './batch.js'
 import type {EventLogCheck} from './eventlog-check.js'
+import type {PckChainInfo} from './pck-info.js'
 
 /** The event log check as a step record (same shape as the verifier's steps). */
 const stepOf = (e: EventLogCheck) => ({id: e.id, title: e.title, result: e.result, detail: e.detail, ...(e.code ? {code: e.code} : {})})
@@ -64,4 +65,20 @@ export function outcomeText(o: QuoteOutcome): string[] {
     lines.push(`  ${bold('result')}: ${red('FAILED')} at ${r.error!.step} — ${r.error!.code} (exit ${r.exit_code})`)
   }
   return lines
+}
+
+/** The decoded (unverified) PCK chain of `quote show`, as a few readable lines. */
+export function pckChainText(p: PckChainInfo): string {
+  const lines = [bold(`PCK chain (decoded, not verified): ${p.certificates.length} certificates${p.ca ? `, ${p.ca} CA` : ''}`)]
+  p.certificates.forEach((c, i) => {
+    lines.push(`  ${i}. ${c.subject_cn}${c.is_ca ? dim(' (CA)') : ''}  ${dim(`valid ${c.not_before.slice(0, 10)} .. ${c.not_after.slice(0, 10)}, sha256 ${c.sha256.slice(0, 16)}…`)}`)
+  })
+  const e = p.sgx_extension
+  if (e) {
+    lines.push(`  FMSPC ${bold(e.fmspc)}  PCE-ID ${e.pceid}  PCESVN ${e.pcesvn}  SGX type ${e.sgx_type_name}`)
+    lines.push(`  TCB components ${e.tcb_components.join(' ')}  CPUSVN ${e.cpusvn}`)
+    if (e.configuration) lines.push(`  configuration ${Object.entries(e.configuration).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+  }
+  if (p.error) lines.push(red(`  does not decode: ${p.error.message}`))
+  return lines.join('\n')
 }

@@ -41,14 +41,13 @@ import {
 } from '../abi/tcb-info.js'
 import {ExitCode, TdxkitError} from '../errors.js'
 import {STEPS, STEP_ORDER, VerifyError, fail, type StepId, type VerifyErrorCode} from './errors.js'
+import {CN_PCK_LEAF, CN_PCK_PLATFORM_CA, CN_PCK_PROCESSOR_CA} from './pck-info.js'
 import {INTEL_SGX_ROOT_CA_SHA256, fingerprintOf, normalizeFingerprint} from './roots.js'
 import {evaluateQe, evaluateTcb, findModuleIdentity, type TcbEvaluation} from './tcb.js'
 import {X509Error, certSignedBy, crlSignedBy, keyFromRawXY, parseCert, parseCrl, parsePemChain, verifyRawSig, type Cert, type Crl} from './x509.js'
 
 /** CN phrases Intel's QVL expects (the simulator's names contain them too, prefixed SIMULATED). */
-export const CN_PCK_LEAF = 'SGX PCK Certificate'
-export const CN_PCK_PLATFORM_CA = 'SGX PCK Platform CA'
-export const CN_PCK_PROCESSOR_CA = 'SGX PCK Processor CA'
+export {CN_PCK_LEAF, CN_PCK_PLATFORM_CA, CN_PCK_PROCESSOR_CA}
 export const CN_ROOT_CA = 'SGX Root CA'
 export const CN_TCB_SIGNING = 'SGX TCB Signing'
 

@@ -79,6 +79,11 @@ vectorTest(test, 'quote show, policy draft → verify --policy, bad input', asyn
   const s = JSON.parse(show.stdout)
   assert.is(s.version, 5)
   assert.equal(s.fields.find((f: {name: string}) => f.name === 'td_body.report_data').offset, 574)
+  // The PCK chain is decoded (not verified): FMSPC and PCE-ID as expected.json gives them.
+  const exp = JSON.parse(readVector('real', 'gotdx-tdx-v5', 'expected.json').toString('utf8')).quote
+  assert.is(s.pck_chain.sgx_extension.fmspc, exp.fmspc)
+  assert.is(s.pck_chain.sgx_extension.pceid, exp.pce_id)
+  assert.equal(s.pck_chain.certificates.map((c: {subject_cn: string}) => c.subject_cn), ['Intel SGX PCK Certificate', exp.pck_issuer_cn, 'Intel SGX Root CA'])
   assert.is(draft.code, 0, draft.stderr)
   const [withPolicy, wrongPolicy] = await Promise.all([
     run(['quote', 'verify', v('gotdx-tdx-v5'), '--collateral', v('gotdx-tdx-v5', 'collateral.json'), '--at', '1772549365', '--policy', policy]),

@@ -6,6 +6,7 @@ import {readVector, vectorTest} from '../helpers/vectors.js'
 import {describeQuote, encodeQuote, parseQuote, quoteSignedRegion, BODY_DESCRIPTOR, QUOTE_HEADER, TD10_BODY, TD15_BODY} from '../../src/abi/quote.js'
 import {parsePckExtension, sgxExtensionOf} from '../../src/abi/pck-extension.js'
 import {parseCert, parsePemChain} from '../../src/verify/x509.js'
+import {describePckChain} from '../../src/verify/pck-info.js'
 import {ParseError} from '../../src/errors.js'
 
 const QUOTES = [
@@ -48,6 +49,12 @@ for (const dir of QUOTES) {
     assert.is(ext.pcesvn, exp.pck_pcesvn)
     assert.is(ext.cpusvn.toString('hex'), exp.pck_cpusvn)
     assert.is(certs[1].subjectCN, exp.pck_issuer_cn)
+    // quote show's decoded view of the same chain.
+    const shown = describePckChain(q.pck_chain_pem!)
+    assert.is(shown.error, undefined)
+    assert.is(shown.sgx_extension!.fmspc, exp.fmspc)
+    assert.is(shown.sgx_extension!.pcesvn, exp.pck_pcesvn)
+    assert.is(shown.ca, exp.pck_issuer_cn.includes('Processor') ? 'processor' : 'platform')
     if (q.version !== 3) {
       const again = encodeQuote({
         version: q.version as 4 | 5,
@@ -110,6 +117,12 @@ vectorTest(test, 'bad input: truncation, wrong version, absurd lengths, bad v5 d
   key.writeUInt16LE(3, 2)
   assert.is(code(() => parseQuote(key)), 'UNSUPPORTED_ATT_KEY_TYPE')
   assert.is(code(() => parseQuote(Buffer.alloc(0))), 'QUOTE_TRUNCATED')
+})
+
+test('describePckChain: an undecodable chain is reported, not thrown', () => {
+  const bad = describePckChain('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+  assert.is(bad.certificates.length, 0)
+  assert.is(bad.error?.code, 'X509_MALFORMED')
 })
 
 test.run()
