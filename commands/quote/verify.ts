@@ -111,6 +111,7 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
     const common = {
       files,
       options: {now: setup.now, trustedRoots: setup.trustedRoots, ...(setup.collateral ? {collateral: setup.collateral} : {})},
+      ...(setup.collateralSet ? {collateralSet: setup.collateralSet} : {}),
       policy,
       ...(eventlog ? {eventlog} : {}),
       jobs: this.flags.jobs,

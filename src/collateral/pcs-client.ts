@@ -7,12 +7,11 @@ import {createHash} from 'node:crypto'
 import {mkdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
-import {CERT_DATA_TYPE_PCK_CHAIN, TEE_TYPE_TDX, parseQuote, type ParsedQuote} from '../abi/quote.js'
-import {parsePckExtension, sgxExtensionOf} from '../abi/pck-extension.js'
+import {parseQuote, type ParsedQuote} from '../abi/quote.js'
 import {ExitCode, InputError, ParseError, TdxkitError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
-import {pckCaOf} from '../verify/pck-info.js'
-import {parseCert, parseCrl, parsePemChain} from '../verify/x509.js'
+import {quoteCollateralKey} from '../verify/pck-info.js'
+import {parseCrl} from '../verify/x509.js'
 import {checkCollateral, splitSignedBody} from './bundle.js'
 import {PCS_HEADERS, PCS_PATHS, normalizeBaseUrl, type PckCa} from './pcs-paths.js'
 
@@ -41,21 +40,6 @@ interface CachedResponse {
 }
 
 const collateralError = (code: string, msg: string) => new TdxkitError(code, msg, {exit: ExitCode.COLLATERAL, step: 'tcb_info'})
-
-/** FMSPC, PCK CA type and TEE of a quote (from the PCK certificate in its certification data). */
-export function quoteCollateralKey(q: ParsedQuote): {fmspc: string; ca: PckCa; tee: 'sgx' | 'tdx'} {
-  if (q.pck_cert_data_type !== CERT_DATA_TYPE_PCK_CHAIN || !q.pck_chain_pem) {
-    throw new InputError('NO_PCK_CHAIN', 'the quote carries no PCK certificate chain (certification data type 5); cannot look up collateral')
-  }
-  const certs = parsePemChain(q.pck_chain_pem, false).map((d) => parseCert(d))
-  if (certs.length < 2) throw new InputError('NO_PCK_CHAIN', 'the quote PCK chain has fewer than 2 certificates')
-  const ext = parsePckExtension(sgxExtensionOf(certs[0].extensions))
-  return {
-    fmspc: ext.fmspc.toString('hex'),
-    ca: pckCaOf(certs[1]),
-    tee: q.header.tee_type === TEE_TYPE_TDX ? 'tdx' : 'sgx',
-  }
-}
 
 export class PcsClient {
   private readonly base: string

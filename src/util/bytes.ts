@@ -60,16 +60,22 @@ export function readBinaryInput(pathOrDash: string, what = 'input'): Buffer {
   return decodeBinary(readRawInput(pathOrDash, what))
 }
 
+/** stdin can be read once: a second read of '-' in the same process returns the same bytes. */
+let stdinBytes: Buffer | undefined
+
 /**
  * The bytes of a path or '-' (stdin), as they are. Reads at most MAX_INPUT_BYTES from any source
  * (a huge file, a FIFO or /dev/zero included), so memory stays bounded: more is INPUT_TOO_LARGE.
  */
 export function readRawInput(pathOrDash: string, what = 'input'): Buffer {
   const source = pathOrDash === '-' ? 'stdin' : pathOrDash
+  if (pathOrDash === '-' && stdinBytes) return stdinBytes
   let fd: number | undefined
   try {
     fd = pathOrDash === '-' ? 0 : openSync(pathOrDash, 'r')
-    return readFdSync(fd, MAX_INPUT_BYTES, `${what}: ${source}`)
+    const bytes = readFdSync(fd, MAX_INPUT_BYTES, `${what}: ${source}`)
+    if (pathOrDash === '-') stdinBytes = bytes
+    return bytes
   } catch (error) {
     if (error instanceof TdxkitError) throw error
     const e = error as NodeJS.ErrnoException

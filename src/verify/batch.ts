@@ -18,10 +18,13 @@
 import {Worker} from 'node:worker_threads'
 import {appraise, combinedExit, type Appraisal} from '../appraise/appraise.js'
 import type {Policy} from '../appraise/policy.js'
-import {TdxkitError} from '../errors.js'
+import type {QuoteCollateralV3} from '../abi/collateral.js'
+import {parseQuote, type ParsedQuote} from '../abi/quote.js'
+import {ExitCode, TdxkitError} from '../errors.js'
 import type {LoadedEventLog} from '../eventlog/input.js'
 import {readBinaryInput} from '../util/bytes.js'
 import {checkEventLog, loadEventLogSpec, type EventLogCheck, type EventLogSpec} from './eventlog-check.js'
+import {collateralKeyString, quoteCollateralKey} from './pck-info.js'
 import {outcomeJson} from './render.js'
 import {QuoteVerifier, type VerifyOptions, type VerifyResult} from './verifier.js'
 
@@ -48,6 +51,8 @@ interface BatchCommon {
   policy?: Policy
   /** Compare each quote's RTMRs with this event log. */
   eventlog?: EventLogSpec
+  /** Several platforms' collateral: each quote is verified with its own (overrides options.collateral). */
+  collateralSet?: CollateralSet
   jobs: number
   /** With jobs > 1, whether the main thread verifies chunks too (default true; false leaves all work to the workers). */
   mainThreadWorks?: boolean
@@ -79,15 +84,73 @@ export interface BatchStats {
 /** Files per work unit claimed by a thread. */
 export const BATCH_CHUNK = 64
 
+/**
+ * Collateral for batches that span several platforms (`quote verify --pccs-url` on quotes of
+ * different FMSPCs): one bundle per collateralKeyString, or the error its fetch gave. Each quote is
+ * verified against the bundle of its own PCK certificate's key.
+ */
+export type CollateralSet = Record<string, QuoteCollateralV3 | {error: {code: string; message: string; exit_code: number}}>
+
 /** Everything one thread needs to verify files: a verifier, the policy, the loaded event log. */
 export interface VerifyContext {
   verifier: QuoteVerifier
   policy?: Policy
   eventlog?: {spec: EventLogSpec; loaded: LoadedEventLog}
+  /** With a CollateralSet: a verifier per platform, made on first use. */
+  platforms?: {set: CollateralSet; options: VerifyOptions; verifiers: Map<string, QuoteVerifier>; keys: Map<string, string>}
 }
 
-export function newVerifyContext(options: VerifyOptions, policy?: Policy, eventlog?: EventLogSpec): VerifyContext {
-  return {verifier: new QuoteVerifier(options), ...(policy ? {policy} : {}), ...(eventlog ? {eventlog: {spec: eventlog, loaded: loadEventLogSpec(eventlog)}} : {})}
+export function newVerifyContext(options: VerifyOptions, policy?: Policy, eventlog?: EventLogSpec, collateralSet?: CollateralSet): VerifyContext {
+  return {
+    verifier: new QuoteVerifier(options),
+    ...(policy ? {policy} : {}),
+    ...(eventlog ? {eventlog: {spec: eventlog, loaded: loadEventLogSpec(eventlog)}} : {}),
+    ...(collateralSet ? {platforms: {set: collateralSet, options, verifiers: new Map(), keys: new Map()}} : {}),
+  }
+}
+
+/**
+ * The collateral key of a quote's bytes, memoised by its PCK chain text (quotes of one platform
+ * share it, so the certificates are parsed once). Undefined when the quote does not parse: the
+ * verifier then reports that itself.
+ */
+export function collateralKeyOfBytes(bytes: Uint8Array, memo: Map<string, string>): string | undefined {
+  let q: ParsedQuote
+  try {
+    q = parseQuote(bytes)
+  } catch {
+    return undefined
+  }
+  const pem = q.pck_chain_pem ?? ''
+  const hit = memo.get(pem)
+  if (hit !== undefined) return hit
+  const key = collateralKeyString(quoteCollateralKey(q))
+  if (memo.size > 4096) memo.clear()
+  memo.set(pem, key)
+  return key
+}
+
+/** The verifier for this quote's platform, or the error outcome when its collateral is missing. */
+function verifierFor(ctx: VerifyContext, bytes: Uint8Array): QuoteVerifier | NonNullable<QuoteOutcome['error']> {
+  const p = ctx.platforms
+  if (!p) return ctx.verifier
+  let key: string | undefined
+  try {
+    key = collateralKeyOfBytes(bytes, p.keys)
+  } catch (e) {
+    if (!(e instanceof TdxkitError)) throw e
+    return {code: e.code, message: e.message, exit_code: e.exit}
+  }
+  if (key === undefined) return ctx.verifier
+  let v = p.verifiers.get(key)
+  if (!v) {
+    const c = p.set[key]
+    if (!c) return {code: 'COLLATERAL_MISSING', message: `no collateral was fetched for platform ${key}`, exit_code: ExitCode.COLLATERAL}
+    if ('error' in c) return c.error
+    v = new QuoteVerifier({...p.options, collateral: c})
+    p.verifiers.set(key, v)
+  }
+  return v
 }
 
 /** Verify + appraise one file. */
@@ -103,7 +166,9 @@ export function verifyFile(ctx: VerifyContext, file: string): QuoteOutcome {
 }
 
 export function verifyBytes(ctx: VerifyContext, file: string, bytes: Uint8Array): QuoteOutcome {
-  const result = ctx.verifier.verify(bytes)
+  const verifier = verifierFor(ctx, bytes)
+  if (!(verifier instanceof QuoteVerifier)) return {file, exit_code: verifier.exit_code, error: verifier}
+  const result = verifier.verify(bytes)
   const appraisal = result.ok && ctx.policy ? appraise(result, bytes, ctx.policy) : undefined
   let exit = combinedExit(result, appraisal)
   const eventlog = ctx.eventlog ? checkEventLog(bytes, ctx.eventlog.loaded, ctx.eventlog.spec) : undefined
@@ -166,6 +231,7 @@ const fromSources = import.meta.url.endsWith('.ts')
 export type FromWorker = {type: 'ready'} | {type: 'results'; start: number; items: Item[]} | {type: 'failed'; message: string}
 export interface WorkerInit {
   options: VerifyOptions
+  collateralSet?: CollateralSet
   policy?: Policy
   eventlog?: EventLogSpec
   files: string[]
@@ -197,7 +263,7 @@ export async function runBatch(job: BatchJob): Promise<BatchStats> {
   const emit: (item: Item, index: number) => void = job.onLine
     ? ((onLine) => (item, i) => onLine((item as RenderedOutcome).line, item.exit_code, i))(job.onLine)
     : ((onOutcome) => (item, i) => onOutcome(item as QuoteOutcome, i))(job.onOutcome)
-  const ctx = newVerifyContext(job.options, job.policy, job.eventlog)
+  const ctx = newVerifyContext(job.options, job.policy, job.eventlog, job.collateralSet)
   const stats: BatchStats = {mainThread: 0, workers: []}
   // stdin ('-') can be read once, by the main thread only.
   const stdin = job.files.includes('-') || job.eventlog?.log === '-' || job.eventlog?.table === '-'
@@ -229,7 +295,7 @@ export async function runBatch(job: BatchJob): Promise<BatchStats> {
     closeQueue(queue, n)
   }
 
-  const base = {options: job.options, ...(job.policy ? {policy: job.policy} : {}), ...(job.eventlog ? {eventlog: job.eventlog} : {}), files: job.files, render, queue: sab}
+  const base = {options: job.options, ...(job.collateralSet ? {collateralSet: job.collateralSet} : {}), ...(job.policy ? {policy: job.policy} : {}), ...(job.eventlog ? {eventlog: job.eventlog} : {}), files: job.files, render, queue: sab}
   const workers = Array.from({length: extra}, (_, slot) => {
     const spawned = performance.now()
     const w = newWorker({...base, slot})

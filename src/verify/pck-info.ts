@@ -6,8 +6,9 @@
  * TCB before asking for a verdict.
  */
 import {parsePckExtension, sgxExtensionOf, SGX_TYPE} from '../abi/pck-extension.js'
+import {CERT_DATA_TYPE_PCK_CHAIN, TEE_TYPE_TDX, type ParsedQuote} from '../abi/quote.js'
 import type {PckCa} from '../collateral/pcs-paths.js'
-import {TdxkitError} from '../errors.js'
+import {InputError, TdxkitError} from '../errors.js'
 import {parseCert, parsePemChain, type Cert} from './x509.js'
 
 /** Subject CN markers of the PCK chain (Intel PCK certificate profile). */
@@ -17,6 +18,27 @@ export const CN_PCK_PROCESSOR_CA = 'SGX PCK Processor CA'
 
 /** The PCK CA type named by the intermediate certificate (Intel's PCS `ca=` parameter). */
 export const pckCaOf = (intermediate: Cert): PckCa => (intermediate.subjectCN.includes(CN_PCK_PROCESSOR_CA) ? 'processor' : 'platform')
+
+/** What selects a quote's collateral on Intel's PCS: TEE, FMSPC and PCK CA type. */
+export interface CollateralKey {
+  fmspc: string
+  ca: PckCa
+  tee: 'sgx' | 'tdx'
+}
+
+/** `tdx/b0c06f000000/platform`: a CollateralKey as one string (map keys, messages). */
+export const collateralKeyString = (k: CollateralKey): string => `${k.tee}/${k.fmspc}/${k.ca}`
+
+/** The collateral key of a quote, from the PCK certificate in its certification data. */
+export function quoteCollateralKey(q: ParsedQuote): CollateralKey {
+  if (q.pck_cert_data_type !== CERT_DATA_TYPE_PCK_CHAIN || !q.pck_chain_pem) {
+    throw new InputError('NO_PCK_CHAIN', 'the quote carries no PCK certificate chain (certification data type 5); cannot look up collateral')
+  }
+  const certs = parsePemChain(q.pck_chain_pem, false).map((d) => parseCert(d))
+  if (certs.length < 2) throw new InputError('NO_PCK_CHAIN', 'the quote PCK chain has fewer than 2 certificates')
+  const ext = parsePckExtension(sgxExtensionOf(certs[0].extensions))
+  return {fmspc: ext.fmspc.toString('hex'), ca: pckCaOf(certs[1]), tee: q.header.tee_type === TEE_TYPE_TDX ? 'tdx' : 'sgx'}
+}
 
 const SGX_TYPE_NAME: Record<number, string> = {
   [SGX_TYPE.STANDARD]: 'Standard',

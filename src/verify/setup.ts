@@ -5,11 +5,13 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
-import {parseQuote} from '../abi/quote.js'
 import {loadCollateralFile} from '../collateral/bundle.js'
 import {InputError} from '../errors.js'
 import type {StateStore} from '../state/store.js'
 import {readBinaryInput} from '../util/bytes.js'
+import type {PcsClient} from '../collateral/pcs-client.js'
+import {TdxkitError} from '../errors.js'
+import {collateralKeyOfBytes, type CollateralSet} from './batch.js'
 import {INTEL_SGX_ROOT_CA_SHA256, fingerprintOf} from './roots.js'
 import {parsePemChain} from './x509.js'
 
@@ -55,6 +57,8 @@ export interface VerifySetup {
   now: number
   trustedRoots: string[]
   collateral?: QuoteCollateralV3
+  /** Several platforms' collateral (--pccs-url on quotes of different FMSPCs or CA types). */
+  collateralSet?: CollateralSet
   collateral_source: string
   root_source: string
   /** Human notes for stderr. */
@@ -79,18 +83,18 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
   } else trustedRoots = rootFingerprintsFromFile(flags.rootCa)
 
   let collateral: QuoteCollateralV3 | undefined
+  let collateralSet: CollateralSet | undefined
   let source: string
   if (flags.collateral) {
     collateral = loadCollateralFile(flags.collateral)
     source = flags.collateral
   } else if (flags.pccsUrl) {
-    const first = flags.files[0]
     const {PcsClient} = await import('../collateral/pcs-client.js')
     const client = new PcsClient({baseUrl: flags.pccsUrl, cacheDir: join(store().dir, 'pcs-cache')})
-    const fetched = await client.fetchForQuote(parseQuote(readBinaryInput(first, 'quote')))
-    collateral = fetched.collateral
-    const cached = fetched.sources.filter((s) => s.cached).length
-    source = `${flags.pccsUrl} (FMSPC ${fetched.fmspc}, ca=${fetched.ca}; ${cached}/${fetched.sources.length} from cache)`
+    const fetched = await fetchForFiles(client, flags.files)
+    if (fetched.collateral) collateral = fetched.collateral
+    else collateralSet = fetched.set
+    source = `${flags.pccsUrl} (${fetched.summary})`
   } else if (flags.signaturesOnly) {
     source = 'none (--signatures-only: TCB status not evaluated)'
   } else if (simCollateral) {
@@ -99,5 +103,57 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
   } else {
     throw new InputError('NO_COLLATERAL', 'no collateral: pass --collateral FILE or --pccs-url URL (or --signatures-only to check signatures and the PCK chain only)')
   }
-  return {now, trustedRoots, ...(collateral ? {collateral} : {}), collateral_source: source, root_source: flags.rootCa, notes}
+  return {now, trustedRoots, ...(collateral ? {collateral} : {}), ...(collateralSet ? {collateralSet} : {}), collateral_source: source, root_source: flags.rootCa, notes}
+}
+
+/**
+ * --pccs-url: the collateral of every platform among the quote files. Each file's collateral key
+ * (TEE, FMSPC, PCK CA type) is read from its PCK certificate, and each distinct key is fetched once
+ * (served from the on-disk cache until its nextUpdate). One platform gives one bundle, as before;
+ * several give a CollateralSet, in which a failed fetch is recorded for that platform's quotes
+ * rather than failing the others. Files that do not parse are left to the verifier to report.
+ */
+export async function fetchForFiles(client: PcsClient, files: string[]): Promise<{collateral?: QuoteCollateralV3; set: CollateralSet; summary: string}> {
+  const keys = new Map<string, string>()
+  const memo = new Map<string, string>()
+  let firstError: TdxkitError | undefined
+  for (const f of files) {
+    let bytes: Buffer
+    try {
+      bytes = readBinaryInput(f, 'quote')
+    } catch {
+      continue
+    }
+    try {
+      const key = collateralKeyOfBytes(bytes, memo)
+      if (key !== undefined) keys.set(key, f)
+    } catch (e) {
+      if (!(e instanceof TdxkitError)) throw e
+      firstError ??= e
+    }
+  }
+  if (keys.size === 0) {
+    if (firstError) throw firstError
+    // Nothing parses: fetch for the first file so its own error is the one reported.
+    await client.fetchForQuote(readBinaryInput(files[0], 'quote'))
+  }
+  const set: CollateralSet = {}
+  let cached = 0
+  let total = 0
+  for (const key of keys.keys()) {
+    const [tee, fmspc, ca] = key.split('/') as ['sgx' | 'tdx', string, 'platform' | 'processor']
+    try {
+      const r = await client.fetch(tee, fmspc, ca)
+      set[key] = r.collateral
+      cached += r.sources.filter((s) => s.cached).length
+      total += r.sources.length
+    } catch (e) {
+      if (!(e instanceof TdxkitError) || keys.size === 1) throw e
+      set[key] = {error: {code: e.code, message: `platform ${key}: ${e.message}`, exit_code: e.exit}}
+    }
+  }
+  const names = [...keys.keys()]
+  const summary = `${names.length === 1 ? `FMSPC ${names[0].split('/')[1]}, ca=${names[0].split('/')[2]}` : `${names.length} platforms: ${names.join(', ')}`}; ${cached}/${total} from cache`
+  const only = names.length === 1 ? set[names[0]] : undefined
+  return only && !('error' in only) ? {collateral: only, set, summary} : {set, summary}
 }

@@ -10,7 +10,7 @@ const init = workerData as WorkerInit
 const port = parentPort!
 const post = (m: FromWorker) => port.postMessage(m)
 try {
-  const ctx = newVerifyContext(init.options, init.policy, init.eventlog)
+  const ctx = newVerifyContext(init.options, init.policy, init.eventlog, init.collateralSet)
   ctx.verifier.prepare()
   const queue = new Int32Array(init.queue)
   // Cancelled while booting (the main thread already finished the queue): nothing to do.

@@ -31,7 +31,7 @@ export function cli(args: string[], opts: {stateDir?: string; input?: string | B
   return {code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString(), stdoutBuf: r.stdout}
 }
 
-export function cliAsync(args: string[], opts: {stateDir?: string; env?: NodeJS.ProcessEnv} = {}): Promise<CliResult> {
+export function cliAsync(args: string[], opts: {stateDir?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv} = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...opts.env}
   delete env.TDXKIT_STATE_DIR
   if (opts.stateDir) env.TDXKIT_STATE_DIR = opts.stateDir
@@ -41,6 +41,7 @@ export function cliAsync(args: string[], opts: {stateDir?: string; env?: NodeJS.
     const err: Buffer[] = []
     child.stdout.on('data', (d) => out.push(d))
     child.stderr.on('data', (d) => err.push(d))
+    child.stdin.end(opts.input ?? '')
     child.on('close', (code) => {
       const stdoutBuf = Buffer.concat(out)
       resolve({code: code ?? -1, stdout: stdoutBuf.toString(), stderr: Buffer.concat(err).toString(), stdoutBuf})

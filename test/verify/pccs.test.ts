@@ -6,9 +6,12 @@ import {cliAsync, tempDir} from '../helpers/cli.js'
 import {startPccsServer} from '../../src/collateral/pccs-server.js'
 import {PcsClient} from '../../src/collateral/pcs-client.js'
 import {verifyQuote} from '../../src/verify/verifier.js'
+import {runBatch} from '../../src/verify/batch.js'
+import {fetchForFiles} from '../../src/verify/setup.js'
 import type {QuoteCollateralV3} from '../../src/abi/collateral.js'
 
 const DIR = 'dcapqvl-tdx-v4-uptodate'
+const vectorPathOf = (f: string) => vectorPath('real', DIR, f)
 const AT = 1752919234
 
 vectorTest(test, 'fetch over HTTP reproduces the bundle exactly, verifies, and is cached until nextUpdate', async () => {
@@ -82,6 +85,55 @@ vectorTest(test, 'CLI: quote verify --pccs-url against the server (real HTTP rou
   }
 })
 
-const vectorPathOf = (f: string) => vectorPath('real', DIR, f)
+
+// Quotes of two platforms (FMSPC b0c06f000000 and 90c06f000000) against a PCCS that serves only the
+// first: each quote is verified with its own platform's collateral, and the missing platform's
+// fetch error lands on its quotes alone (exit 4), not on the whole batch.
+vectorTest(test, '--pccs-url across platforms: collateral per FMSPC, a failed fetch only fails its own quotes', async () => {
+  const collateral = JSON.parse(readVector('real', DIR, 'collateral.json').toString('utf8')) as QuoteCollateralV3
+  const server = await startPccsServer({collateral})
+  const other = vectorPath('real', 'gotdx-tdx-v5', 'quote.bin')
+  try {
+    const client = new PcsClient({baseUrl: server.url, cacheDir: tempDir('tdxkit-pcs-cache-'), clock: () => AT * 1000})
+    const files = [vectorPathOf('quote.bin'), other, vectorPathOf('quote.bin')]
+    const got = await fetchForFiles(client, files)
+    assert.is(got.collateral, undefined)
+    assert.equal(Object.keys(got.set).sort(), ['tdx/90c06f000000/platform', 'tdx/b0c06f000000/platform'])
+    assert.ok('error' in got.set['tdx/90c06f000000/platform'])
+    assert.is((got.set['tdx/b0c06f000000/platform'] as QuoteCollateralV3).tcb_info, collateral.tcb_info)
+    for (const jobs of [1, 2]) {
+      const outcomes: Array<{status?: string | null; exit: number; code?: string}> = []
+      // 130 files: three chunks, so with --jobs 2 a worker gets the set too.
+      const many = Array.from({length: 130}, (_x, i) => files[i % 3])
+      await runBatch({files: many, options: {now: AT}, collateralSet: got.set, jobs, mainThreadWorks: jobs === 1, onOutcome: (o) => outcomes.push({status: o.result?.status, exit: o.exit_code, code: o.error?.code})})
+      outcomes.forEach((o, i) => {
+        if (i % 3 === 1) {
+          assert.is(o.exit, 4, `jobs ${jobs} #${i}`)
+          assert.is(o.status, undefined)
+        } else assert.is(o.status, 'UpToDate', `jobs ${jobs} #${i}: ${JSON.stringify(o)}`)
+      })
+    }
+    // The CLI, end to end: NDJSON, the lowest failing exit code.
+    const r = await cliAsync(['quote', 'verify', ...files, '--pccs-url', server.url, '--at', String(AT), '--json'], {stateDir: tempDir()})
+    assert.is(r.code, 4, r.stderr)
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    assert.equal(lines.map((l) => l.verdict), ['ok', 'error', 'ok'])
+    assert.match(lines[1].error.message, /platform tdx\/90c06f000000\/platform/)
+  } finally {
+    await server.close()
+  }
+})
+
+vectorTest(test, '--pccs-url with the quote on stdin: stdin is read once and both uses see it', async () => {
+  const collateral = JSON.parse(readVector('real', DIR, 'collateral.json').toString('utf8')) as QuoteCollateralV3
+  const server = await startPccsServer({collateral})
+  try {
+    const r = await cliAsync(['quote', 'verify', '-', '--pccs-url', server.url, '--at', String(AT), '--json'], {stateDir: tempDir(), input: readVector('real', DIR, 'quote.bin')})
+    assert.is(r.code, 0, r.stderr + r.stdout)
+    assert.is(JSON.parse(r.stdout).status, 'UpToDate')
+  } finally {
+    await server.close()
+  }
+})
 
 test.run()
