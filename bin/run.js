@@ -6,6 +6,7 @@ if (Number(process.versions.node.split('.')[0]) < 20) {
   process.exit(1)
 }
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
-const {execute} = await import('@oclif/core')
+// oclif as the build bundled it (src/cli/oclif.ts), the same copy the commands use.
+const {execute} = await import('../dist/src/cli/oclif.js')
 
 await execute({dir: import.meta.url})

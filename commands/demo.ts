@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../src/cli/oclif.js'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'

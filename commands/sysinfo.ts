@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../src/cli/oclif.js'
 import {TdxCommand} from '../src/cli/base.js'
 import {bold, kv} from '../src/cli/render.js'
 import {cliPlatform} from '../src/cli/platform.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {guestDriverFactory} from '../../src/cost/adapter.js'
 import {compareStrategies, compareSweep} from '../../src/cost/compare.js'

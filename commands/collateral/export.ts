@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, kv, yellow} from '../../src/cli/render.js'
 import {collateralSummary, loadHostState, writeOutputFile} from '../../src/host/sim-collateral.js'

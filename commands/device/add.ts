@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {addDeviceOp} from '../../src/device/service.js'

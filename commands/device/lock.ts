@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv, yellow} from '../../src/cli/render.js'
 import {lockDevice} from '../../src/device/service.js'

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {unlockDevice} from '../../src/device/service.js'
 

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {parseHex, readBinaryInput} from '../../src/util/bytes.js'
 import {decodeEvidence} from '../../src/device/evidence.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, check, dim, kv, red, yellow} from '../../src/cli/render.js'
 import {ExitCode} from '../../src/errors.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, dim, kv, table, red} from '../../src/cli/render.js'
 import {ccMrName} from '../../src/abi/ccel.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {cliWithPlatform} from '../../src/cli/platform.js'
 import {kv} from '../../src/cli/render.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../src/cli/oclif.js'
 import {draftPolicy} from '../../src/appraise/draft.js'
 import {policyToJson} from '../../src/appraise/policy.js'
 import {TdxCommand} from '../../src/cli/base.js'

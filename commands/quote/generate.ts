@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../src/cli/oclif.js'
 import {REPORT_DATA_SIZE} from '../../src/abi/tdreport.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {createdMessage} from '../../src/cli/platform.js'

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, dim, table} from '../../src/cli/render.js'
 import {describeQuote, parseQuote} from '../../src/abi/quote.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../src/cli/oclif.js'
 import {policyFromFlags} from '../../src/appraise/flags.js'
 import {splitFileArgs} from '../../src/cli/argv.js'
 import {TdxCommand} from '../../src/cli/base.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {cliPlatform} from '../../src/cli/platform.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, check, dim, table} from '../../src/cli/render.js'
 import {parseTdReport, tdReportFields} from '../../src/abi/tdreport.js'

@@ -4,7 +4,7 @@
  * @oclif/core 4 does not do on its own). User errors are one line, never a stack trace; a stack is
  * printed only for internal errors and only with TDXKIT_DEBUG=1.
  */
-import {Command, Flags, Interfaces} from '@oclif/core'
+import {Command, Flags, Interfaces} from './oclif.js'
 import {ExitCode, TdxkitError} from '../errors.js'
 import {StateStore, resolveStateDir} from '../state/store.js'
 
