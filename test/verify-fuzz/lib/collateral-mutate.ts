@@ -61,7 +61,17 @@ export const arbCollateralMutations = fc.array(arbCollateralMutation, {minLength
 
 type Json = unknown
 const DEEP_MARK = '__fuzz_deep_'
-const expandDeep = (text: string) => text.replace(new RegExp(`"${DEEP_MARK}(\\d+)__"`, 'g'), (_m, n: string) => '['.repeat(Number(n)) + '1' + ']'.repeat(Number(n)))
+/** Expanded nesting is bounded in total (≈ 8 MB of brackets per document): the point is depth, not size. */
+const DEEP_TOTAL_BRACKETS = 4_000_000
+const expandDeep = (text: string) => {
+  const re = new RegExp(`"${DEEP_MARK}(\\d+)__"`, 'g')
+  const marks = text.match(re)?.length ?? 0
+  const cap = marks ? Math.floor(DEEP_TOTAL_BRACKETS / marks) : 0
+  return text.replace(re, (_m, n: string) => {
+    const d = Math.min(Number(n), cap)
+    return '['.repeat(d) + '1' + ']'.repeat(d)
+  })
+}
 /** Every path (array of keys) in a JSON document, root first. */
 function paths(v: Json, at: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
   out.push(at)
@@ -79,7 +89,10 @@ function editJson(doc: Json, e: JsonEdit): Json {
   const replace = (v: Json): Json => {
     switch (e.op) {
       case 'set':
-        return e.value
+        // A copy: fc.constantFrom hands out the same objects on every sample, and later edits in this
+        // list change what was inserted, so inserting the shared value made inputs grow from one
+        // sample to the next (a 300k-input campaign ran out of memory, and runs were not reproducible).
+        return structuredClone(e.value)
       case 'dup_array':
         // Bounded: the point is many entries, not a mutator that exhausts memory.
         if (JSON.stringify(v ?? null).length * e.times > 4_000_000) return v
