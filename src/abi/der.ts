@@ -98,6 +98,9 @@ export function isContext(node: DerNode | undefined, tag: number): node is DerNo
   return node !== undefined && node.tagClass === DER_CLASS.CONTEXT && node.type === tag && node.constructed
 }
 
+/** A UTCTime or GeneralizedTime element. */
+export const isTime = (node: DerNode | undefined): node is DerNode => isUniversal(node, DER_TAG.UTC_TIME) || isUniversal(node, DER_TAG.GENERALIZED_TIME)
+
 function primitive(node: DerNode | undefined, tag: number, what: string): string {
   if (!isUniversal(node, tag) || node.constructed || typeof node.value !== 'string') throw new DerError(`${what}: expected universal tag ${tag}`)
   return node.value

@@ -179,16 +179,19 @@ function tdxModule(v: unknown, what: string): TdxModule {
   }
 }
 
+/** A signed collateral JSON document (size-checked, then parsed); CollateralFormatError otherwise. */
+function jsonDocument(text: string, field: 'tcb_info' | 'qe_identity'): unknown {
+  checkSize(text, field)
+  try {
+    return JSON.parse(text)
+  } catch {
+    return bad(`${field} is not JSON`)
+  }
+}
+
 /** Decode the signed `tcbInfo` JSON text. Throws CollateralFormatError naming the bad field. */
 export function parseTcbInfo(text: string): TcbInfo {
-  checkSize(text, 'tcb_info')
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch {
-    bad('tcb_info is not JSON')
-  }
-  const o = obj(raw, 'tcbInfo')
+  const o = obj(jsonDocument(text, 'tcb_info'), 'tcbInfo')
   const id = str(o.id, 'tcbInfo.id')
   const version = num(o.version, 'tcbInfo.version')
   const isTdx = id === TCB_INFO_ID_TDX
@@ -223,14 +226,7 @@ export function parseTcbInfo(text: string): TcbInfo {
 
 /** Decode the signed `enclaveIdentity` JSON text. */
 export function parseQeIdentity(text: string): QeIdentity {
-  checkSize(text, 'qe_identity')
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch {
-    bad('qe_identity is not JSON')
-  }
-  const o = obj(raw, 'enclaveIdentity')
+  const o = obj(jsonDocument(text, 'qe_identity'), 'enclaveIdentity')
   return {
     id: str(o.id, 'enclaveIdentity.id'),
     version: num(o.version, 'enclaveIdentity.version'),

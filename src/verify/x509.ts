@@ -28,6 +28,7 @@ import {
   derTime,
   encodeDer,
   isContext,
+  isTime,
   isUniversal,
   type DerNode,
 } from '../abi/der.js'
@@ -121,11 +122,15 @@ function cnOf(name: DerNode, what: string): string {
   return cn ?? ''
 }
 
-/** AlgorithmIdentifier ecdsa-with-SHA256 (parameters absent, RFC 5758 §3.2). */
-function requireEcdsaSha256(alg: DerNode, what: string): void {
-  const parts = derChildren(alg, `${what} algorithm`, 1, 2)
+/**
+ * The outer signature AlgorithmIdentifier is ecdsa-with-SHA256 (parameters absent, RFC 5758 §3.2)
+ * and the one inside the signed part is the same (RFC 5280 §4.1.1.2, §5.1.1.2).
+ */
+function checkAlgorithms(inner: DerNode, outer: DerNode, what: string): void {
+  const parts = derChildren(outer, `${what} algorithm`, 1, 2)
   const oid = derOid(parts[0], `${what} algorithm`)
   if (oid !== OID_ECDSA_WITH_SHA256 || parts.length !== 1) throw new X509Error('algorithm', `${what} is not signed with ecdsa-with-SHA256 (${oid})`)
+  if (!encodeDer(inner).equals(encodeDer(outer))) throw new X509Error('malformed', `${what}: inner and outer signature algorithms differ`)
 }
 
 function parseExtensions(list: DerNode, what: string): CertExtension[] {
@@ -189,17 +194,6 @@ function p256KeyFromXY(xy: Uint8Array): KeyObject {
   return createPublicKey({key: {kty: 'EC', crv: 'P-256', x: b.toString('base64url', 0, P256_COORD), y: b.toString('base64url', P256_COORD)}, format: 'jwk'})
 }
 
-/** Run a structural parse, turning DER errors into X509Error('malformed'). */
-function structural<T>(what: string, fn: () => T): T {
-  try {
-    return fn()
-  } catch (e) {
-    if (e instanceof X509Error) throw e
-    if (e instanceof DerError) throw new X509Error('malformed', e.message)
-    throw new X509Error('malformed', `${what} does not parse: ${(e as Error).message}`)
-  }
-}
-
 /** The to-be-signed element's bytes exactly as received (the input is canonical DER by now). */
 function signedPart(der: Buffer): Buffer {
   const [start, end] = derChildSpans(der)[0]
@@ -237,6 +231,41 @@ export function clearX509Memo(): void {
   sigMemo.clear()
 }
 
+/** A SIGNED{} object (certificate or CRL) as decoded so far. */
+interface SignedParts {
+  bytes: Buffer
+  fingerprint: string
+  /** The to-be-signed element's fields, its bytes exactly as received, the outer algorithm, the signature. */
+  fields: DerNode[]
+  tbs: Buffer
+  algorithm: DerNode
+  signature: Buffer
+}
+
+/**
+ * The envelope shared by certificates and CRLs (RFC 5280: { toBeSigned, signatureAlgorithm,
+ * signatureValue BIT STRING }), decoded as canonical DER, then `body` for the rest. Memoised by
+ * DER digest; any decoding failure becomes X509Error('malformed').
+ */
+function parseSigned<T>(memo: Lru<T>, der: Uint8Array, what: 'certificate' | 'CRL', body: (p: SignedParts) => T): T {
+  const fingerprint = sha256hex(der)
+  const hit = memo.get(fingerprint)
+  if (hit) return hit
+  const bytes = Buffer.from(der)
+  let out: T
+  try {
+    const [tbs, algorithm, sigValue] = derChildren(decodeCanonicalDer(bytes, what), what, 3, 3)
+    const fields = derChildren(tbs, `${what} to-be-signed part`)
+    out = body({bytes, fingerprint, fields, tbs: signedPart(bytes), algorithm, signature: derBitString(sigValue, `${what} signature`)})
+  } catch (e) {
+    if (e instanceof X509Error) throw e
+    if (e instanceof DerError) throw new X509Error('malformed', e.message)
+    throw new X509Error('malformed', `${what} does not parse: ${(e as Error).message}`)
+  }
+  memo.set(fingerprint, out)
+  return out
+}
+
 /**
  * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
  * TBSCertificate ::= SEQUENCE { [0] EXPLICIT version, serialNumber, signature, issuer, validity,
@@ -244,17 +273,11 @@ export function clearX509Memo(): void {
  *   [3] EXPLICIT extensions OPTIONAL }   (RFC 5280 §4.1)
  */
 export function parseCert(der: Uint8Array): Cert {
-  const fingerprint = sha256hex(der)
-  const hit = certMemo.get(fingerprint)
-  if (hit) return hit
-  const bytes = Buffer.from(der)
-  const cert = structural('certificate', (): Cert => {
-    const [tbs, sigAlg, sigValue] = derChildren(decodeCanonicalDer(bytes, 'certificate'), 'certificate', 3, 3)
-    const f = derChildren(tbs, 'TBSCertificate', 7, 10)
+  return parseSigned(certMemo, der, 'certificate', ({bytes, fingerprint, fields: f, tbs, algorithm, signature}): Cert => {
+    if (f.length < 7 || f.length > 10) throw new X509Error('malformed', `TBSCertificate: ${f.length} elements, expected 7..10`)
     if (!isContext(f[0], 0) || derSmallInt(derExplicit(f[0], 'version'), 'version') !== X509_V3) throw new X509Error('malformed', 'certificate is not X.509 v3')
     const subjectCN = cnOf(f[5], 'subject')
-    requireEcdsaSha256(sigAlg, `certificate "${subjectCN}"`)
-    if (!encodeDer(f[2]).equals(encodeDer(sigAlg))) throw new X509Error('malformed', `certificate "${subjectCN}": inner and outer signature algorithms differ`)
+    checkAlgorithms(f[2], algorithm, `certificate "${subjectCN}"`)
     const [notBefore, notAfter] = derChildren(f[4], 'validity', 2, 2).map((t, i) => derTime(t, i ? 'notAfter' : 'notBefore'))
     if (notAfter < notBefore) throw new X509Error('malformed', `certificate "${subjectCN}": notAfter precedes notBefore`)
     let extensions: CertExtension[] = []
@@ -276,19 +299,12 @@ export function parseCert(der: Uint8Array): Cert {
       notAfter,
       serial: normSerial(derIntegerBytes(f[1], 'serial number')),
       publicKey: p256Key(f[6], `certificate "${subjectCN}"`),
-      tbs: signedPart(bytes),
-      signature: derBitString(sigValue, 'certificate signature'),
+      tbs,
+      signature,
       isCA: bc ? basicConstraintsCA(bc.value, `certificate "${subjectCN}"`) : false,
       extensions,
     }
   })
-  certMemo.set(fingerprint, cert)
-  return cert
-}
-
-/** The value of the certificate's extension `oid`, if present. */
-export function certExtension(cert: Cert, oid: string): CertExtension | undefined {
-  return cert.extensions.find((e) => e.oid === oid)
 }
 
 /**
@@ -298,22 +314,15 @@ export function certExtension(cert: Cert, oid: string): CertExtension | undefine
  *   crlEntryExtensions OPTIONAL } OPTIONAL, [0] EXPLICIT crlExtensions OPTIONAL }   (RFC 5280 §5.1)
  */
 export function parseCrl(der: Uint8Array): Crl {
-  const fingerprint = sha256hex(der)
-  const hit = crlMemo.get(fingerprint)
-  if (hit) return hit
-  const bytes = Buffer.from(der)
-  const crl = structural('CRL', (): Crl => {
-    const [tbs, sigAlg, sigValue] = derChildren(decodeCanonicalDer(bytes, 'CRL'), 'CRL', 3, 3)
-    const f = derChildren(tbs, 'TBSCertList', 3, 7)
+  return parseSigned(crlMemo, der, 'CRL', ({bytes, fingerprint, fields: f, tbs, algorithm, signature}): Crl => {
+    if (f.length < 3 || f.length > 7) throw new X509Error('malformed', `TBSCertList: ${f.length} elements, expected 3..7`)
     let i = 0
     if (isUniversal(f[0], DER_TAG.INTEGER) && derSmallInt(f[i++], 'CRL version') !== CRL_V2) throw new X509Error('malformed', 'CRL is not v2')
-    requireEcdsaSha256(sigAlg, 'CRL')
-    if (!encodeDer(f[i++]).equals(encodeDer(sigAlg))) throw new X509Error('malformed', 'CRL: inner and outer signature algorithms differ')
+    checkAlgorithms(f[i++], algorithm, 'CRL')
     const issuer = f[i++]
     const issuerCN = cnOf(issuer, 'CRL issuer')
     const thisUpdate = derTime(f[i++], 'thisUpdate')
-    let nextUpdate: number | undefined
-    if (isUniversal(f[i], DER_TAG.UTC_TIME) || isUniversal(f[i], DER_TAG.GENERALIZED_TIME)) nextUpdate = derTime(f[i++], 'nextUpdate')
+    const nextUpdate = isTime(f[i]) ? derTime(f[i++], 'nextUpdate') : undefined
     const revoked = new Set<string>()
     const criticalExt = (list: DerNode, what: string) => {
       const bad = parseExtensions(list, what).find((e) => e.critical && !KNOWN_CRITICAL_CRL.has(e.oid))
@@ -324,26 +333,14 @@ export function parseCrl(der: Uint8Array): Crl {
         const e = derChildren(entry, 'revoked certificate', 2, 3)
         revoked.add(normSerial(derIntegerBytes(e[0], 'revoked serial')))
         // The revocation date is not used (a listed serial is revoked whatever the date): only its type is checked.
-        if (!isUniversal(e[1], DER_TAG.UTC_TIME) && !isUniversal(e[1], DER_TAG.GENERALIZED_TIME)) throw new X509Error('malformed', 'CRL: revocationDate is not a time')
+        if (!isTime(e[1])) throw new X509Error('malformed', 'CRL: revocationDate is not a time')
         if (e.length === 3) criticalExt(e[2], 'CRL entry')
       }
     }
     if (isContext(f[i], 0)) criticalExt(derExplicit(f[i++], 'CRL extensions'), 'CRL')
     if (i !== f.length) throw new X509Error('malformed', 'CRL: unexpected element in TBSCertList')
-    return {
-      der: bytes,
-      fingerprint,
-      issuerCN,
-      issuerName: encodeDer(issuer),
-      thisUpdate,
-      nextUpdate,
-      revoked,
-      tbs: signedPart(bytes),
-      signature: derBitString(sigValue, 'CRL signature'),
-    }
+    return {der: bytes, fingerprint, issuerCN, issuerName: encodeDer(issuer), thisUpdate, nextUpdate, revoked, tbs, signature}
   })
-  crlMemo.set(fingerprint, crl)
-  return crl
 }
 
 /** ECDSA P-256 / SHA-256 over `data` with a DER signature (certificates, CRLs). */
