@@ -20,6 +20,5 @@ function load(): typeof Oclif {
   }
 }
 
-export const oclif = load()
-export const {Args, Command, Flags, execute} = oclif
+export const {Args, Command, Flags, execute} = load()
 export type {Interfaces} from '@oclif/core'

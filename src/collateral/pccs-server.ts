@@ -15,7 +15,7 @@ import {TCB_INFO_ID_SGX} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
 import {checkCollateral} from './bundle.js'
 import {PCS_HEADERS, PCS_PATHS, type PckCa} from './pcs-paths.js'
-import {CN_PCK_PROCESSOR_CA} from '../verify/pck-info.js'
+import {pckCaOfName} from '../verify/pck-info.js'
 import {parseCrl} from '../verify/x509.js'
 
 export interface PccsServerOptions {
@@ -45,7 +45,7 @@ export async function startPccsServer(opts: PccsServerOptions): Promise<PccsServ
   const tee: 'sgx' | 'tdx' = tcbJson.id === TCB_INFO_ID_SGX ? 'sgx' : 'tdx'
   let ca: PckCa = 'platform'
   try {
-    ca = parseCrl(Buffer.from(c.pck_crl, 'hex')).issuerCN.includes(CN_PCK_PROCESSOR_CA) ? 'processor' : 'platform'
+    ca = pckCaOfName(parseCrl(Buffer.from(c.pck_crl, 'hex')).issuerCN)
   } catch {
     // An unparsable CRL is still served as given; clients will reject it.
   }

@@ -24,7 +24,7 @@ import {ExitCode, TdxkitError} from '../errors.js'
 import type {LoadedEventLog} from '../eventlog/input.js'
 import {readBinaryInput} from '../util/bytes.js'
 import {checkEventLog, loadEventLogSpec, type EventLogCheck, type EventLogSpec} from './eventlog-check.js'
-import {collateralKeyString, quoteCollateralKey} from './pck-info.js'
+import {collateralKeyString, quoteCollateralKey, type CollateralKey} from './pck-info.js'
 import {outcomeJson} from './render.js'
 import {QuoteVerifier, type VerifyOptions, type VerifyResult} from './verifier.js'
 
@@ -97,7 +97,7 @@ export interface VerifyContext {
   policy?: Policy
   eventlog?: {spec: EventLogSpec; loaded: LoadedEventLog}
   /** With a CollateralSet: a verifier per platform, made on first use. */
-  platforms?: {set: CollateralSet; options: VerifyOptions; verifiers: Map<string, QuoteVerifier>; keys: Map<string, string>}
+  platforms?: {set: CollateralSet; options: VerifyOptions; verifiers: Map<string, QuoteVerifier>; keys: Map<string, CollateralKey>}
 }
 
 export function newVerifyContext(options: VerifyOptions, policy?: Policy, eventlog?: EventLogSpec, collateralSet?: CollateralSet): VerifyContext {
@@ -114,7 +114,7 @@ export function newVerifyContext(options: VerifyOptions, policy?: Policy, eventl
  * share it, so the certificates are parsed once). Undefined when the quote does not parse: the
  * verifier then reports that itself.
  */
-export function collateralKeyOfBytes(bytes: Uint8Array, memo: Map<string, string>): string | undefined {
+export function collateralKeyOfBytes(bytes: Uint8Array, memo: Map<string, CollateralKey>): CollateralKey | undefined {
   let q: ParsedQuote
   try {
     q = parseQuote(bytes)
@@ -124,7 +124,7 @@ export function collateralKeyOfBytes(bytes: Uint8Array, memo: Map<string, string
   const pem = q.pck_chain_pem ?? ''
   const hit = memo.get(pem)
   if (hit !== undefined) return hit
-  const key = collateralKeyString(quoteCollateralKey(q))
+  const key = quoteCollateralKey(q)
   if (memo.size > 4096) memo.clear()
   memo.set(pem, key)
   return key
@@ -134,14 +134,15 @@ export function collateralKeyOfBytes(bytes: Uint8Array, memo: Map<string, string
 function verifierFor(ctx: VerifyContext, bytes: Uint8Array): QuoteVerifier | NonNullable<QuoteOutcome['error']> {
   const p = ctx.platforms
   if (!p) return ctx.verifier
-  let key: string | undefined
+  let k: CollateralKey | undefined
   try {
-    key = collateralKeyOfBytes(bytes, p.keys)
+    k = collateralKeyOfBytes(bytes, p.keys)
   } catch (e) {
     if (!(e instanceof TdxkitError)) throw e
     return {code: e.code, message: e.message, exit_code: e.exit}
   }
-  if (key === undefined) return ctx.verifier
+  if (k === undefined) return ctx.verifier
+  const key = collateralKeyString(k)
   let v = p.verifiers.get(key)
   if (!v) {
     const c = p.set[key]

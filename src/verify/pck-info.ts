@@ -16,8 +16,9 @@ export const CN_PCK_LEAF = 'SGX PCK Certificate'
 export const CN_PCK_PLATFORM_CA = 'SGX PCK Platform CA'
 export const CN_PCK_PROCESSOR_CA = 'SGX PCK Processor CA'
 
-/** The PCK CA type named by the intermediate certificate (Intel's PCS `ca=` parameter). */
-export const pckCaOf = (intermediate: Cert): PckCa => (intermediate.subjectCN.includes(CN_PCK_PROCESSOR_CA) ? 'processor' : 'platform')
+/** The PCK CA type (Intel's PCS `ca=` parameter) named by a CA's CN: the intermediate's subject, or a PCK CRL's issuer. */
+export const pckCaOfName = (cn: string): PckCa => (cn.includes(CN_PCK_PROCESSOR_CA) ? 'processor' : 'platform')
+export const pckCaOf = (intermediate: Cert): PckCa => pckCaOfName(intermediate.subjectCN)
 
 /** What selects a quote's collateral on Intel's PCS: TEE, FMSPC and PCK CA type. */
 export interface CollateralKey {

@@ -12,6 +12,7 @@ import {readBinaryInput} from '../util/bytes.js'
 import type {PcsClient} from '../collateral/pcs-client.js'
 import {TdxkitError} from '../errors.js'
 import {collateralKeyOfBytes, type CollateralSet} from './batch.js'
+import {collateralKeyString, type CollateralKey} from './pck-info.js'
 import {INTEL_SGX_ROOT_CA_SHA256, fingerprintOf} from './roots.js'
 import {parsePemChain} from './x509.js'
 
@@ -114,8 +115,8 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
  * rather than failing the others. Files that do not parse are left to the verifier to report.
  */
 export async function fetchForFiles(client: PcsClient, files: string[]): Promise<{collateral?: QuoteCollateralV3; set: CollateralSet; summary: string}> {
-  const keys = new Map<string, string>()
-  const memo = new Map<string, string>()
+  const keys = new Map<string, CollateralKey>()
+  const memo = new Map<string, CollateralKey>()
   let firstError: TdxkitError | undefined
   for (const f of files) {
     let bytes: Buffer
@@ -126,7 +127,7 @@ export async function fetchForFiles(client: PcsClient, files: string[]): Promise
     }
     try {
       const key = collateralKeyOfBytes(bytes, memo)
-      if (key !== undefined) keys.set(key, f)
+      if (key !== undefined) keys.set(collateralKeyString(key), key)
     } catch (e) {
       if (!(e instanceof TdxkitError)) throw e
       firstError ??= e
@@ -140,20 +141,19 @@ export async function fetchForFiles(client: PcsClient, files: string[]): Promise
   const set: CollateralSet = {}
   let cached = 0
   let total = 0
-  for (const key of keys.keys()) {
-    const [tee, fmspc, ca] = key.split('/') as ['sgx' | 'tdx', string, 'platform' | 'processor']
+  for (const [id, {tee, fmspc, ca}] of keys) {
     try {
       const r = await client.fetch(tee, fmspc, ca)
-      set[key] = r.collateral
+      set[id] = r.collateral
       cached += r.sources.filter((s) => s.cached).length
       total += r.sources.length
     } catch (e) {
       if (!(e instanceof TdxkitError) || keys.size === 1) throw e
-      set[key] = {error: {code: e.code, message: `platform ${key}: ${e.message}`, exit_code: e.exit}}
+      set[id] = {error: {code: e.code, message: `platform ${id}: ${e.message}`, exit_code: e.exit}}
     }
   }
-  const names = [...keys.keys()]
-  const summary = `${names.length === 1 ? `FMSPC ${names[0].split('/')[1]}, ca=${names[0].split('/')[2]}` : `${names.length} platforms: ${names.join(', ')}`}; ${cached}/${total} from cache`
-  const only = names.length === 1 ? set[names[0]] : undefined
-  return only && !('error' in only) ? {collateral: only, set, summary} : {set, summary}
+  const [only] = keys.values()
+  const summary = `${keys.size === 1 ? `FMSPC ${only.fmspc}, ca=${only.ca}` : `${keys.size} platforms: ${[...keys.keys()].join(', ')}`}; ${cached}/${total} from cache`
+  const single = keys.size === 1 ? set[collateralKeyString(only)] : undefined
+  return single && !('error' in single) ? {collateral: single, set, summary} : {set, summary}
 }

@@ -47,7 +47,6 @@ import {evaluateQe, evaluateTcb, findModuleIdentity, type TcbEvaluation} from '.
 import {X509Error, certSignedBy, crlSignedBy, keyFromRawXY, parseCert, parseCrl, parsePemChain, verifyRawSig, type Cert, type Crl} from './x509.js'
 
 /** CN phrases Intel's QVL expects (the simulator's names contain them too, prefixed SIMULATED). */
-export {CN_PCK_LEAF, CN_PCK_PLATFORM_CA, CN_PCK_PROCESSOR_CA}
 export const CN_ROOT_CA = 'SGX Root CA'
 export const CN_TCB_SIGNING = 'SGX TCB Signing'
 
