@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check'
 import {cbor, Tag} from '../../../src/device/cbor.js'
+import {treeSlots} from './slots.js'
 
 /** Tags the decoders care about, plus a few they do not. */
 export const INTERESTING_TAGS = [1, 18, 32, 37, 111, 500, 501, 502, 505, 506, 550, 552, 553, 554, 555, 557, 559, 560, 571, 24, 0, 65535]
@@ -60,38 +61,6 @@ export const treeAction: fc.Arbitrary<TreeAction> = fc.letrec<{a: TreeAction}>((
   ),
 })).a
 
-interface Slot {
-  get(): unknown
-  set(v: unknown): void
-  del(): void
-}
-
-/** Every value position in a decoded tree (the root excluded), depth-first. */
-function slots(root: unknown): Slot[] {
-  const out: Slot[] = []
-  const seen = new Set<unknown>()
-  const walk = (v: unknown) => {
-    if (v === null || typeof v !== 'object' || seen.has(v)) return
-    seen.add(v)
-    if (Array.isArray(v)) {
-      v.forEach((x, i) => {
-        out.push({get: () => v[i], set: (n) => (v[i] = n), del: () => v.splice(i, 1)})
-        walk(x)
-      })
-    } else if (v instanceof Map) {
-      for (const [k, x] of [...v.entries()]) {
-        out.push({get: () => v.get(k), set: (n) => v.set(k, n), del: () => v.delete(k)})
-        walk(x)
-      }
-    } else if (v instanceof Tag) {
-      out.push({get: () => v.value, set: (n) => (v.value = n), del: () => (v.value = null)})
-      walk(v.value)
-    }
-  }
-  walk(root)
-  return out
-}
-
 function tryDecode(b: Uint8Array): {ok: true; v: unknown} | {ok: false} {
   try {
     return {ok: true, v: cbor.decode(b)}
@@ -114,7 +83,7 @@ function retype(v: unknown): unknown {
 export function mutateTree(root: unknown, actions: readonly TreeAction[]): unknown {
   let r = root
   for (const a of actions) {
-    const all = slots(r)
+    const all = treeSlots(r, (v): v is Tag => v instanceof Tag)
     if (all.length === 0) {
       if (a.k === 'replace') r = a.value
       continue

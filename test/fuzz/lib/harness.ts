@@ -58,6 +58,30 @@ export interface FuzzOptions {
   onInput?: (input: Buffer) => void
 }
 
+/** Keep at most this many crash / hang findings per target. */
+export const MAX_FINDINGS = 20
+
+/**
+ * Count one input's outcome into `stats` (a code for typed errors, and for results that carry one),
+ * keeping the first MAX_FINDINGS crashes and hangs, built by `finding`.
+ */
+export function recordOutcome<F>(
+  stats: TargetStats,
+  findings: F[],
+  o: {kind: 'ok' | 'typed' | 'crash' | 'hang'; code?: string; detail?: string},
+  ms: number,
+  finding: (kind: 'crash' | 'hang', detail: string) => F,
+): void {
+  stats.tried++
+  stats.max_input_ms = Math.max(stats.max_input_ms, ms)
+  if (o.kind === 'ok') stats.ok++
+  else if (o.kind === 'typed') stats.typed++
+  else if (o.kind === 'crash') stats.crashes++
+  else stats.hangs++
+  if (o.code) stats.codes[o.code] = (stats.codes[o.code] ?? 0) + 1
+  if ((o.kind === 'crash' || o.kind === 'hang') && findings.length < MAX_FINDINGS) findings.push(finding(o.kind, o.detail ?? ''))
+}
+
 /** Fuzz one target with fast-check (fixed seed → the same inputs every time). */
 export async function fuzzTarget(target: Target, c: Corpora, opts: FuzzOptions): Promise<{stats: TargetStats; findings: Finding[]}> {
   const stats: TargetStats = {target: target.name, tried: 0, ok: 0, typed: 0, crashes: 0, hangs: 0, codes: {}, ms: 0, max_input_ms: 0}
@@ -66,19 +90,8 @@ export async function fuzzTarget(target: Target, c: Corpora, opts: FuzzOptions):
   const prop = fc.asyncProperty(target.arbitrary(c), async (input) => {
     opts.onInput?.(input)
     const {outcome, ms} = await runOne(target, input, c, opts.budgetMs)
-    stats.tried++
-    stats.max_input_ms = Math.max(stats.max_input_ms, ms)
-    if (outcome.kind === 'ok') stats.ok++
-    else if (outcome.kind === 'typed') {
-      stats.typed++
-      stats.codes[outcome.code] = (stats.codes[outcome.code] ?? 0) + 1
-    } else if (outcome.kind === 'crash') {
-      stats.crashes++
-      if (findings.length < 20) findings.push({target: target.name, kind: 'crash', detail: outcome.error, input})
-    } else {
-      stats.hangs++
-      if (findings.length < 20) findings.push({target: target.name, kind: 'hang', detail: `${outcome.ms.toFixed(0)} ms`, input})
-    }
+    const detail = outcome.kind === 'crash' ? outcome.error : outcome.kind === 'hang' ? `${outcome.ms.toFixed(0)} ms` : undefined
+    recordOutcome(stats, findings, {kind: outcome.kind, ...(outcome.kind === 'typed' ? {code: outcome.code} : {}), ...(detail ? {detail} : {})}, ms, (kind, d) => ({target: target.name, kind, detail: d, input}))
     return true
   })
   await fc.assert(prop, {seed: opts.seed, numRuns: opts.runs, endOnFailure: true})

@@ -4,6 +4,7 @@
  * length, "0x…" 64-bit strings, out-of-range integers, wrong container types).
  */
 import fc from 'fast-check'
+import {treeSlots} from './slots.js'
 
 export type JsonAction = {k: 'replace'; at: number; value: unknown} | {k: 'delete'; at: number} | {k: 'retype'; at: number} | {k: 'dupArray'; at: number}
 
@@ -26,33 +27,6 @@ export const jsonAction: fc.Arbitrary<JsonAction> = fc.oneof(
   {weight: 1, arbitrary: fc.record({k: fc.constant('dupArray' as const), at: fc.nat()})},
 )
 
-interface Slot {
-  get(): unknown
-  set(v: unknown): void
-  del(): void
-}
-
-function slots(root: unknown): Slot[] {
-  const out: Slot[] = []
-  const walk = (v: unknown) => {
-    if (v === null || typeof v !== 'object') return
-    if (Array.isArray(v)) {
-      v.forEach((x, i) => {
-        out.push({get: () => v[i], set: (n) => (v[i] = n), del: () => v.splice(i, 1)})
-        walk(x)
-      })
-    } else {
-      const o = v as Record<string, unknown>
-      for (const k of Object.keys(o)) {
-        out.push({get: () => o[k], set: (n) => (o[k] = n), del: () => delete o[k]})
-        walk(o[k])
-      }
-    }
-  }
-  walk(root)
-  return out
-}
-
 function retype(v: unknown): unknown {
   if (typeof v === 'string') return v.length
   if (typeof v === 'number') return String(v)
@@ -64,7 +38,7 @@ function retype(v: unknown): unknown {
 export function mutateJson(doc: unknown, actions: readonly JsonAction[]): unknown {
   const root = structuredClone(doc)
   for (const a of actions) {
-    const all = slots(root)
+    const all = treeSlots(root)
     if (!all.length) break
     const s = all[a.at % all.length]
     if (a.k === 'replace') s.set(a.value)

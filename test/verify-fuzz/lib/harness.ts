@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import {TdxkitError} from '../../../src/errors.js'
-import type {TargetStats} from '../../fuzz/lib/harness.js'
+import {recordOutcome, type TargetStats} from '../../fuzz/lib/harness.js'
 
 export interface VTarget<I = unknown> {
   name: string
@@ -92,19 +92,7 @@ export function fuzzTarget<I>(t: VTarget<I>, opts: {seed: number; runs: number; 
     const inputs = fc.sample(t.arb, {seed: opts.seed + round * 7919, numRuns: n})
     for (const input of inputs) {
       const r = runInput(t, input, opts.budgetMs)
-      stats.tried++
-      stats.max_input_ms = Math.max(stats.max_input_ms, r.ms)
-      if (r.kind === 'ok') {
-        stats.ok++
-        if (r.code) stats.codes[r.code] = (stats.codes[r.code] ?? 0) + 1
-      } else if (r.kind === 'typed') {
-        stats.typed++
-        stats.codes[r.code!] = (stats.codes[r.code!] ?? 0) + 1
-      } else {
-        if (r.kind === 'crash') stats.crashes++
-        else stats.hangs++
-        if (findings.length < 20) findings.push({target: t.name, kind: r.kind, detail: r.detail ?? '', input: toJson(input)})
-      }
+      recordOutcome(stats, findings, r, r.ms, (kind, detail) => ({target: t.name, kind, detail, input: toJson(input)}))
     }
     done += n
   }

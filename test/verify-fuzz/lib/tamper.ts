@@ -4,6 +4,7 @@
  * verifier that already holds the seed's collateral (verified once, chains cached). A mutant that
  * verifies is "accepted"; a mutant that makes the verifier throw is a crash.
  */
+import * as assert from 'uvu/assert'
 import {parseQuote} from '../../../src/abi/quote.js'
 import {QuoteVerifier} from '../../../src/verify/verifier.js'
 import type {QuoteSeed} from './seeds.js'
@@ -44,3 +45,19 @@ export function sweep(seed: QuoteSeed, mode: 'bytes' | 'signed-bits', verifier =
 
 export const formatSweep = (s: SweepStats): string =>
   `${s.name}: mutants tried ${s.tried}, accepted ${s.accepted.length}, crashes ${s.crashes.length}; ${(s.ms / 1000).toFixed(1)} s (${Math.round(s.tried / (s.ms / 1000))}/s)`
+
+/**
+ * Run a sweep, print it, and assert what every sweep must hold: `expectTried` mutants, none of them
+ * verifying, throwing, or answered with an exit code outside its error's. Adds to `totals`.
+ */
+export function assertSweepRejects(seed: QuoteSeed, mode: 'bytes' | 'signed-bits', expectTried: number, totals: {tried: number; accepted: number}): SweepStats {
+  const st = sweep(seed, mode)
+  console.log(`  ${formatSweep(st)}`)
+  totals.tried += st.tried
+  totals.accepted += st.accepted.length
+  assert.is(st.tried, expectTried)
+  assert.equal(st.crashes, [])
+  assert.equal(st.accepted, [], `offsets still verifying: ${st.accepted.join(', ')}`)
+  assert.equal(st.bad_exit, [])
+  return st
+}
