@@ -41,6 +41,23 @@ export const CERT_DATA_TYPE_QE_REPORT = 6
 export const INTEL_QE_VENDOR_ID = Buffer.from('939a7233f79c4ca9940a0db3957f0607', 'hex')
 export const ECDSA_SIG_SIZE = 64
 export const ECDSA_PUBKEY_SIZE = 64
+/** The QE report's REPORTDATA starts with SHA-256(attestation key ‖ QE auth data): this many bytes. */
+export const QE_REPORT_DATA_BINDING_SIZE = 32
+
+/**
+ * Byte indices into TEE_TCB_SVN and TEE_TCB_SVN2 (16 bytes each; Intel's TCB info labels the
+ * matching tdxtcbcomponents the same way).
+ */
+export const TEE_TCB_SVN_BYTE = {
+  /** TDX module SVN (minor): compared with a module identity level's isvsvn. */
+  MODULE_SVN: 0,
+  /** TDX module major version: > 0 selects the TCB info's module identity TDX_%02X. */
+  MODULE_MAJOR: 1,
+  /** TDX late microcode SVN. */
+  LATE_MICROCODE_SVN: 2,
+} as const
+/** The first TEE_TCB_SVN index compared with a level's tdxtcbcomponents when a module identity applies (Intel skips the module's own bytes). */
+export const TDX_COMPONENTS_FIRST_WITH_MODULE_IDENTITY = 2
 
 /** TD_ATTRIBUTES bits (TDX module ABI). */
 export const TD_ATTR = {
@@ -256,16 +273,28 @@ function need(buf: Buffer, off: number, n: number, what: string): void {
   }
 }
 
-/** Decode a quote. Throws ParseError (exit 2) with a stable code on any structural problem. */
-export function parseQuote(input: Uint8Array): ParsedQuote {
-  const raw = asBuf(input)
+/** The signature-data pieces every quote version carries (views into the signature data), and where they sit in it. */
+type SignatureParts = Pick<
+  ParsedQuote,
+  'signature' | 'attestation_key' | 'cert_data_type' | 'qe_report' | 'qe_report_signature' | 'qe_auth_data' | 'pck_cert_data_type' | 'pck_cert_data'
+> & {qe_report_offset: number; qe_auth_data_offset: number; pck_cert_data_offset: number}
+
+/** Where the body is: the v5 descriptor (if any), the body type and its span. */
+interface BodyPlacement {
+  body_type: 1 | 2 | 3
+  descriptor?: Span
+  body: Span
+}
+
+/** Step 1: the 48-byte header; version, key type and TEE type must be ones this parser knows, and agree. */
+function parseHeader(raw: Buffer): QuoteHeader & {version: 3 | 4 | 5} {
   need(raw, 0, QUOTE_HEADER.size, 'quote header')
   const version = readNum(QUOTE_HEADER, raw, 'version')
-  if (version !== 3 && version !== 4 && version !== 5) {
+  if (version !== QUOTE_VERSION_SGX && version !== QUOTE_VERSION_TDX && version !== QUOTE_VERSION_TDX_V5) {
     throw new ParseError('UNSUPPORTED_QUOTE_VERSION', `unsupported quote version ${version} (supported: 3 SGX, 4 and 5 TDX)`)
   }
-  const header: QuoteHeader = {
-    version,
+  const header = {
+    version: version as 3 | 4 | 5,
     att_key_type: readNum(QUOTE_HEADER, raw, 'att_key_type'),
     tee_type: readNum(QUOTE_HEADER, raw, 'tee_type'),
     qe_svn: readNum(QUOTE_HEADER, raw, 'qe_svn'),
@@ -279,13 +308,17 @@ export function parseQuote(input: Uint8Array): ParsedQuote {
   if (header.tee_type !== TEE_TYPE_TDX && header.tee_type !== TEE_TYPE_SGX) {
     throw new ParseError('UNSUPPORTED_TEE_TYPE', `unsupported TEE type 0x${header.tee_type.toString(16)} (0x0 SGX, 0x81 TDX)`)
   }
-  if (version === 3 && header.tee_type !== TEE_TYPE_SGX) throw new ParseError('TEE_TYPE_MISMATCH', 'quote v3 must have TEE type SGX (0x0)')
-  if (version !== 3 && header.tee_type !== TEE_TYPE_TDX) throw new ParseError('TEE_TYPE_MISMATCH', `quote v${version} must have TEE type TDX (0x81)`)
+  if (version === QUOTE_VERSION_SGX && header.tee_type !== TEE_TYPE_SGX) throw new ParseError('TEE_TYPE_MISMATCH', 'quote v3 must have TEE type SGX (0x0)')
+  if (version !== QUOTE_VERSION_SGX && header.tee_type !== TEE_TYPE_TDX) throw new ParseError('TEE_TYPE_MISMATCH', `quote v${version} must have TEE type TDX (0x81)`)
+  return header
+}
 
+/** Step 2: the body's type and span (v5: from its descriptor, whose size must match the type; v3/v4: implied). */
+function placeBody(raw: Buffer, version: 3 | 4 | 5): BodyPlacement {
   let off = QUOTE_HEADER.size
   let bodyType: 1 | 2 | 3
   let descriptor: Span | undefined
-  if (version === 5) {
+  if (version === QUOTE_VERSION_TDX_V5) {
     need(raw, off, BODY_DESCRIPTOR.size, 'v5 body descriptor')
     const t = readNum(BODY_DESCRIPTOR, raw, 'body_type', off)
     const size = readNum(BODY_DESCRIPTOR, raw, 'body_size', off)
@@ -299,123 +332,162 @@ export function parseQuote(input: Uint8Array): ParsedQuote {
     bodyType = t
     off += BODY_DESCRIPTOR.size
   } else {
-    bodyType = version === 3 ? BODY_TYPE_SGX : BODY_TYPE_TD10
+    bodyType = version === QUOTE_VERSION_SGX ? BODY_TYPE_SGX : BODY_TYPE_TD10
   }
   const bodyLayout = BODY_LAYOUT_BY_TYPE[bodyType]
   need(raw, off, bodyLayout.size, `${bodyLayout.name} body`)
-  const bodySpan = {offset: off, size: bodyLayout.size}
-  const body = raw.subarray(off, off + bodyLayout.size)
-  off += bodyLayout.size
-  const signedRegion = raw.subarray(0, off)
+  return {body_type: bodyType, ...(descriptor ? {descriptor} : {}), body: {offset: off, size: bodyLayout.size}}
+}
 
-  need(raw, off, SIG_DATA_LENGTH.size, 'signature data length')
-  const sigLen = readNum(SIG_DATA_LENGTH, raw, 'signature_data_len', off)
-  off += SIG_DATA_LENGTH.size
+/** Step 3: the declared signature data (its length must fit in what follows; extra bytes after it are tolerated). */
+function signatureDataSpan(raw: Buffer, bodyEnd: number): Span {
+  need(raw, bodyEnd, SIG_DATA_LENGTH.size, 'signature data length')
+  const sigLen = readNum(SIG_DATA_LENGTH, raw, 'signature_data_len', bodyEnd)
+  const off = bodyEnd + SIG_DATA_LENGTH.size
   if (sigLen > raw.length - off) {
     throw new ParseError('SIG_DATA_LENGTH', `signature data length ${sigLen} exceeds the ${raw.length - off} bytes that follow it`)
   }
-  const sigStart = off
-  const sig = raw.subarray(off, off + sigLen)
-  const sigSpan = {offset: off, size: sigLen}
+  return {offset: off, size: sigLen}
+}
 
-  let signature: Buffer, attestationKey: Buffer, qeReport: Buffer, qeReportSig: Buffer, authData: Buffer
-  let certType: number, innerType: number, innerData: Buffer
-  let qeReportOff: number, authOff: number, innerOff: number
-  const local = (what: string, at: number, n: number) => {
-    if (at + n > sig.length) {
-      throw new ParseError('SIG_DATA_LENGTH', `signature data (${sig.length} bytes) too short for ${what} (${n} bytes at ${at})`)
-    }
+/** A bounds check inside the signature data. */
+function needInSig(sig: Buffer, what: string, at: number, n: number): void {
+  if (at + n > sig.length) {
+    throw new ParseError('SIG_DATA_LENGTH', `signature data (${sig.length} bytes) too short for ${what} (${n} bytes at ${at})`)
   }
-  if (version === 3) {
-    local('v3 signature data', 0, SIG_DATA_V3.size)
-    signature = field(SIG_DATA_V3, sig, 'signature')
-    attestationKey = field(SIG_DATA_V3, sig, 'attestation_key')
-    qeReport = field(SIG_DATA_V3, sig, 'qe_report')
-    qeReportSig = field(SIG_DATA_V3, sig, 'qe_report_signature')
-    qeReportOff = SIG_DATA_V3.fields.qe_report.offset
-    const authLen = readNum(SIG_DATA_V3, sig, 'qe_auth_data_size')
-    authOff = SIG_DATA_V3.size
-    local('QE authentication data', authOff, authLen)
-    authData = sig.subarray(authOff, authOff + authLen)
-    const ch = authOff + authLen
-    local('certification data header', ch, CERT_DATA_HEADER.size)
-    certType = readNum(CERT_DATA_HEADER, sig, 'type', ch)
-    innerType = certType
-    if (certType < CERT_DATA_TYPE_PPID_CLEARTEXT || certType > CERT_DATA_TYPE_PCK_CHAIN) {
-      throw new ParseError('CERT_DATA_TYPE', `v3 certification data type ${certType} not supported (1..5)`)
-    }
-    const size = readNum(CERT_DATA_HEADER, sig, 'size', ch)
-    innerOff = ch + CERT_DATA_HEADER.size
-    if (innerOff + size !== sig.length) {
-      throw new ParseError('CERT_DATA_SIZE', `certification data size ${size} does not fill the signature data (${sig.length - innerOff} bytes left)`)
-    }
-    innerData = sig.subarray(innerOff, innerOff + size)
-  } else {
-    local('v4 signature data', 0, SIG_DATA_V4.size)
-    signature = field(SIG_DATA_V4, sig, 'signature')
-    attestationKey = field(SIG_DATA_V4, sig, 'attestation_key')
-    certType = readNum(SIG_DATA_V4, sig, 'cert_data_type')
-    if (certType !== CERT_DATA_TYPE_QE_REPORT) {
-      throw new ParseError('CERT_DATA_TYPE', `certification data type ${certType}, expected 6 (QE report certification data)`)
-    }
-    const outerSize = readNum(SIG_DATA_V4, sig, 'cert_data_size')
-    const outerOff = SIG_DATA_V4.size
-    if (outerOff + outerSize !== sig.length) {
-      throw new ParseError('CERT_DATA_SIZE', `QE report certification data size ${outerSize} does not fill the signature data (${sig.length - outerOff} bytes left)`)
-    }
-    local('QE report certification data', outerOff, QE_REPORT_CERT_DATA.size)
-    qeReport = field(QE_REPORT_CERT_DATA, sig, 'qe_report', outerOff)
-    qeReportSig = field(QE_REPORT_CERT_DATA, sig, 'qe_report_signature', outerOff)
-    qeReportOff = outerOff + QE_REPORT_CERT_DATA.fields.qe_report.offset
-    const authLen = readNum(QE_REPORT_CERT_DATA, sig, 'qe_auth_data_size', outerOff)
-    authOff = outerOff + QE_REPORT_CERT_DATA.size
-    local('QE authentication data', authOff, authLen)
-    authData = sig.subarray(authOff, authOff + authLen)
-    const ch = authOff + authLen
-    local('inner certification data header', ch, CERT_DATA_HEADER.size)
-    innerType = readNum(CERT_DATA_HEADER, sig, 'type', ch)
-    if (innerType < CERT_DATA_TYPE_PPID_CLEARTEXT || innerType > CERT_DATA_TYPE_PCK_CHAIN) {
-      throw new ParseError('CERT_DATA_TYPE', `inner certification data type ${innerType} not supported (1..5)`)
-    }
-    const size = readNum(CERT_DATA_HEADER, sig, 'size', ch)
-    innerOff = ch + CERT_DATA_HEADER.size
-    if (innerOff + size !== sig.length) {
-      throw new ParseError('CERT_DATA_SIZE', `inner certification data size ${size} does not fill the QE report certification data (${sig.length - innerOff} bytes left)`)
-    }
-    innerData = sig.subarray(innerOff, innerOff + size)
+}
+
+/** How the innermost certification data block is named in errors (v3: the only block; v4/v5: inside type 6). */
+interface CertDataNames {
+  header: string
+  type: string
+  size: string
+  container: string
+}
+
+const V3_CERT_DATA: CertDataNames = {header: 'certification data header', type: 'v3 certification data type', size: 'certification data size', container: 'signature data'}
+const V4_INNER_CERT_DATA: CertDataNames = {
+  header: 'inner certification data header',
+  type: 'inner certification data type',
+  size: 'inner certification data size',
+  container: 'QE report certification data',
+}
+
+/** The innermost certification data block at `at`: a type in 1..5 whose size fills the signature data exactly. */
+function readCertData(sig: Buffer, at: number, names: CertDataNames): {type: number; offset: number; data: Buffer} {
+  needInSig(sig, names.header, at, CERT_DATA_HEADER.size)
+  const type = readNum(CERT_DATA_HEADER, sig, 'type', at)
+  if (type < CERT_DATA_TYPE_PPID_CLEARTEXT || type > CERT_DATA_TYPE_PCK_CHAIN) {
+    throw new ParseError('CERT_DATA_TYPE', `${names.type} ${type} not supported (1..5)`)
   }
-  const end = sigStart + sigLen
+  const size = readNum(CERT_DATA_HEADER, sig, 'size', at)
+  const offset = at + CERT_DATA_HEADER.size
+  if (offset + size !== sig.length) {
+    throw new ParseError('CERT_DATA_SIZE', `${names.size} ${size} does not fill the ${names.container} (${sig.length - offset} bytes left)`)
+  }
+  return {type, offset, data: sig.subarray(offset, offset + size)}
+}
+
+/** The QE authentication data: `length` bytes (its declared u16 size) starting at `at`. */
+function readAuthData(sig: Buffer, length: number, at: number): Buffer {
+  needInSig(sig, 'QE authentication data', at, length)
+  return sig.subarray(at, at + length)
+}
+
+/** Step 4 (v3): signature ‖ key ‖ QE report ‖ QE report signature ‖ auth data ‖ certification data (types 1..5). */
+function parseSignatureDataV3(sig: Buffer): SignatureParts {
+  needInSig(sig, 'v3 signature data', 0, SIG_DATA_V3.size)
+  const authOff = SIG_DATA_V3.size
+  const auth = readAuthData(sig, readNum(SIG_DATA_V3, sig, 'qe_auth_data_size'), authOff)
+  const cert = readCertData(sig, authOff + auth.length, V3_CERT_DATA)
+  return {
+    signature: field(SIG_DATA_V3, sig, 'signature'),
+    attestation_key: field(SIG_DATA_V3, sig, 'attestation_key'),
+    cert_data_type: cert.type,
+    qe_report: field(SIG_DATA_V3, sig, 'qe_report'),
+    qe_report_signature: field(SIG_DATA_V3, sig, 'qe_report_signature'),
+    qe_auth_data: auth,
+    pck_cert_data_type: cert.type,
+    pck_cert_data: cert.data,
+    qe_report_offset: SIG_DATA_V3.fields.qe_report.offset,
+    qe_auth_data_offset: authOff,
+    pck_cert_data_offset: cert.offset,
+  }
+}
+
+/** Step 4 (v4/v5): signature ‖ key ‖ type-6 block (QE report ‖ its signature ‖ auth data ‖ inner certification data). */
+function parseSignatureDataV4(sig: Buffer): SignatureParts {
+  needInSig(sig, 'v4 signature data', 0, SIG_DATA_V4.size)
+  const certType = readNum(SIG_DATA_V4, sig, 'cert_data_type')
+  if (certType !== CERT_DATA_TYPE_QE_REPORT) {
+    throw new ParseError('CERT_DATA_TYPE', `certification data type ${certType}, expected 6 (QE report certification data)`)
+  }
+  const outerSize = readNum(SIG_DATA_V4, sig, 'cert_data_size')
+  const outerOff = SIG_DATA_V4.size
+  if (outerOff + outerSize !== sig.length) {
+    throw new ParseError('CERT_DATA_SIZE', `QE report certification data size ${outerSize} does not fill the signature data (${sig.length - outerOff} bytes left)`)
+  }
+  needInSig(sig, 'QE report certification data', outerOff, QE_REPORT_CERT_DATA.size)
+  const authOff = outerOff + QE_REPORT_CERT_DATA.size
+  const auth = readAuthData(sig, readNum(QE_REPORT_CERT_DATA, sig, 'qe_auth_data_size', outerOff), authOff)
+  const inner = readCertData(sig, authOff + auth.length, V4_INNER_CERT_DATA)
+  return {
+    signature: field(SIG_DATA_V4, sig, 'signature'),
+    attestation_key: field(SIG_DATA_V4, sig, 'attestation_key'),
+    cert_data_type: certType,
+    qe_report: field(QE_REPORT_CERT_DATA, sig, 'qe_report', outerOff),
+    qe_report_signature: field(QE_REPORT_CERT_DATA, sig, 'qe_report_signature', outerOff),
+    qe_auth_data: auth,
+    pck_cert_data_type: inner.type,
+    pck_cert_data: inner.data,
+    qe_report_offset: outerOff + QE_REPORT_CERT_DATA.fields.qe_report.offset,
+    qe_auth_data_offset: authOff,
+    pck_cert_data_offset: inner.offset,
+  }
+}
+
+/** Decode a quote. Throws ParseError (exit 2) with a stable code on any structural problem. */
+export function parseQuote(input: Uint8Array): ParsedQuote {
+  const raw = asBuf(input)
+  const {version, ...header} = parseHeader(raw)
+  const placed = placeBody(raw, version)
+  const bodyEnd = placed.body.offset + placed.body.size
+  const sigSpan = signatureDataSpan(raw, bodyEnd)
+  const sig = raw.subarray(sigSpan.offset, sigSpan.offset + sigSpan.size)
+  const parts = version === QUOTE_VERSION_SGX ? parseSignatureDataV3(sig) : parseSignatureDataV4(sig)
+  const body = raw.subarray(placed.body.offset, bodyEnd)
+  const end = sigSpan.offset + sigSpan.size
   const q: ParsedQuote = {
     version,
-    header,
-    body_type: bodyType,
+    header: {version, ...header},
+    body_type: placed.body_type,
     body,
-    signed_region: signedRegion,
-    signature_data_len: sigLen,
-    signature,
-    attestation_key: attestationKey,
-    cert_data_type: certType,
-    qe_report: qeReport,
-    qe_report_signature: qeReportSig,
-    qe_auth_data: authData,
-    pck_cert_data_type: innerType,
-    pck_cert_data: innerData,
+    signed_region: raw.subarray(0, bodyEnd),
+    signature_data_len: sigSpan.size,
+    signature: parts.signature,
+    attestation_key: parts.attestation_key,
+    cert_data_type: parts.cert_data_type,
+    qe_report: parts.qe_report,
+    qe_report_signature: parts.qe_report_signature,
+    qe_auth_data: parts.qe_auth_data,
+    pck_cert_data_type: parts.pck_cert_data_type,
+    pck_cert_data: parts.pck_cert_data,
     length: end,
     trailing_bytes: raw.length - end,
     spans: {
       header: {offset: 0, size: QUOTE_HEADER.size},
-      ...(descriptor ? {descriptor} : {}),
-      body: bodySpan,
+      ...(placed.descriptor ? {descriptor: placed.descriptor} : {}),
+      body: placed.body,
       signature_data: sigSpan,
-      qe_report: {offset: sigStart + qeReportOff, size: QE_REPORT.size},
-      qe_auth_data: {offset: sigStart + authOff, size: authData.length},
-      pck_cert_data: {offset: sigStart + innerOff, size: innerData.length},
+      qe_report: {offset: sigSpan.offset + parts.qe_report_offset, size: QE_REPORT.size},
+      qe_auth_data: {offset: sigSpan.offset + parts.qe_auth_data_offset, size: parts.qe_auth_data.length},
+      pck_cert_data: {offset: sigSpan.offset + parts.pck_cert_data_offset, size: parts.pck_cert_data.length},
     },
     raw,
   }
-  if (innerType === CERT_DATA_TYPE_PCK_CHAIN) q.pck_chain_pem = innerData.toString('latin1')
-  if (bodyType === BODY_TYPE_SGX) q.sgx = fieldsOf(SGX_REPORT_BODY, body)
-  else q.td = fieldsOf(bodyLayout as Layout<TdBodyField>, body) as ParsedQuote['td']
+  if (parts.pck_cert_data_type === CERT_DATA_TYPE_PCK_CHAIN) q.pck_chain_pem = parts.pck_cert_data.toString('latin1')
+  if (placed.body_type === BODY_TYPE_SGX) q.sgx = fieldsOf(SGX_REPORT_BODY, body)
+  else q.td = fieldsOf(BODY_LAYOUT_BY_TYPE[placed.body_type] as Layout<TdBodyField>, body) as ParsedQuote['td']
   return q
 }
 

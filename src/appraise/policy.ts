@@ -3,24 +3,28 @@
  * debug TD, SEPT_VE_DISABLE required, no PERFMON, MR_SERVICETD zero); everything else is opt-in.
  * Policy files are JSON, validated against the schema below with line:column errors.
  */
+import {TD15_BODY} from '../abi/quote.js'
 import {STATUS_RANK, type TcbStatus} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
 import {JsonPosError, parseJsonWithPositions, readJsonText, type JsonLoc} from './json-pos.js'
 
+/** A TD body field's size, from the quote layout (TD15 has every TD10 field plus MR_SERVICETD). */
+const tdFieldSize = <F extends keyof typeof TD15_BODY.fields>(f: F): number => TD15_BODY.fields[f].size
+
 /** Measurement fields a policy can pin (TD body field names), with their sizes in bytes. */
 export const EXPECTABLE_FIELDS = {
-  mrtd: 48,
-  mrconfigid: 48,
-  mrowner: 48,
-  mrownerconfig: 48,
-  mrseam: 48,
-  rtmr0: 48,
-  rtmr1: 48,
-  rtmr2: 48,
-  rtmr3: 48,
-  report_data: 64,
-  xfam: 8,
-  mr_servicetd: 48,
+  mrtd: tdFieldSize('mrtd'),
+  mrconfigid: tdFieldSize('mrconfigid'),
+  mrowner: tdFieldSize('mrowner'),
+  mrownerconfig: tdFieldSize('mrownerconfig'),
+  mrseam: tdFieldSize('mrseam'),
+  rtmr0: tdFieldSize('rtmr0'),
+  rtmr1: tdFieldSize('rtmr1'),
+  rtmr2: tdFieldSize('rtmr2'),
+  rtmr3: tdFieldSize('rtmr3'),
+  report_data: tdFieldSize('report_data'),
+  xfam: tdFieldSize('xfam'),
+  mr_servicetd: tdFieldSize('mr_servicetd'),
 } as const
 export type ExpectableField = keyof typeof EXPECTABLE_FIELDS
 

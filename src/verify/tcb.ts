@@ -4,6 +4,7 @@
  * TDX module identity TDX_%02X, TD15 relaunch advice, then convergence with the QE's status.
  * Advisory IDs are the union (as a set) of the matched platform, module and QE levels.
  */
+import {TDX_COMPONENTS_FIRST_WITH_MODULE_IDENTITY, TEE_TCB_SVN_BYTE} from '../abi/quote.js'
 import {tdxModuleIdentityId, type LevelStatus, type ModuleLevel, type QeIdentity, type TcbInfo, type TcbLevel, type TcbStatus, type TdxModule} from '../abi/tcb-info.js'
 import {fail} from './errors.js'
 
@@ -33,6 +34,8 @@ export interface TcbEvaluation {
   qe: {status: LevelStatus; isvsvn: number; tcb_date: string; advisory_ids: string[]}
   relaunch_advised: boolean
 }
+
+const {MODULE_SVN, MODULE_MAJOR, LATE_MICROCODE_SVN} = TEE_TCB_SVN_BYTE
 
 const allGe = (have: ArrayLike<number>, need: number[], from = 0) => {
   for (let i = from; i < need.length; i++) if ((have[i] ?? 0) < need[i]) return false
@@ -65,7 +68,7 @@ const isConfigurationNeeded = (s: TcbStatus) =>
 function matchLevels(inp: TcbInput): {sgx?: TcbLevel; tdx?: TcbLevel} {
   let sgx: TcbLevel | undefined
   const tee = inp.teeTcbSvn
-  const from = tee && tee[1] > 0 ? 2 : 0
+  const from = tee && tee[MODULE_MAJOR] > 0 ? TDX_COMPONENTS_FIRST_WITH_MODULE_IDENTITY : 0
   for (const level of inp.tcbInfo.levels) {
     if (!allGe(inp.pckComponents, level.sgx_components) || inp.pckPcesvn < level.pcesvn) continue
     if (!tee) return {sgx: level}
@@ -91,11 +94,11 @@ export function evaluateTcb(inp: TcbInput): TcbEvaluation {
     platform = tdx!
     const tee = inp.teeTcbSvn
     let moduleStatus: LevelStatus = 'UpToDate'
-    if (tee[1] > 0) {
-      const ident = findModuleIdentity(inp.tcbInfo, tee[1])
-      if (!ident) fail('TDX_MODULE_IDENTITY_NOT_FOUND', `TCB info has no TDX module identity ${tdxModuleIdentityId(tee[1])}`)
-      const ml = ident!.levels.find((l) => tee[0] >= l.isvsvn)
-      if (!ml) fail('TCB_NOT_SUPPORTED', `TDX module ${ident!.id} ISVSVN ${tee[0]} is below every module TCB level`)
+    if (tee[MODULE_MAJOR] > 0) {
+      const ident = findModuleIdentity(inp.tcbInfo, tee[MODULE_MAJOR])
+      if (!ident) fail('TDX_MODULE_IDENTITY_NOT_FOUND', `TCB info has no TDX module identity ${tdxModuleIdentityId(tee[MODULE_MAJOR])}`)
+      const ml = ident!.levels.find((l) => tee[MODULE_SVN] >= l.isvsvn)
+      if (!ml) fail('TCB_NOT_SUPPORTED', `TDX module ${ident!.id} ISVSVN ${tee[MODULE_SVN]} is below every module TCB level`)
       moduleStatus = ml!.status
       module = {identity: ident!.id!, isvsvn: ml!.isvsvn, status: ml!.status, tcb_date: ml!.tcb_date, advisory_ids: ml!.advisory_ids}
     }
@@ -132,13 +135,14 @@ function relaunchAdvice(inp: TcbInput, sgxStatus: LevelStatus, tdxStatus: TcbSta
   const latest = inp.tcbInfo.levels[0]
   const latestTdx = latest.tdx_components ?? []
   let meets: boolean
-  if (svn2[1] === 0) {
-    meets = svn2[0] >= (latestTdx[0] ?? 0) && svn2[2] >= (latestTdx[2] ?? 0)
+  const microcodeMeets = svn2[LATE_MICROCODE_SVN] >= (latestTdx[LATE_MICROCODE_SVN] ?? 0)
+  if (svn2[MODULE_MAJOR] === 0) {
+    meets = svn2[MODULE_SVN] >= (latestTdx[MODULE_SVN] ?? 0) && microcodeMeets
   } else {
-    const ident = findModuleIdentity(inp.tcbInfo, svn2[1])
-    if (!ident) fail('TDX_MODULE_IDENTITY_NOT_FOUND', `TCB info has no TDX module identity ${tdxModuleIdentityId(svn2[1])} (TEE_TCB_SVN2)`)
+    const ident = findModuleIdentity(inp.tcbInfo, svn2[MODULE_MAJOR])
+    if (!ident) fail('TDX_MODULE_IDENTITY_NOT_FOUND', `TCB info has no TDX module identity ${tdxModuleIdentityId(svn2[MODULE_MAJOR])} (TEE_TCB_SVN2)`)
     if (ident!.levels.length === 0) fail('TCB_NOT_SUPPORTED', `TDX module identity ${ident!.id} has no TCB levels`)
-    meets = svn2[0] >= ident!.levels[0].isvsvn && svn2[2] >= (latestTdx[2] ?? 0)
+    meets = svn2[MODULE_SVN] >= ident!.levels[0].isvsvn && microcodeMeets
   }
   if (!meets) return tdxStatus
   return isConfigurationNeeded(sgxStatus) || isConfigurationNeeded(tdxStatus) ? 'TDRelaunchAdvisedConfigurationNeeded' : 'TDRelaunchAdvised'
