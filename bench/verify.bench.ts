@@ -25,7 +25,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 import {QuoteVerifier} from '../src/verify/verifier.js'
 import {clearX509Memo} from '../src/verify/x509.js'
 import type {QuoteCollateralV3} from '../src/abi/collateral.js'
-import type {BatchStats} from '../src/verify/batch.js'
+import type {BatchStats} from '../src/app/verify-batch.js'
 import {bestOf, median} from './lib.js'
 
 const require = createRequire(import.meta.url)
@@ -122,7 +122,7 @@ const CEILING_N = 3000
 
 
 async function batchRows(quotes: Buffer[], collateralPath: string): Promise<Row[]> {
-  const batchJs = join(ROOT, 'dist/src/verify/batch.js')
+  const batchJs = join(ROOT, 'dist/src/app/verify-batch.js')
   if (!existsSync(batchJs)) throw new Error(`batch bench needs the build (${batchJs}): run \`npm run bench\`, which builds dist/`)
   const tmp = mkdtempSync(join(tmpdir(), 'tdxkit-bench-'))
   try {

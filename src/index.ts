@@ -31,7 +31,7 @@ export * as memory from './guest/memory.js'
 export * as quoteGen from './guest/quote.js'
 export * as ghci from './ghci/dispatcher.js'
 export * as qe from './host/qe.js'
-export * as simCollateral from './host/sim-collateral.js'
+export * as simCollateral from './app/sim-collateral.js'
 
 // Verification and appraisal (pure: bytes, collateral and time in; result out).
 export * as verify from './verify/verifier.js'

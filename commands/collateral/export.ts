@@ -1,7 +1,7 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, kv, yellow} from '../../src/cli/render.js'
-import {collateralSummary, loadHostState, writeOutputFile} from '../../src/host/sim-collateral.js'
+import {collateralSummary, loadHostState, writeOutputFile} from '../../src/app/sim-collateral.js'
 
 export default class CollateralExport extends TdxCommand<typeof CollateralExport> {
   static summary = "Export the simulated platform's collateral as QuoteCollateralV3 JSON."

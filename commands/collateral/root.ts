@@ -1,7 +1,7 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, kv} from '../../src/cli/render.js'
-import {describeRootCa, loadHostState, rootCaDer, writeOutputFile} from '../../src/host/sim-collateral.js'
+import {describeRootCa, loadHostState, rootCaDer, writeOutputFile} from '../../src/app/sim-collateral.js'
 
 export default class CollateralRoot extends TdxCommand<typeof CollateralRoot> {
   static summary = "Export the simulated platform's root CA certificate (the trust anchor for its quotes)."

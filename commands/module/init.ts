@@ -6,7 +6,7 @@ import {PROFILE_NAMES, initPlatform, type ProfileName} from '../../src/module/pl
 import {platformSummary} from '../../src/module/summary.js'
 import {parseHex} from '../../src/util/bytes.js'
 import {TCB_STATUSES} from '../../src/host/collateral.js'
-import {setHostScenario} from '../../src/host/sim-collateral.js'
+import {setHostScenario} from '../../src/app/sim-collateral.js'
 
 export default class ModuleInit extends TdxCommand<typeof ModuleInit> {
   static summary = 'Create the simulated TDX platform (module, CPU, TD) in the state directory.'

@@ -1,9 +1,9 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
-import {loadCollateralFile} from '../../src/collateral/bundle.js'
-import {startPccsServer} from '../../src/collateral/pccs-server.js'
-import {loadSimCollateral} from '../../src/host/sim-collateral.js'
+import {loadCollateralFile} from '../../src/app/collateral-file.js'
+import {startPccsServer} from '../../src/app/pccs-server.js'
+import {loadSimCollateral} from '../../src/app/sim-collateral.js'
 
 export default class PccsServe extends TdxCommand<typeof PccsServe> {
   static summary = "Serve a collateral bundle on Intel's PCS v4 paths (the simulated platform's by default)."

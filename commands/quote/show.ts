@@ -4,7 +4,7 @@ import {bold, dim, table} from '../../src/cli/render.js'
 import {describeQuote, parseQuote} from '../../src/abi/quote.js'
 import {readBinaryInput} from '../../src/util/bytes.js'
 import {describePckChain} from '../../src/verify/pck-info.js'
-import {pckChainText} from '../../src/verify/render.js'
+import {pckChainText} from '../../src/cli/verify-render.js'
 
 export default class QuoteShow extends TdxCommand<typeof QuoteShow> {
   static summary = 'Decode a DCAP quote (v3 SGX, v4/v5 TDX): every field, named, with its offset.'

@@ -1,12 +1,11 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
-import {policyFromFlags} from '../../src/appraise/flags.js'
 import {splitFileArgs} from '../../src/cli/argv.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
 import {InputError} from '../../src/errors.js'
-import {BATCH_CHUNK, runBatch, type QuoteOutcome} from '../../src/verify/batch.js'
-import {outcomeJson, outcomeText} from '../../src/verify/render.js'
-import {resolveVerifySetup} from '../../src/verify/setup.js'
+import {BATCH_CHUNK, runBatch, type QuoteOutcome} from '../../src/app/verify-batch.js'
+import {policyFromFlags, resolveVerifySetup} from '../../src/app/verify-setup.js'
+import {outcomeJson, outcomeText} from '../../src/cli/verify-render.js'
 
 export default class QuoteVerify extends TdxCommand<typeof QuoteVerify> {
   static summary = "Verify DCAP quotes by Intel's rules, then appraise them against a policy."
@@ -110,7 +109,7 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
     }
     const common = {
       files,
-      options: {now: setup.now, trustedRoots: setup.trustedRoots, ...(setup.collateral ? {collateral: setup.collateral} : {})},
+      options: setup.options,
       ...(setup.collateralSet ? {collateralSet: setup.collateralSet} : {}),
       policy,
       ...(eventlog ? {eventlog} : {}),

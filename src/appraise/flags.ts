@@ -1,9 +1,10 @@
-/** Policy from a policy file and/or command-line flags (flags win). */
+/** Command-line policy flags applied over a policy (from a file or the default): flags win. */
 import {STATUS_RANK, type TcbStatus} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
-import {EXPECTABLE_FIELDS, checkExpectedHex, defaultPolicy, loadPolicyFile, type ExpectableField, type Policy} from './policy.js'
+import {EXPECTABLE_FIELDS, checkExpectedHex, type ExpectableField, type Policy} from './policy.js'
 
 export interface PolicyFlags {
+  /** Policy file (read by the app; see src/app/verify-setup.ts policyFromFlags). */
   policy?: string
   allowDebug?: boolean
   allowMissingSeptVeDisable?: boolean
@@ -15,8 +16,8 @@ export interface PolicyFlags {
   allowAdvisory?: string[]
 }
 
-export function policyFromFlags(f: PolicyFlags): Policy {
-  const p = f.policy ? loadPolicyFile(f.policy) : defaultPolicy()
+/** Apply the flags to `p` (changed in place and returned). */
+export function applyPolicyFlags(p: Policy, f: PolicyFlags): Policy {
   if (f.allowDebug) p.allow_debug = true
   if (f.allowMissingSeptVeDisable) p.allow_missing_sept_ve_disable = true
   if (f.allowPerfmon) p.allow_perfmon = true

@@ -1,12 +1,13 @@
 /**
  * Appraisal policy: what a relying party accepts beyond authenticity. Defaults are strict (no
  * debug TD, SEPT_VE_DISABLE required, no PERFMON, MR_SERVICETD zero); everything else is opt-in.
- * Policy files are JSON, validated against the schema below with line:column errors.
+ * Policy files are JSON, validated against the schema below with line:column errors (read by
+ * src/app/verify-setup.ts).
  */
 import {TD15_BODY} from '../abi/quote.js'
 import {STATUS_RANK, type TcbStatus} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
-import {JsonPosError, parseJsonWithPositions, readJsonText, type JsonLoc} from './json-pos.js'
+import {JsonPosError, parseJsonWithPositions, type JsonLoc} from '../util/json-pos.js'
 
 /** A TD body field's size, from the quote layout (TD15 has every TD10 field plus MR_SERVICETD). */
 const tdFieldSize = <F extends keyof typeof TD15_BODY.fields>(f: F): number => TD15_BODY.fields[f].size
@@ -62,10 +63,10 @@ export function checkExpectedHex(field: ExpectableField, v: string): string | un
   return s
 }
 
-/** Parse and validate a policy document; errors name `file:line:column`. */
 /** Largest policy file accepted (a policy pins a few dozen values; drafts are about 1 KB). */
 export const MAX_POLICY_BYTES = 1 << 20
 
+/** Parse and validate a policy document; errors name `file:line:column`. */
 export function parsePolicy(text: string, file = 'policy'): Policy {
   if (text.length > MAX_POLICY_BYTES) throw new InputError('POLICY_TOO_LARGE', `${file}: ${text.length} bytes, more than the ${MAX_POLICY_BYTES} a policy may have`)
   let doc: ReturnType<typeof parseJsonWithPositions>
@@ -130,10 +131,6 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
 
 function policyError(file: string, loc: JsonLoc, msg: string): InputError {
   return new InputError('POLICY_INVALID', `${file}:${loc.line}:${loc.column}: ${msg}`, {detail: {file, line: loc.line, column: loc.column}})
-}
-
-export function loadPolicyFile(path: string): Policy {
-  return parsePolicy(readJsonText(path, 'policy', MAX_POLICY_BYTES), path)
 }
 
 /** The JSON form of a policy (what `policy draft` prints and parsePolicy reads back). */

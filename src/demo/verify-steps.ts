@@ -2,9 +2,9 @@
 import {appraise} from '../appraise/appraise.js'
 import {defaultPolicy} from '../appraise/policy.js'
 import {TdxkitError} from '../errors.js'
-import {loadSimCollateral} from '../host/sim-collateral.js'
-import {INTEL_SGX_ROOT_CA_SHA256, fingerprintOf} from '../verify/roots.js'
-import {QuoteVerifier} from '../verify/verifier.js'
+import {loadSimCollateral} from '../app/sim-collateral.js'
+import {fingerprintOf} from '../verify/roots.js'
+import {QuoteVerifier, defaultOptions} from '../verify/verifier.js'
 import type {DemoStep} from './index.js'
 
 export const VERIFY_STEPS: DemoStep[] = [
@@ -16,9 +16,9 @@ export const VERIFY_STEPS: DemoStep[] = [
       if (!Buffer.isBuffer(quote)) throw new TdxkitError('DEMO_NO_QUOTE', 'no quote in the demo bag (the quote generation step must run first)')
       const sim = await loadSimCollateral(ctx.store)
       const now = Math.floor(Date.now() / 1000)
-      const r = new QuoteVerifier({now, trustedRoots: [fingerprintOf(sim.root_ca_der)], collateral: sim.collateral}).verify(quote)
+      const r = new QuoteVerifier({...defaultOptions(now), trustedRoots: [fingerprintOf(sim.root_ca_der)], collateral: sim.collateral}).verify(quote)
       const a = r.ok ? appraise(r, quote, defaultPolicy()) : undefined
-      const intel = new QuoteVerifier({now, trustedRoots: [INTEL_SGX_ROOT_CA_SHA256], collateral: sim.collateral}).verify(quote)
+      const intel = new QuoteVerifier({...defaultOptions(now), collateral: sim.collateral}).verify(quote)
       const lines = r.steps.map((s) => `${s.result === 'pass' ? '✔' : s.result === 'fail' ? '✘' : '–'} ${s.title}`)
       lines.push(r.ok ? `status ${r.status}${r.advisory_ids.length ? ` [${r.advisory_ids.join(', ')}]` : ''}` : `FAILED: ${r.error?.code} ${r.error?.message}`)
       if (a) lines.push(a.ok ? 'default policy: accepted' : `default policy: ${a.violations.map((v) => v.rule).join(', ')}`)

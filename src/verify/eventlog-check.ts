@@ -5,16 +5,17 @@
  * quote body), so it runs in --signatures-only mode too.
  */
 import {ExitCode, TdxkitError} from '../errors.js'
-import {compareToRtmrs, type CompareResult} from '../eventlog/index.js'
-import {loadEventLog, type LoadedEventLog} from '../eventlog/input.js'
+import {compareToRtmrs, type CompareResult, type EventLog} from '../eventlog/index.js'
 import {quoteRtmrs} from '../eventlog/quote-rtmrs.js'
 
 export const EVENTLOG_STEP = {id: 'eventlog', title: "event log replay matches the quote's RTMR0-3"} as const
 export const EVENTLOG_MISMATCH = 'EVENTLOG_MISMATCH'
 
+/** An `--eventlog` request: the log (and CCEL table) files, read by the app (src/app/verify-batch.ts), and how to compare. */
 export interface EventLogSpec {
   log: string
   table?: string
+  /** An RTMR3 mismatch explained by runtime extends not in the log does not fail. */
   allowRtmr3Runtime?: boolean
 }
 
@@ -29,10 +30,13 @@ export interface EventLogCheck {
   comparison?: CompareResult
 }
 
-/** Load (and so validate) the event log once: malformed logs are input errors (exit 2). */
-export const loadEventLogSpec = (spec: EventLogSpec): LoadedEventLog => loadEventLog(spec.log, spec.table)
+/** A parsed event log, as the app loads it (src/eventlog/input.ts LoadedEventLog has this shape). */
+export interface LoadedLog {
+  log: EventLog
+}
 
-export function checkEventLog(quote: Uint8Array, loaded: LoadedEventLog, spec: EventLogSpec): EventLogCheck {
+/** Replay a parsed event log (loaded by the app: src/app/verify-batch.ts) and compare it with the quote's RTMR0-3. */
+export function checkEventLog(quote: Uint8Array, loaded: LoadedLog, spec: EventLogSpec): EventLogCheck {
   const base = {id: EVENTLOG_STEP.id, title: EVENTLOG_STEP.title}
   let rtmrs: Buffer[]
   try {

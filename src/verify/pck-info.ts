@@ -7,7 +7,7 @@
  */
 import {parsePckExtension, sgxExtensionOf, SGX_TYPE} from '../abi/pck-extension.js'
 import {CERT_DATA_TYPE_PCK_CHAIN, TEE_TYPE_TDX, type ParsedQuote} from '../abi/quote.js'
-import type {PckCa} from '../collateral/pcs-paths.js'
+import type {PckCa} from '../abi/pcs.js'
 import {InputError, TdxkitError} from '../errors.js'
 import {parseCert, parsePemChain, type Cert} from './x509.js'
 

@@ -16,7 +16,7 @@ import {generateQuote, type GenerateQuoteOptions} from '../../src/guest/quote.js
 import {generateQuoteTsm, type TsmFs} from '../../src/guest/tsm.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'
 import {quoteTdReport} from '../../src/host/qe.js'
-import {loadSimCollateral} from '../../src/host/sim-collateral.js'
+import {loadSimCollateral} from '../../src/app/sim-collateral.js'
 import {initPlatform, createPlatformDoc, Platform} from '../../src/module/platform.js'
 import {StateStore} from '../../src/state/store.js'
 import {qvl, VERIFY_AT} from '../host/fixtures.js'

@@ -12,8 +12,8 @@ import {ExitCode, InputError, ParseError, TdxkitError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
 import {quoteCollateralKey} from '../verify/pck-info.js'
 import {parseCrl} from '../verify/x509.js'
-import {checkCollateral, splitSignedBody} from './bundle.js'
-import {PCS_HEADERS, PCS_PATHS, normalizeBaseUrl, type PckCa} from './pcs-paths.js'
+import {checkCollateralBundle, splitSignedBody} from '../verify/collateral-bundle.js'
+import {PCS_HEADERS, PCS_PATHS, normalizeBaseUrl, type PckCa} from '../abi/pcs.js'
 
 export interface PcsClientOptions {
   baseUrl: string
@@ -88,7 +88,7 @@ export class PcsClient {
       }
       throw collateralError('COLLATERAL_MALFORMED', `PCCS response lacks the ${names[0]} header`)
     }
-    const collateral = checkCollateral({
+    const collateral = checkCollateralBundle({
       pck_crl_issuer_chain: header(pck, PCS_HEADERS.pckCrlChain),
       root_ca_crl: crlDer(root.body).toString('hex'),
       pck_crl: crlDer(pck.body).toString('hex'),

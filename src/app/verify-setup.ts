@@ -1,20 +1,24 @@
 /**
- * Turning `quote verify` flags into VerifyOptions: trusted roots (intel | sim | FILE), verification
- * time, and the collateral source (file, PCCS URL, the simulated platform, or none).
+ * Turning `quote verify` flags into what the pure verifier takes: trusted roots (intel | sim | FILE),
+ * verification time (--at, default the clock), the collateral source (file, PCCS URL with its
+ * on-disk cache, the simulated platform, or none) and the appraisal policy (file and flags).
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
-import {loadCollateralFile} from '../collateral/bundle.js'
-import {InputError} from '../errors.js'
+import {applyPolicyFlags, type PolicyFlags} from '../appraise/flags.js'
+import {defaultPolicy, MAX_POLICY_BYTES, parsePolicy, type Policy} from '../appraise/policy.js'
+import {InputError, TdxkitError} from '../errors.js'
 import type {StateStore} from '../state/store.js'
 import {readBinaryInput} from '../util/bytes.js'
-import type {PcsClient} from '../collateral/pcs-client.js'
-import {TdxkitError} from '../errors.js'
-import {collateralKeyOfBytes, type CollateralSet} from './batch.js'
-import {collateralKeyString, type CollateralKey} from './pck-info.js'
-import {INTEL_SGX_ROOT_CA_SHA256, fingerprintOf} from './roots.js'
-import {parsePemChain} from './x509.js'
+import {defaultOptions} from '../verify/options.js'
+import {collateralKeyString, type CollateralKey} from '../verify/pck-info.js'
+import {collateralKeyOfBytes} from '../verify/platforms.js'
+import {fingerprintOf} from '../verify/roots.js'
+import {parsePemChain} from '../verify/x509.js'
+import {loadCollateralFile, readJsonText} from './collateral-file.js'
+import type {PcsClient} from './pcs-client.js'
+import type {BatchOptions, CollateralSet} from './verify-batch.js'
 
 /** `--at`: unix seconds or an ISO 8601 date; default the current time. */
 export function parseAt(text: string | undefined, clock = Date.now): number {
@@ -55,6 +59,8 @@ export interface VerifySetupFlags {
 }
 
 export interface VerifySetup {
+  /** What to hand the verifier (defaultOptions(now) with the chosen roots and single bundle). */
+  options: BatchOptions
   now: number
   trustedRoots: string[]
   collateral?: QuoteCollateralV3
@@ -71,12 +77,13 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
   const sources = [flags.collateral, flags.pccsUrl, flags.signaturesOnly ? 'x' : undefined].filter(Boolean)
   if (sources.length > 1) throw new InputError('USAGE', 'use only one of --collateral, --pccs-url and --signatures-only')
   const now = parseAt(flags.at)
+  const defaults = defaultOptions(now)
   let trustedRoots: string[]
   let simCollateral: QuoteCollateralV3 | undefined
-  if (flags.rootCa === 'intel') trustedRoots = [INTEL_SGX_ROOT_CA_SHA256]
+  if (flags.rootCa === 'intel') trustedRoots = [...defaults.trustedRoots!]
   else if (flags.rootCa === 'sim') {
     // Loaded on demand: the simulated host (PKI builder, pkijs) is not needed to verify real quotes.
-    const {loadSimCollateral} = await import('../host/sim-collateral.js')
+    const {loadSimCollateral} = await import('./sim-collateral.js')
     const sim = await loadSimCollateral(store())
     if (sim.platform_created) notes.push('created the default simulated platform')
     trustedRoots = [fingerprintOf(sim.root_ca_der)]
@@ -90,7 +97,7 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
     collateral = loadCollateralFile(flags.collateral)
     source = flags.collateral
   } else if (flags.pccsUrl) {
-    const {PcsClient} = await import('../collateral/pcs-client.js')
+    const {PcsClient} = await import('./pcs-client.js')
     const client = new PcsClient({baseUrl: flags.pccsUrl, cacheDir: join(store().dir, 'pcs-cache')})
     const fetched = await fetchForFiles(client, flags.files)
     if (fetched.collateral) collateral = fetched.collateral
@@ -104,7 +111,16 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
   } else {
     throw new InputError('NO_COLLATERAL', 'no collateral: pass --collateral FILE or --pccs-url URL (or --signatures-only to check signatures and the PCK chain only)')
   }
-  return {now, trustedRoots, ...(collateral ? {collateral} : {}), ...(collateralSet ? {collateralSet} : {}), collateral_source: source, root_source: flags.rootCa, notes}
+  return {
+    options: {...defaults, trustedRoots, ...(collateral ? {collateral} : {})},
+    now,
+    trustedRoots,
+    ...(collateral ? {collateral} : {}),
+    ...(collateralSet ? {collateralSet} : {}),
+    collateral_source: source,
+    root_source: flags.rootCa,
+    notes,
+  }
 }
 
 /**
@@ -156,4 +172,14 @@ export async function fetchForFiles(client: PcsClient, files: string[]): Promise
   const summary = `${keys.size === 1 ? `FMSPC ${only.fmspc}, ca=${only.ca}` : `${keys.size} platforms: ${[...keys.keys()].join(', ')}`}; ${cached}/${total} from cache`
   const single = keys.size === 1 ? set[collateralKeyString(only)] : undefined
   return single && !('error' in single) ? {collateral: single, set, summary} : {set, summary}
+}
+
+/** A policy file: bounded read, then parsed with file:line:column errors. */
+export function loadPolicyFile(path: string): Policy {
+  return parsePolicy(readJsonText(path, 'policy', MAX_POLICY_BYTES), path)
+}
+
+/** The appraisal policy of `quote verify`: the --policy file (or the default policy), then the flags over it. */
+export function policyFromFlags(f: PolicyFlags): Policy {
+  return applyPolicyFlags(f.policy ? loadPolicyFile(f.policy) : defaultPolicy(), f)
 }

@@ -4,14 +4,14 @@
  * It never waits for the main thread; it ends when the queue is empty.
  */
 import {parentPort, workerData} from 'node:worker_threads'
-import {WORKER_WORKING, claimChunk, leaveBooting, newVerifyContext, verifyChunk, type FromWorker, type WorkerInit} from './batch.js'
+import {WORKER_WORKING, claimChunk, leaveBooting, newVerifyContext, verifyChunk, type FromWorker, type WorkerInit} from './verify-batch.js'
 
 const init = workerData as WorkerInit
 const port = parentPort!
 const post = (m: FromWorker) => port.postMessage(m)
 try {
   const ctx = newVerifyContext(init.options, init.policy, init.eventlog, init.collateralSet)
-  ctx.verifier.prepare()
+  ctx.verifiers.prepare()
   const queue = new Int32Array(init.queue)
   // Cancelled while booting (the main thread already finished the queue): nothing to do.
   if (leaveBooting(queue, init.slot, WORKER_WORKING)) {

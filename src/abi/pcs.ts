@@ -1,4 +1,4 @@
-/** Intel PCS v4 URL paths and response headers (shared by the client and the local server). */
+/** Intel PCS v4 URL paths, response headers and the PCK CA type (shared by the PCS client and the local PCCS server). */
 
 export const PCS_API_VERSION = 'v4'
 export const pcsPath = (tee: 'sgx' | 'tdx', rest: string) => `/${tee}/certification/${PCS_API_VERSION}/${rest}`

@@ -1,41 +1,15 @@
-/** Human and JSON renderings of a quote verification outcome. */
-import {bold, dim, green, red, yellow} from '../cli/render.js'
-import type {QuoteOutcome} from './batch.js'
-import type {EventLogCheck} from './eventlog-check.js'
-import type {PckChainInfo} from './pck-info.js'
+/**
+ * Renderings of a quote verification outcome: the readable checklist, the decoded PCK chain of
+ * `quote show`, and the stable JSON object (defined with the outcome in src/appraise/verdict.ts,
+ * because batch worker threads render their NDJSON lines themselves).
+ */
+import {eventLogStep, type QuoteOutcome} from '../appraise/verdict.js'
+import type {PckChainInfo} from '../verify/pck-info.js'
+import {bold, dim, green, red, yellow} from './render.js'
 
-/** The event log check as a step record (same shape as the verifier's steps). */
-const stepOf = (e: EventLogCheck) => ({id: e.id, title: e.title, result: e.result, detail: e.detail, ...(e.code ? {code: e.code} : {})})
+export {outcomeJson} from '../appraise/verdict.js'
 
 const mark = (r: string) => (r === 'pass' ? green('✔') : r === 'fail' ? red('✘') : dim('–'))
-
-/** The stable JSON object for one quote (snake_case). */
-export function outcomeJson(o: QuoteOutcome): Record<string, unknown> {
-  const r = o.result
-  const logFailed = o.eventlog?.result === 'fail'
-  const verdict = o.exit_code === 0 ? 'ok' : r && r.ok && !logFailed && o.appraisal && !o.appraisal.ok ? 'policy_violation' : 'error'
-  return {
-    file: o.file,
-    verdict,
-    exit_code: o.exit_code,
-    ...(r
-      ? {
-          status: r.status,
-          advisory_ids: r.advisory_ids,
-          mode: r.mode,
-          at: r.at,
-          error: r.error ?? (logFailed ? {code: o.eventlog!.code!, message: o.eventlog!.detail, step: o.eventlog!.id, exit_code: o.eventlog!.exit_code} : null),
-          steps: o.eventlog ? [...r.steps, stepOf(o.eventlog)] : r.steps,
-          policy: o.appraisal ? {ok: o.appraisal.ok, violations: o.appraisal.violations, checked: o.appraisal.checked} : null,
-          quote: r.quote,
-          tcb: r.tcb,
-          collateral: r.collateral,
-          body: r.body,
-          ...(o.eventlog ? {eventlog: {result: o.eventlog.result, detail: o.eventlog.detail, ...(o.eventlog.comparison ? {comparison: o.eventlog.comparison} : {})}} : {}),
-        }
-      : {error: o.error}),
-  }
-}
 
 /** A readable checklist for one quote. */
 export function outcomeText(o: QuoteOutcome): string[] {
@@ -46,7 +20,7 @@ export function outcomeText(o: QuoteOutcome): string[] {
     return lines
   }
   if (r.quote) lines.push(dim(`  ${r.quote.tee_type} quote v${r.quote.version}, ${r.quote.body_type} body${r.quote.fmspc ? `, FMSPC ${r.quote.fmspc}` : ''}, verified at ${r.at}`))
-  for (const s of o.eventlog ? [...r.steps, stepOf(o.eventlog)] : r.steps) {
+  for (const s of o.eventlog ? [...r.steps, eventLogStep(o.eventlog)] : r.steps) {
     lines.push(`  ${mark(s.result)} ${s.title}${s.detail ? dim(` — ${s.detail}`) : ''}${s.code ? red(` [${s.code}]`) : ''}`)
   }
   if (o.appraisal) {

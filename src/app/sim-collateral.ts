@@ -9,9 +9,9 @@ import {InputError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
 import {withPlatform} from '../module/platform.js'
 import type {StateStore} from '../state/store.js'
-import {pcsDate} from './collateral.js'
-import {pemToDers} from './pki.js'
-import {ensureHostPki, freshHost, type HostScenario, type HostState} from './qe.js'
+import {pcsDate} from '../host/collateral.js'
+import {pemToDers} from '../host/pki.js'
+import {ensureHostPki, freshHost, type HostScenario, type HostState} from '../host/qe.js'
 
 export interface SimCollateral {
   collateral: QuoteCollateralV3

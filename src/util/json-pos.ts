@@ -1,10 +1,7 @@
-import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
-import {InputError} from '../errors.js'
-import {MAX_INPUT_BYTES} from '../util/bytes.js'
-
 /**
  * A small JSON reader that remembers where every value and key is, so a policy file's schema
- * errors can name the exact line and column. Strict RFC 8259 (no comments, no trailing commas).
+ * errors can name the exact line and column, and a PCS response's signed member can be cut out
+ * byte for byte. Strict RFC 8259 (no comments, no trailing commas).
  */
 
 export interface JsonLoc {
@@ -171,30 +168,4 @@ export function parseJsonWithPositions(text: string): PositionedJson {
   ws()
   if (i < text.length) err('unexpected text after the JSON value')
   return {value: v, valueAt, keyAt, spanAt}
-}
-
-/**
- * Read a JSON text file (policy, collateral bundle) with the same size bound as binary inputs, so a
- * huge or endless file (e.g. /dev/zero) is a clear error rather than an out-of-memory crash.
- */
-export function readJsonText(path: string, what: string, limit = MAX_INPUT_BYTES): string {
-  let fd: number | undefined
-  try {
-    fd = openSync(path, 'r')
-    if (fstatSync(fd).size > limit) throw new InputError('INPUT_TOO_LARGE', `${what}: ${path} is larger than ${limit} bytes`)
-    const chunks: Buffer[] = []
-    let total = 0
-    const chunk = Buffer.alloc(1 << 16)
-    for (let n; (n = readSync(fd, chunk)) > 0; ) {
-      total += n
-      if (total > limit) throw new InputError('INPUT_TOO_LARGE', `${what}: ${path} is larger than ${limit} bytes`)
-      chunks.push(Buffer.from(chunk.subarray(0, n)))
-    }
-    return Buffer.concat(chunks).toString('utf8')
-  } catch (e) {
-    if (e instanceof InputError) throw e
-    throw new InputError('UNREADABLE_INPUT', `${what}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
 }

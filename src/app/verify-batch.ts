@@ -1,6 +1,6 @@
 /**
- * Many quotes: one QuoteVerifier per thread (collateral verified once, PCK chains cached), outcomes
- * delivered in input order.
+ * Many quotes: the verifiers of one thread (a QuoteVerifier per platform: collateral verified once,
+ * PCK chains cached; see src/verify/platforms.ts), outcomes delivered in input order.
  *
  * With jobs > 1 the files are cut into chunks of BATCH_CHUNK. Threads claim chunks from a shared
  * cursor (a SharedArrayBuffer, `Atomics.add`), so no thread ever waits for another to hand it
@@ -16,28 +16,22 @@
  * the main thread about 40 µs to receive; a line a few µs).
  */
 import {Worker} from 'node:worker_threads'
-import {appraise, combinedExit, type Appraisal} from '../appraise/appraise.js'
-import type {Policy} from '../appraise/policy.js'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
-import {parseQuote, type ParsedQuote} from '../abi/quote.js'
-import {ExitCode, TdxkitError} from '../errors.js'
-import type {LoadedEventLog} from '../eventlog/input.js'
+import type {Policy} from '../appraise/policy.js'
+import {outcomeJson, quoteVerdict, type QuoteOutcome, type VerdictContext} from '../appraise/verdict.js'
+import {TdxkitError} from '../errors.js'
+import {loadEventLog, type LoadedEventLog} from '../eventlog/input.js'
 import {readBinaryInput} from '../util/bytes.js'
-import {checkEventLog, loadEventLogSpec, type EventLogCheck, type EventLogSpec} from './eventlog-check.js'
-import {collateralKeyString, quoteCollateralKey, type CollateralKey} from './pck-info.js'
-import {outcomeJson} from './render.js'
-import {QuoteVerifier, type VerifyOptions, type VerifyResult} from './verifier.js'
+import type {EventLogSpec} from '../verify/eventlog-check.js'
+import type {CollateralGetter, CollateralUnavailable, VerifyOptions} from '../verify/options.js'
+import {collateralKeyString} from '../verify/pck-info.js'
+import {PlatformVerifiers} from '../verify/platforms.js'
 
-export interface QuoteOutcome {
-  file: string
-  exit_code: number
-  /** Absent when the file could not be read. */
-  result?: VerifyResult
-  appraisal?: Appraisal
-  /** The event log comparison (with --eventlog). */
-  eventlog?: EventLogCheck
-  error?: {code: string; message: string; exit_code: number}
-}
+export type {QuoteOutcome} from '../appraise/verdict.js'
+export type {EventLogSpec} from '../verify/eventlog-check.js'
+
+/** Load (and so validate) the event log once per thread: malformed logs are input errors (exit 2). */
+export const loadEventLogSpec = (spec: EventLogSpec): LoadedEventLog => loadEventLog(spec.log, spec.table)
 
 /** One outcome as its NDJSON line (`JSON.stringify(outcomeJson(o))`, no newline) and exit code. */
 export interface RenderedOutcome {
@@ -45,9 +39,12 @@ export interface RenderedOutcome {
   line: string
 }
 
+/** Verification options as plain data (they cross to worker threads): per-platform collateral travels as `collateralSet`. */
+export type BatchOptions = Omit<VerifyOptions, 'getCollateral'>
+
 interface BatchCommon {
   files: string[]
-  options: VerifyOptions
+  options: BatchOptions
   policy?: Policy
   /** Compare each quote's RTMRs with this event log. */
   eventlog?: EventLogSpec
@@ -89,69 +86,23 @@ export const BATCH_CHUNK = 64
  * different FMSPCs): one bundle per collateralKeyString, or the error its fetch gave. Each quote is
  * verified against the bundle of its own PCK certificate's key.
  */
-export type CollateralSet = Record<string, QuoteCollateralV3 | {error: {code: string; message: string; exit_code: number}}>
+export type CollateralSet = Record<string, QuoteCollateralV3 | CollateralUnavailable>
 
-/** Everything one thread needs to verify files: a verifier, the policy, the loaded event log. */
-export interface VerifyContext {
-  verifier: QuoteVerifier
-  policy?: Policy
-  eventlog?: {spec: EventLogSpec; loaded: LoadedEventLog}
-  /** With a CollateralSet: a verifier per platform, made on first use. */
-  platforms?: {set: CollateralSet; options: VerifyOptions; verifiers: Map<string, QuoteVerifier>; keys: Map<string, CollateralKey>}
-}
+/** The verifier options' collateral getter over a CollateralSet. */
+export const collateralGetter =
+  (set: CollateralSet): CollateralGetter =>
+  (key) =>
+    set[collateralKeyString(key)]
 
-export function newVerifyContext(options: VerifyOptions, policy?: Policy, eventlog?: EventLogSpec, collateralSet?: CollateralSet): VerifyContext {
+/** Everything one thread needs to verify files: verifiers (per platform), the policy, the loaded event log. */
+export type VerifyContext = VerdictContext
+
+export function newVerifyContext(options: BatchOptions, policy?: Policy, eventlog?: EventLogSpec, collateralSet?: CollateralSet): VerifyContext {
   return {
-    verifier: new QuoteVerifier(options),
+    verifiers: new PlatformVerifiers(collateralSet ? {...options, getCollateral: collateralGetter(collateralSet)} : options),
     ...(policy ? {policy} : {}),
     ...(eventlog ? {eventlog: {spec: eventlog, loaded: loadEventLogSpec(eventlog)}} : {}),
-    ...(collateralSet ? {platforms: {set: collateralSet, options, verifiers: new Map(), keys: new Map()}} : {}),
   }
-}
-
-/**
- * The collateral key of a quote's bytes, memoised by its PCK chain text (quotes of one platform
- * share it, so the certificates are parsed once). Undefined when the quote does not parse: the
- * verifier then reports that itself.
- */
-export function collateralKeyOfBytes(bytes: Uint8Array, memo: Map<string, CollateralKey>): CollateralKey | undefined {
-  let q: ParsedQuote
-  try {
-    q = parseQuote(bytes)
-  } catch {
-    return undefined
-  }
-  const pem = q.pck_chain_pem ?? ''
-  const hit = memo.get(pem)
-  if (hit !== undefined) return hit
-  const key = quoteCollateralKey(q)
-  if (memo.size > 4096) memo.clear()
-  memo.set(pem, key)
-  return key
-}
-
-/** The verifier for this quote's platform, or the error outcome when its collateral is missing. */
-function verifierFor(ctx: VerifyContext, bytes: Uint8Array): QuoteVerifier | NonNullable<QuoteOutcome['error']> {
-  const p = ctx.platforms
-  if (!p) return ctx.verifier
-  let k: CollateralKey | undefined
-  try {
-    k = collateralKeyOfBytes(bytes, p.keys)
-  } catch (e) {
-    if (!(e instanceof TdxkitError)) throw e
-    return {code: e.code, message: e.message, exit_code: e.exit}
-  }
-  if (k === undefined) return ctx.verifier
-  const key = collateralKeyString(k)
-  let v = p.verifiers.get(key)
-  if (!v) {
-    const c = p.set[key]
-    if (!c) return {code: 'COLLATERAL_MISSING', message: `no collateral was fetched for platform ${key}`, exit_code: ExitCode.COLLATERAL}
-    if ('error' in c) return c.error
-    v = new QuoteVerifier({...p.options, collateral: c})
-    p.verifiers.set(key, v)
-  }
-  return v
 }
 
 /** Verify + appraise one file. */
@@ -163,19 +114,7 @@ export function verifyFile(ctx: VerifyContext, file: string): QuoteOutcome {
     if (!(e instanceof TdxkitError)) throw e
     return {file, exit_code: e.exit, error: {code: e.code, message: e.message, exit_code: e.exit}}
   }
-  return verifyBytes(ctx, file, bytes)
-}
-
-export function verifyBytes(ctx: VerifyContext, file: string, bytes: Uint8Array): QuoteOutcome {
-  const verifier = verifierFor(ctx, bytes)
-  if (!(verifier instanceof QuoteVerifier)) return {file, exit_code: verifier.exit_code, error: verifier}
-  const result = verifier.verify(bytes)
-  const appraisal = result.ok && ctx.policy ? appraise(result, bytes, ctx.policy) : undefined
-  let exit = combinedExit(result, appraisal)
-  const eventlog = ctx.eventlog ? checkEventLog(bytes, ctx.eventlog.loaded, ctx.eventlog.spec) : undefined
-  // A log that does not match the quote is a binding failure: it outranks a policy violation.
-  if (eventlog && eventlog.exit_code !== 0) exit = exit === 0 ? eventlog.exit_code : Math.min(exit, eventlog.exit_code)
-  return {file, exit_code: exit, result, ...(appraisal ? {appraisal} : {}), ...(eventlog ? {eventlog} : {})}
+  return quoteVerdict(ctx, file, bytes)
 }
 
 /** An outcome as its NDJSON line. */
@@ -231,7 +170,7 @@ const fromSources = import.meta.url.endsWith('.ts')
 /** Messages from a verification worker. */
 export type FromWorker = {type: 'ready'} | {type: 'results'; start: number; items: Item[]} | {type: 'failed'; message: string}
 export interface WorkerInit {
-  options: VerifyOptions
+  options: BatchOptions
   collateralSet?: CollateralSet
   policy?: Policy
   eventlog?: EventLogSpec
@@ -244,14 +183,14 @@ export interface WorkerInit {
 }
 
 /**
- * A worker thread. From the built JS (dist/) it is the compiled worker.js; from TypeScript sources
+ * A worker thread. From the built JS (dist/) it is the compiled verify-worker.js; from TypeScript sources
  * (tests, bin/dev.js) a bootstrap registers the tsx loader inside the worker first (Node 20 does not
  * apply `--import` hooks to a worker's entry module), which makes source-mode workers slow to start.
  */
 function newWorker(workerData: WorkerInit): Worker {
-  if (!fromSources) return new Worker(new URL('./worker.js', import.meta.url), {workerData})
+  if (!fromSources) return new Worker(new URL('./verify-worker.js', import.meta.url), {workerData})
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'))
-  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href)
+  const entry = JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)
   return new Worker(`import(${api}).then((m) => { m.register(); return import(${entry}) })`, {eval: true, workerData})
 }
 

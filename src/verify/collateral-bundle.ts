@@ -1,14 +1,14 @@
 /**
- * Collateral bundles on disk: the QuoteCollateralV3 JSON shape (see src/abi/collateral.ts), plus the
- * conversion from Intel PCS response bodies (`{"tcbInfo":{…},"signature":"…"}`) that keeps the exact
- * signed JSON text.
+ * Collateral bundles from text: the QuoteCollateralV3 JSON shape (see src/abi/collateral.ts), plus
+ * the conversion from Intel PCS response bodies (`{"tcbInfo":{…},"signature":"…"}`) that keeps the
+ * exact signed JSON text. Reading a bundle file is src/app/collateral-file.ts.
  */
 import {COLLATERAL_FIELDS, type QuoteCollateralV3} from '../abi/collateral.js'
 import {ExitCode, InputError, TdxkitError} from '../errors.js'
-import {JsonPosError, parseJsonWithPositions, readJsonText} from '../appraise/json-pos.js'
+import {JsonPosError, parseJsonWithPositions} from '../util/json-pos.js'
 
 /** Check the shape of a collateral object (every field a string; hex where hex is due). */
-export function checkCollateral(v: unknown, what = 'collateral'): QuoteCollateralV3 {
+export function checkCollateralBundle(v: unknown, what = 'collateral'): QuoteCollateralV3 {
   if (!v || typeof v !== 'object' || Array.isArray(v)) {
     throw new TdxkitError('COLLATERAL_MALFORMED', `${what}: not a JSON object with the QuoteCollateralV3 fields`, {exit: ExitCode.COLLATERAL, step: 'tcb_info'})
   }
@@ -34,11 +34,7 @@ export function parseCollateralText(text: string, what = 'collateral'): QuoteCol
   } catch (e) {
     throw new InputError('COLLATERAL_JSON', `${what}: not valid JSON (${(e as Error).message})`)
   }
-  return checkCollateral(v, what)
-}
-
-export function loadCollateralFile(path: string): QuoteCollateralV3 {
-  return parseCollateralText(readJsonText(path, 'collateral'), path)
+  return checkCollateralBundle(v, what)
 }
 
 /**

@@ -13,8 +13,8 @@ import type {AddressInfo} from 'node:net'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {TCB_INFO_ID_SGX} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
-import {checkCollateral} from './bundle.js'
-import {PCS_HEADERS, PCS_PATHS, type PckCa} from './pcs-paths.js'
+import {checkCollateralBundle} from '../verify/collateral-bundle.js'
+import {PCS_HEADERS, PCS_PATHS, type PckCa} from '../abi/pcs.js'
 import {pckCaOfName} from '../verify/pck-info.js'
 import {parseCrl} from '../verify/x509.js'
 
@@ -34,7 +34,7 @@ export interface PccsServer {
 }
 
 export async function startPccsServer(opts: PccsServerOptions): Promise<PccsServer> {
-  const c = checkCollateral(opts.collateral)
+  const c = checkCollateralBundle(opts.collateral)
   let tcbJson: {id?: string; fmspc?: string}
   try {
     tcbJson = JSON.parse(c.tcb_info)
