@@ -196,27 +196,24 @@ function newWorker(workerData: WorkerInit): Worker {
 
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** Run a batch; resolves, when every outcome has been delivered, with who verified how many. */
-export async function runBatch(job: BatchJob): Promise<BatchStats> {
-  const n = job.files.length
-  const render = job.onLine !== undefined
-  const emit: (item: Item, index: number) => void = job.onLine
-    ? ((onLine) => (item, i) => onLine((item as RenderedOutcome).line, item.exit_code, i))(job.onLine)
-    : ((onOutcome) => (item, i) => onOutcome(item as QuoteOutcome, i))(job.onOutcome)
-  const ctx = newVerifyContext(job.options, job.policy, job.eventlog, job.collateralSet)
-  const stats: BatchStats = {mainThread: 0, workers: []}
-  // stdin ('-') can be read once, by the main thread only.
-  const stdin = job.files.includes('-') || job.eventlog?.log === '-' || job.eventlog?.table === '-'
-  const extra = stdin ? 0 : Math.max(0, Math.min(job.jobs, Math.ceil(n / BATCH_CHUNK)) - 1)
-  if (extra === 0) {
-    job.files.forEach((f, i) => {
-      const o = verifyFile(ctx, f)
-      emit(render ? renderOutcome(o) : o, i)
-    })
-    stats.mainThread = n
-    return stats
+/** How each delivered item reaches the caller: as a whole outcome, or as its NDJSON line. */
+function emitterOf(job: BatchJob): (item: Item, index: number) => void {
+  if (job.onLine) {
+    const onLine = job.onLine
+    return (item, i) => onLine((item as RenderedOutcome).line, item.exit_code, i)
   }
+  const onOutcome = job.onOutcome
+  return (item, i) => onOutcome(item as QuoteOutcome, i)
+}
 
+/** Worker threads to start besides the main thread: none for one chunk, or when stdin ('-') is an input (read once, by the main thread). */
+function extraThreads(job: BatchJob): number {
+  const stdin = job.files.includes('-') || job.eventlog?.log === '-' || job.eventlog?.table === '-'
+  return stdin ? 0 : Math.max(0, Math.min(job.jobs, Math.ceil(job.files.length / BATCH_CHUNK)) - 1)
+}
+
+/** Items arrive by chunk from any thread; each is emitted once every item before it has been. */
+function inInputOrder(emit: (item: Item, index: number) => void): {deliver: (start: number, items: Item[]) => void; delivered: () => number} {
   const pending = new Map<number, Item>()
   let next = 0
   const deliver = (start: number, items: Item[]) => {
@@ -227,66 +224,115 @@ export async function runBatch(job: BatchJob): Promise<BatchStats> {
       emit(o, next++)
     }
   }
+  return {deliver, delivered: () => next}
+}
+
+/** What a running batch offers its threads: delivery, and the first failure (which stops the batch). */
+interface BatchControl {
+  deliver: (start: number, items: Item[]) => void
+  fail: (e: unknown) => void
+  failed: () => boolean
+}
+
+interface RunningWorker {
+  slot: number
+  /** Resolves when the thread has exited. */
+  finished: Promise<void>
+  stop: () => void
+}
+
+/** Start one worker thread; its messages are delivered (or fail the batch) and counted in `stat`. */
+function startWorker(init: WorkerInit, stat: BatchStats['workers'][number], batch: BatchControl): RunningWorker {
+  const spawned = performance.now()
+  const w = newWorker(init)
+  let terminating = false
+  const stop = () => {
+    terminating = true
+    void w.terminate()
+  }
+  const finished = new Promise<void>((resolve) => {
+    w.on('message', (m: FromWorker) => {
+      try {
+        if (m.type === 'ready') stat.readyMs = performance.now() - spawned
+        else if (m.type === 'failed') batch.fail(new Error(`verification worker failed: ${m.message}`))
+        else if (!batch.failed()) {
+          stat.quotes += m.items.length
+          batch.deliver(m.start, m.items)
+        }
+      } catch (e) {
+        // The caller's callback threw (e.g. a closed output pipe): stop the batch.
+        batch.fail(e)
+      }
+    })
+    w.once('error', batch.fail)
+    w.once('exit', (code) => {
+      if (code !== 0 && !terminating) batch.fail(new Error(`verification worker exited with code ${code}`))
+      resolve()
+    })
+  })
+  return {slot: init.slot, finished, stop}
+}
+
+/** The main thread claims chunks too, yielding between them so worker results get delivered; returns how many it verified. */
+async function workOnMainThread(ctx: VerifyContext, files: readonly string[], queue: Int32Array, render: boolean, batch: BatchControl): Promise<number> {
+  let verified = 0
+  for (let start = claimChunk(queue, files.length); start !== undefined && !batch.failed(); start = claimChunk(queue, files.length)) {
+    const items = verifyChunk(ctx, files, start, render)
+    verified += items.length
+    batch.deliver(start, items)
+    await yieldToEvents()
+  }
+  return verified
+}
+
+/** Run a batch; resolves, when every outcome has been delivered, with who verified how many. */
+export async function runBatch(job: BatchJob): Promise<BatchStats> {
+  const n = job.files.length
+  const render = job.onLine !== undefined
+  const emit = emitterOf(job)
+  const ctx = newVerifyContext(job.options, job.policy, job.eventlog, job.collateralSet)
+  const stats: BatchStats = {mainThread: 0, workers: []}
+  const extra = extraThreads(job)
+  if (extra === 0) {
+    job.files.forEach((f, i) => {
+      const o = verifyFile(ctx, f)
+      emit(render ? renderOutcome(o) : o, i)
+    })
+    stats.mainThread = n
+    return stats
+  }
+
+  const order = inInputOrder(emit)
   const sab = newQueue(extra)
   const queue = new Int32Array(sab)
   let failure: Error | undefined
-  const fail = (e: unknown) => {
-    failure ??= e instanceof Error ? e : new Error(String(e))
-    closeQueue(queue, n)
+  const batch: BatchControl = {
+    deliver: order.deliver,
+    fail: (e: unknown) => {
+      failure ??= e instanceof Error ? e : new Error(String(e))
+      closeQueue(queue, n)
+    },
+    failed: () => failure !== undefined,
   }
-
   const base = {options: job.options, ...(job.collateralSet ? {collateralSet: job.collateralSet} : {}), ...(job.policy ? {policy: job.policy} : {}), ...(job.eventlog ? {eventlog: job.eventlog} : {}), files: job.files, render, queue: sab}
   const workers = Array.from({length: extra}, (_, slot) => {
-    const spawned = performance.now()
-    const w = newWorker({...base, slot})
     const stat: BatchStats['workers'][number] = {quotes: 0}
     stats.workers.push(stat)
-    let terminating = false
-    const stop = () => {
-      terminating = true
-      void w.terminate()
-    }
-    const finished = new Promise<void>((resolve) => {
-      w.on('message', (m: FromWorker) => {
-        try {
-          if (m.type === 'ready') stat.readyMs = performance.now() - spawned
-          else if (m.type === 'failed') fail(new Error(`verification worker failed: ${m.message}`))
-          else if (!failure) {
-            stat.quotes += m.items.length
-            deliver(m.start, m.items)
-          }
-        } catch (e) {
-          // The caller's callback threw (e.g. a closed output pipe): stop the batch.
-          fail(e)
-        }
-      })
-      w.once('error', fail)
-      w.once('exit', (code) => {
-        if (code !== 0 && !terminating) fail(new Error(`verification worker exited with code ${code}`))
-        resolve()
-      })
-    })
-    return {slot, finished, stop}
+    return startWorker({...base, slot}, stat, batch)
   })
 
   try {
     if (job.mainThreadWorks !== false) {
-      // The main thread claims chunks too, yielding between them so worker results get delivered.
-      for (let start = claimChunk(queue, n); start !== undefined && !failure; start = claimChunk(queue, n)) {
-        const items = verifyChunk(ctx, job.files, start, render)
-        stats.mainThread += items.length
-        deliver(start, items)
-        await yieldToEvents()
-      }
+      stats.mainThread = await workOnMainThread(ctx, job.files, queue, render, batch)
       // Queue empty: workers still booting are not needed.
       for (const x of workers) if (leaveBooting(queue, x.slot, WORKER_CANCELLED)) x.stop()
     }
   } catch (e) {
-    fail(e)
+    batch.fail(e)
   }
   if (failure) for (const x of workers) x.stop()
   await Promise.all(workers.map((x) => x.finished))
   if (failure) throw failure
-  if (next !== n) throw new Error(`batch verification delivered ${next} of ${n} outcomes`)
+  if (order.delivered() !== n) throw new Error(`batch verification delivered ${order.delivered()} of ${n} outcomes`)
   return stats
 }
