@@ -1,5 +1,6 @@
 /** The PCS v4 client against `startPccsServer` over real HTTP on 127.0.0.1, serving a real vector's collateral. */
 import {test} from 'uvu'
+import {connect} from 'node:net'
 import * as assert from 'uvu/assert'
 import {readVector, vectorPath, vectorTest} from '../helpers/vectors.js'
 import {cliAsync, tempDir} from '../helpers/cli.js'
@@ -133,6 +134,45 @@ vectorTest(test, '--pccs-url with the quote on stdin: stdin is read once and bot
     assert.is(JSON.parse(r.stdout).status, 'UpToDate')
   } finally {
     await server.close()
+  }
+})
+
+/** A raw TCP client: resolves with everything the server sent once it closes the connection. */
+function rawClient(url: string, send?: string): {connected: Promise<void>; closed: Promise<string>; destroy: () => void} {
+  const {hostname, port} = new URL(url)
+  const sock = connect(Number(port), hostname)
+  let got = ''
+  sock.on('data', (d) => (got += d.toString('latin1')))
+  sock.on('error', () => {})
+  const connected = new Promise<void>((resolve) => sock.once('connect', () => {
+    if (send) sock.write(send)
+    resolve()
+  }))
+  const closed = new Promise<string>((resolve) => sock.once('close', () => resolve(got)))
+  return {connected, closed, destroy: () => sock.destroy()}
+}
+
+vectorTest(test, 'a stalled client cannot hold the service: connections capped, a request that never completes gets 408', async () => {
+  const collateral = JSON.parse(readVector('real', DIR, 'collateral.json').toString('utf8')) as QuoteCollateralV3
+  const capped = await startPccsServer({collateral, maxConnections: 1})
+  try {
+    const holder = rawClient(capped.url)
+    await holder.connected
+    const refused = rawClient(capped.url, 'GET /sgx/certification/v4/rootcacrl HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert.is(await refused.closed, '', 'a connection over the cap is closed unanswered')
+    holder.destroy()
+    await holder.closed
+    assert.is((await fetch(capped.url + '/sgx/certification/v4/rootcacrl')).status, 200, 'served again once the holder is gone')
+  } finally {
+    await capped.close()
+  }
+  const bounded = await startPccsServer({collateral, requestTimeoutMs: 200})
+  try {
+    const slow = rawClient(bounded.url, 'GET /sgx/certification/v4/rootcacrl HTTP/1.1\r\nHost: x\r\n')
+    assert.match(await slow.closed, /^HTTP\/1\.1 408 /)
+    assert.is((await fetch(bounded.url + '/sgx/certification/v4/rootcacrl')).status, 200)
+  } finally {
+    await bounded.close()
   }
 })
 
