@@ -2,10 +2,8 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {splitFileArgs} from '../../src/cli/argv.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
-import {InputError} from '../../src/errors.js'
-import {BATCH_CHUNK, runBatch, type QuoteOutcome} from '../../src/app/verify-batch.js'
-import {policyFromFlags, resolveVerifySetup} from '../../src/app/verify-setup.js'
-import {outcomeJson, outcomeText} from '../../src/cli/verify-render.js'
+import {eventLogFromFlags, policyFromFlags, resolveVerifySetup} from '../../src/app/verify-setup.js'
+import {verifyAndReport} from '../../src/cli/verify-output.js'
 
 export default class QuoteVerify extends TdxCommand<typeof QuoteVerify> {
   static summary = "Verify DCAP quotes by Intel's rules, then appraise them against a policy."
@@ -82,78 +80,19 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
       minTcbStatus: this.flags['min-tcb-status'],
       allowAdvisory: this.flags['allow-advisory'],
     })
-    const eventlog = this.flags.eventlog
-      ? {log: this.flags.eventlog, ...(this.flags['eventlog-table'] ? {table: this.flags['eventlog-table']} : {}), allowRtmr3Runtime: this.flags['allow-rtmr3-runtime'] === true}
-      : undefined
-    if (!eventlog && (this.flags['eventlog-table'] || this.flags['allow-rtmr3-runtime'])) {
-      throw new InputError('USAGE', '--eventlog-table and --allow-rtmr3-runtime need --eventlog')
-    }
-    if (eventlog && files.includes('-') && (eventlog.log === '-' || eventlog.table === '-')) {
-      throw new InputError('USAGE', 'stdin (-) can feed either the quote or the event log, not both')
-    }
+    const eventlog = eventLogFromFlags({eventlog: this.flags.eventlog, eventlogTable: this.flags['eventlog-table'], allowRtmr3Runtime: this.flags['allow-rtmr3-runtime']}, files)
     const json = this.jsonEnabled()
-    const many = files.length > 1
     if (!json) this.log(dim(`root: ${setup.root_source}; collateral: ${setup.collateral_source}`))
-    const progress = many && this.progressAllowed()
-    let exit = 0
-    let done = 0
-    let single: QuoteOutcome | undefined
-    const counts = {ok: 0, failed: 0}
-    const tally = (code: number) => {
-      done++
-      if (code === 0) counts.ok++
-      else {
-        counts.failed++
-        exit = exit === 0 ? code : Math.min(exit, code)
-      }
-    }
-    const common = {
-      files,
-      options: setup.options,
-      ...(setup.collateralSet ? {collateralSet: setup.collateralSet} : {}),
-      policy,
-      ...(eventlog ? {eventlog} : {}),
-      jobs: this.flags.jobs,
-    }
-    if (json && many) {
-      // NDJSON: each thread renders the lines of the quotes it verified; here they are only written,
-      // gathered into one write per BATCH_CHUNK lines.
-      let buffered: string[] = []
-      const flush = () => {
-        if (buffered.length) this.writeStdout(buffered.join(''))
-        buffered = []
-      }
-      try {
-        await runBatch({
-          ...common,
-          onLine: (line, code) => {
-            tally(code)
-            buffered.push(line + '\n')
-            if (buffered.length >= BATCH_CHUNK) flush()
-          },
-        })
-      } finally {
-        flush()
-      }
-    } else {
-      await runBatch({
-        ...common,
-        onOutcome: (o) => {
-          tally(o.exit_code)
-          if (progress) process.stderr.write('\r\u001B[K')
-          if (json) single = o
-          else for (const l of outcomeText(o)) this.log(l)
-          if (progress) {
-            const w = 30
-            const fill = Math.round((done / files.length) * w)
-            process.stderr.write(`[${'#'.repeat(fill)}${' '.repeat(w - fill)}] ${done}/${files.length}`)
-          }
-        },
-      })
-    }
-    if (progress) process.stderr.write('\r\u001B[K')
-    if (single) this.writeStdout(JSON.stringify(outcomeJson(single), null, 2) + '\n')
-    if (!json && many) this.log(`${files.length} quotes: ${counts.ok} ok, ${counts.failed} failed`)
-    process.exitCode = exit
+    process.exitCode = await verifyAndReport(
+      {
+        files,
+        options: setup.options,
+        ...(setup.collateralSet ? {collateralSet: setup.collateralSet} : {}),
+        policy,
+        ...(eventlog ? {eventlog} : {}),
+        jobs: this.flags.jobs,
+      },
+      {json, progress: files.length > 1 && this.progressAllowed(), log: (l) => this.log(l), writeStdout: (d) => this.writeStdout(d)},
+    )
   }
 }

@@ -18,7 +18,7 @@ import {fingerprintOf} from '../verify/roots.js'
 import {parsePemChain} from '../verify/x509.js'
 import {loadCollateralFile, readJsonText} from './collateral-file.js'
 import type {PcsClient} from './pcs-client.js'
-import type {BatchOptions, CollateralSet} from './verify-batch.js'
+import type {BatchOptions, CollateralSet, EventLogSpec} from './verify-batch.js'
 
 /** `--at`: unix seconds or an ISO 8601 date; default the current time. */
 export function parseAt(text: string | undefined, clock = Date.now): number {
@@ -182,4 +182,16 @@ export function loadPolicyFile(path: string): Policy {
 /** The appraisal policy of `quote verify`: the --policy file (or the default policy), then the flags over it. */
 export function policyFromFlags(f: PolicyFlags): Policy {
   return applyPolicyFlags(f.policy ? loadPolicyFile(f.policy) : defaultPolicy(), f)
+}
+
+/** `--eventlog F [--eventlog-table T] [--allow-rtmr3-runtime]`: the request, or USAGE for flags without --eventlog or stdin asked for twice. */
+export function eventLogFromFlags(f: {eventlog?: string; eventlogTable?: string; allowRtmr3Runtime?: boolean}, files: readonly string[]): EventLogSpec | undefined {
+  const eventlog = f.eventlog ? {log: f.eventlog, ...(f.eventlogTable ? {table: f.eventlogTable} : {}), allowRtmr3Runtime: f.allowRtmr3Runtime === true} : undefined
+  if (!eventlog && (f.eventlogTable || f.allowRtmr3Runtime)) {
+    throw new InputError('USAGE', '--eventlog-table and --allow-rtmr3-runtime need --eventlog')
+  }
+  if (eventlog && files.includes('-') && (eventlog.log === '-' || eventlog.table === '-')) {
+    throw new InputError('USAGE', 'stdin (-) can feed either the quote or the event log, not both')
+  }
+  return eventlog
 }
