@@ -59,6 +59,11 @@ function lineIndex(text: string): (offset: number) => JsonLoc {
   }
 }
 
+/**
+ * Parse `text`, recording where each value, key and span is. One recursive-descent reader over
+ * closures (longer than the usual function on purpose): the cursor, depth and position maps are
+ * shared by every production, and threading them through separate functions would only add noise.
+ */
 export function parseJsonWithPositions(text: string): PositionedJson {
   const valueAt = new Map<string, JsonLoc>()
   const keyAt = new Map<string, JsonLoc>()
