@@ -449,7 +449,8 @@ function parseSignatureDataV4(sig: Buffer): SignatureParts {
 /** Decode a quote. Throws ParseError (exit 2) with a stable code on any structural problem. */
 export function parseQuote(input: Uint8Array): ParsedQuote {
   const raw = asBuf(input)
-  const {version, ...header} = parseHeader(raw)
+  const header = parseHeader(raw)
+  const version = header.version
   const placed = placeBody(raw, version)
   const bodyEnd = placed.body.offset + placed.body.size
   const sigSpan = signatureDataSpan(raw, bodyEnd)
@@ -459,7 +460,7 @@ export function parseQuote(input: Uint8Array): ParsedQuote {
   const end = sigSpan.offset + sigSpan.size
   const q: ParsedQuote = {
     version,
-    header: {version, ...header},
+    header,
     body_type: placed.body_type,
     body,
     signed_region: raw.subarray(0, bodyEnd),
