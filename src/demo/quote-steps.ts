@@ -6,7 +6,7 @@
  */
 import {join} from 'node:path'
 import {parseQuote} from '../abi/quote.js'
-import type {TraceCounters} from '../guest/alloc/trace.js'
+import type {TraceCounters} from '../machine/trace.js'
 import {generateQuote} from '../guest/quote.js'
 import {writeFileAtomic} from '../util/fsx.js'
 import type {DemoStep} from './index.js'

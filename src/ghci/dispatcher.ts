@@ -36,7 +36,7 @@ import {
   guidFromBytes,
 } from '../abi/ghci.js'
 import {field, readNum, readUint, writeField} from '../abi/layout.js'
-import {PAGE_SIZE} from '../guest/memory.js'
+import {PAGE_SIZE} from '../machine/memory.js'
 import type {Qgs} from '../host/qgs.js'
 import type {Vmm} from '../host/vmm.js'
 import {defaultServices, type ServiceHandler} from './services.js'

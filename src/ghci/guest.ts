@@ -17,7 +17,7 @@ import {
 import {TdcallLeaf, type Regs} from '../abi/tdcall.js'
 import {TDX_SUCCESS, describeStatus} from '../abi/status.js'
 import {RefusedError} from '../errors.js'
-import type {OpTrace} from '../guest/alloc/trace.js'
+import type {OpTrace} from '../machine/trace.js'
 import type {Vmm} from '../host/vmm.js'
 import type {VmcallOut, VmcallRegs} from './dispatcher.js'
 

@@ -30,7 +30,7 @@ import {Platform, withPlatform, type PlatformDoc} from '../module/platform.js'
 import type {StateDoc, StateStore} from '../state/store.js'
 import {DmaPoolAllocator, DEFAULT_POOL_BYTES, restorePoolMemory, type DmaPoolState} from './alloc/dma-pool.js'
 import type {SharedBuffer, SharedBufferAllocator, StrategyName} from './alloc/interface.js'
-import {OpTrace, diffCounters, type TraceCounters, type TraceEvent} from './alloc/trace.js'
+import {OpTrace, diffCounters, type TraceCounters, type TraceEvent} from '../machine/trace.js'
 import {VmapMapGpaAllocator} from './alloc/vmap-mapgpa.js'
 import {getTdReport} from './tdx-guest.js'
 

@@ -11,7 +11,7 @@ import {InputError, RefusedError} from '../errors.js'
 import {PageLevel, TdcallLeaf, encodeLeaf} from '../abi/tdcall.js'
 import {OperandId, TDX_OPERAND_INVALID, TDX_SUCCESS, describeStatus, statusHex, statusName, withOperand} from '../abi/status.js'
 import {MEASUREMENT_SIZE, REPORT_DATA_SIZE, TDREPORT_SIZE} from '../abi/tdreport.js'
-import {PAGE_SIZE, PAGE_SIZE_1G, PAGE_SIZE_2M} from './memory.js'
+import {PAGE_SIZE, PAGE_SIZE_1G, PAGE_SIZE_2M} from '../machine/memory.js'
 import type {Platform} from '../module/platform.js'
 import type {EventRecord} from '../module/doc.js'
 

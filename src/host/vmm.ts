@@ -8,8 +8,8 @@
  * calls in here for the memory side.
  */
 import {RefusedError} from '../errors.js'
-import {PAGE_SIZE, type GuestMemory} from '../guest/memory.js'
-import type {OpTrace} from '../guest/alloc/trace.js'
+import {PAGE_SIZE, type GuestMemory} from '../machine/memory.js'
+import type {OpTrace} from '../machine/trace.js'
 
 export interface MapGpaHostOptions {
   /** After every N converted 2 MiB chunks with work left, report a pending interrupt (→ RETRY). 0 = never. */

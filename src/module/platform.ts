@@ -5,7 +5,7 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {StateError} from '../errors.js'
-import {GuestMemory} from '../guest/memory.js'
+import {GuestMemory} from '../machine/memory.js'
 import {STATE_SCHEMA_VERSION, type StateDoc, type StateStore} from '../state/store.js'
 import {deriveBytes} from '../util/seed.js'
 import {TD_ATTR_SEPT_VE_DISABLE} from '../abi/fields.js'

@@ -49,7 +49,7 @@ import {
 import {TD_FIELDS, TDX_FEATURES0_NO_RBP_MOD, isNullFieldId} from '../abi/fields.js'
 import {MD_LIST_PAGE_SIZE} from '../abi/metadata.js'
 import {MEASUREMENT_SIZE, REPORT_DATA_SIZE, TDREPORT_SIZE} from '../abi/tdreport.js'
-import {GuestMemory, MemoryFault, PAGE_SIZE, PAGE_SIZE_2M} from '../guest/memory.js'
+import {GuestMemory, MemoryFault, PAGE_SIZE, PAGE_SIZE_2M} from '../machine/memory.js'
 import type {PlatformDoc} from './doc.js'
 import {GlobalMetadata} from './metadata.js'
 import {buildGlobalMetadata, profileDef} from './profiles.js'

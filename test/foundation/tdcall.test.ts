@@ -9,7 +9,7 @@ import {Platform, createPlatformDoc, type ProfileName} from '../../src/module/pl
 import {encodeLeaf} from '../../src/abi/tdcall.js'
 import {decodeMetadataList} from '../../src/abi/metadata.js'
 import {describeStatus, statusName} from '../../src/abi/status.js'
-import {MemoryFault} from '../../src/guest/memory.js'
+import {MemoryFault} from '../../src/machine/memory.js'
 import {acceptPages, getTdReport} from '../../src/guest/tdx-guest.js'
 import {RefusedError} from '../../src/errors.js'
 

@@ -10,9 +10,9 @@ import * as assert from 'uvu/assert'
 import {TdxkitError} from '../../src/errors.js'
 import {DmaPoolAllocator} from '../../src/guest/alloc/dma-pool.js'
 import {PoolExhaustedError} from '../../src/guest/alloc/interface.js'
-import {diffCounters} from '../../src/guest/alloc/trace.js'
+import {diffCounters} from '../../src/machine/trace.js'
 import {VmapMapGpaAllocator} from '../../src/guest/alloc/vmap-mapgpa.js'
-import {MemoryFault, PAGE_SIZE} from '../../src/guest/memory.js'
+import {MemoryFault, PAGE_SIZE} from '../../src/machine/memory.js'
 import {freshTd} from './helpers.js'
 
 const code = (fn: () => unknown): string => {

@@ -11,7 +11,7 @@
  */
 import {GET_QUOTE_BUF_SIZE} from '../../abi/ghci.js'
 import {InputError, TdxkitError} from '../../errors.js'
-import {PAGE_SIZE, PAGE_SIZE_2M, type GuestMemory} from '../memory.js'
+import {PAGE_SIZE, PAGE_SIZE_2M, type GuestMemory} from '../../machine/memory.js'
 import type {TdSession} from '../../ghci/session.js'
 import {PoolExhaustedError, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
 import {checkRange} from './vmap-mapgpa.js'

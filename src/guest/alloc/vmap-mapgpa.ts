@@ -5,7 +5,7 @@
  * (touching it kills the TD; the memory model faults exactly so).
  */
 import {RefusedError, TdxkitError} from '../../errors.js'
-import {PAGE_SIZE} from '../memory.js'
+import {PAGE_SIZE} from '../../machine/memory.js'
 import type {TdSession} from '../../ghci/session.js'
 import {pagesFor, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
 

@@ -35,7 +35,7 @@ import {getTdReport, extendRtmr} from '../../../src/guest/tdx-guest.js'
 import {platformSummary} from '../../../src/module/summary.js'
 import {listDevices, lockDevice, unlockDevice, collectEvidence} from '../../../src/device/service.js'
 import {StateStore} from '../../../src/state/store.js'
-import {PAGE_SIZE} from '../../../src/guest/memory.js'
+import {PAGE_SIZE} from '../../../src/machine/memory.js'
 import {TdxkitError} from '../../../src/errors.js'
 
 export interface Target {
