@@ -1,6 +1,6 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {guestDriverFactory} from '../../src/cost/adapter.js'
+import {guestDriverFactory} from '../../src/app/cost.js'
 import {compareStrategies, compareSweep} from '../../src/cost/compare.js'
 import {applyOverrides, loadProfile} from '../../src/cost/profile-load.js'
 import {builtinProfileNames} from '../../src/cost/profiles.js'

@@ -171,7 +171,7 @@ export class GhciDispatcher {
     }
     if (this.qgs.inFlight >= GET_QUOTE_MAX_IN_FLIGHT) return out(TdVmCallStatus.RETRY)
     setStatus(GetQuoteStatus.IN_FLIGHT)
-    this.qgs.submit(mem.strip(gpa), len)
+    this.qgs.submit(this.vmm, mem.strip(gpa), len)
     return out(TdVmCallStatus.SUCCESS)
   }
 

@@ -12,12 +12,13 @@ import * as assert from 'uvu/assert'
 import {parseQuote} from '../../src/abi/quote.js'
 import {REPORTMACSTRUCT} from '../../src/abi/tdreport.js'
 import type {TdxkitError} from '../../src/errors.js'
-import {generateQuote, type GenerateQuoteOptions} from '../../src/guest/quote.js'
+import {generateQuote, type GenerateQuoteOptions} from '../../src/app/quote.js'
 import {generateQuoteTsm, type TsmFs} from '../../src/guest/tsm.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'
 import {quoteTdReport} from '../../src/host/qe.js'
 import {loadSimCollateral} from '../../src/host/sim-collateral.js'
-import {initPlatform, createPlatformDoc, Platform} from '../../src/module/platform.js'
+import {initPlatform} from '../../src/app/platform.js'
+import {createPlatformDoc, Platform} from '../../src/module/platform.js'
 import {StateStore} from '../../src/state/store.js'
 import {qvl, VERIFY_AT} from '../host/fixtures.js'
 
@@ -102,11 +103,12 @@ test('notify completion: SetupEventNotifyInterrupt once, one interrupt, no polls
 })
 
 test('a slower host: the guest polls until the status word leaves IN_FLIGHT', async () => {
-  const {requestQuote, openSession} = await import('../../src/guest/quote.js')
+  const {requestQuote} = await import('../../src/guest/quote.js')
+  const {openSession} = await import('../../src/app/session.js')
   const {DmaPoolAllocator} = await import('../../src/guest/alloc/dma-pool.js')
   const p = new Platform(createPlatformDoc({profile: 'tdx-1.0', seed: 'slow'}))
   const td = openSession(p, {serviceRounds: 3})
-  const r = requestQuote(p, td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(5))
+  const r = requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(5))
   assert.is(r.polls, 3)
   assert.is(r.counters.polls, 3)
   assert.is(parseQuote(r.quote).version, 4) // tdx-1.0 default

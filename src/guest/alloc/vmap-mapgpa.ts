@@ -6,17 +6,17 @@
  */
 import {RefusedError, TdxkitError} from '../../errors.js'
 import {PAGE_SIZE} from '../../machine/memory.js'
-import type {TdSession} from '../../ghci/session.js'
+import type {GuestTd} from '../td.js'
 import {pagesFor, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
 
 export class VmapMapGpaAllocator implements SharedBufferAllocator {
   readonly strategy = 'vmap-mapgpa' as const
-  private readonly td: TdSession
+  private readonly td: GuestTd
   private readonly live = new Map<number, SharedBuffer>()
   private nextId = 1
   private shared = 0
 
-  constructor(td: TdSession) {
+  constructor(td: GuestTd) {
     this.td = td
   }
 
