@@ -1,5 +1,6 @@
 /**
- * Cost runs (`alloc compare`): the engine's driver factory over the real guest path. It builds a
+ * Cost runs (`alloc compare`): the cost profile (a builtin or a JSON file), and the engine's driver
+ * factory over the real guest path. It builds a
  * simulated TD (platform, guest memory, TDX module, VMM, GHCI, QGS) per strategy and drives the
  * REAL allocators of src/guest/alloc through the REAL quote request path of src/guest/quote.ts
  * (`requestQuote`), so the operations priced here are the ones `quote generate --trace` records.
@@ -10,7 +11,10 @@
  * - requestQuote frees its buffer before returning; to hold C buffers in flight the allocator is
  *   wrapped so its free is deferred until the engine's model time reaches the request's end.
  */
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import type {AllocatorDriver, BeginExhausted, BeginOk, DriverFactory, DriverOptions, FinishOps, WaitOutcome} from '../cost/driver.js'
+import {MAX_PROFILE_BYTES, profileFromJson} from '../cost/profile-load.js'
+import {DEFAULT_PROFILE as DEFAULT_COST_PROFILE, builtinProfile, builtinProfileNames, type CostProfile} from '../cost/profiles.js'
 import {zeroOps, type OpCounts} from '../cost/ops.js'
 import {ReplayDriver} from '../cost/replay.js'
 import type {StrategyName} from '../cost/workload.js'
@@ -21,6 +25,7 @@ import {DEFAULT_NOTIFY_VECTOR} from '../guest/quote.js'
 import {PAGE_SIZE} from '../machine/memory.js'
 import {OpTrace, diffCounters, type TraceCounters} from '../machine/trace.js'
 import {Platform, createPlatformDoc, DEFAULT_PROFILE} from '../module/platform.js'
+import {InputError} from '../errors.js'
 import {deriveBytes} from '../util/seed.js'
 import {requestQuoteOnHost} from './quote.js'
 import {TdSession} from './session.js'
@@ -218,4 +223,22 @@ export function guestDriverFactory(o: GuestDriverOptions = {}): DriverFactory {
     const real = new GuestPathDriver(strategy, opts)
     return Number.isFinite(calibrate) ? new ReplayDriver(real, calibrate) : real
   }
+}
+
+/** `--profile NAME|FILE`: a builtin by name (or alias), else a JSON file (bounded, validated). */
+export function loadProfile(spec?: string): CostProfile {
+  if (spec === undefined || spec === '') return builtinProfile(DEFAULT_COST_PROFILE)!
+  const builtin = builtinProfile(spec)
+  if (builtin) return builtin
+  if (!existsSync(spec)) throw new InputError('BAD_PROFILE', `unknown profile '${spec}': not a builtin (${builtinProfileNames().join(', ')}) and no such file`)
+  const st = statSync(spec)
+  if (!st.isFile()) throw new InputError('BAD_PROFILE', `profile '${spec}' is not a file`)
+  if (st.size > MAX_PROFILE_BYTES) throw new InputError('BAD_PROFILE', `profile '${spec}' is larger than ${MAX_PROFILE_BYTES} bytes`)
+  let doc: unknown
+  try {
+    doc = JSON.parse(readFileSync(spec, 'utf8'))
+  } catch (error) {
+    throw new InputError('BAD_PROFILE', `profile '${spec}' is not valid JSON: ${(error as Error).message}`)
+  }
+  return profileFromJson(doc, spec)
 }
