@@ -247,4 +247,16 @@ test('SEAMCALL TDH.SYS.RD (34) / TDH.SYS.RDALL (37): host mask, absent field, al
   assert.is(sys(37, {rdx: 0x2000n, r8: 0x9900000100000008n}).status, FIELD_ID_INCORRECT)
 })
 
+test('an accept of an unmapped pending page takes its EPT-violation exit to the registered host, once per 4K page', () => {
+  const p = platform()
+  p.module.augPages(PAGE, 2)
+  const exits: bigint[] = []
+  p.module.setAcceptExitHandler((gpa) => exits.push(gpa))
+  assert.is(call(p, 6, {rcx: PAGE}).status, SUCCESS)
+  assert.is(call(p, 6, {rcx: PAGE + 0x1000n}).status, SUCCESS)
+  assert.equal(exits, [PAGE, PAGE + 0x1000n])
+  assert.is(call(p, 6, {rcx: PAGE}).status, ALREADY_4K)
+  assert.is(exits.length, 2, 'no exit for a page that is already accepted')
+})
+
 test.run()
