@@ -1,7 +1,7 @@
 /** EC key pairs derived from the platform seed, and public keys imported from raw coordinates (memoised for the verifier). */
 import type {KeyObject} from 'node:crypto'
 import {deriveScalar} from '../util/seed.js'
-import {CURVES, ecPublicKey, publicPoint, type CurveName} from './ecdsa.js'
+import {CURVES, ecPublicKey, publicPoint, signEcdsa, type CurveName} from './ecdsa.js'
 import {Lru} from './memo.js'
 
 export interface EcKeyPair {
@@ -10,17 +10,17 @@ export interface EcKeyPair {
   priv: Buffer
   /** Uncompressed public point 0x04 ‖ x ‖ y. */
   pub: Buffer
+  /** The public key as a Node key. */
+  key: KeyObject
 }
 
 /** A key pair derived from the platform seed under `label` (HKDF, src/util/seed.ts): same seed and label, same key. */
 export function deriveEcKey(seed: string, label: string, curve: CurveName): EcKeyPair {
   const c = CURVES[curve]
   const priv = deriveScalar(seed, label, c.order, c.size)
-  return {curve, priv, pub: publicPoint(curve, priv)}
+  const pub = publicPoint(curve, priv)
+  return {curve, priv, pub, key: ecPublicKey(curve, pub)}
 }
-
-/** The public half of a key pair as a Node key. */
-export const publicKeyObject = (k: Pick<EcKeyPair, 'curve' | 'pub'>): KeyObject => ecPublicKey(k.curve, k.pub)
 
 /** Bytes of a P-256 x ‖ y public key (quotes' attestation keys). */
 export const P256_RAW_KEY_SIZE = 2 * CURVES['P-256'].size
@@ -37,3 +37,6 @@ export function keyFromRawXY(xy: Uint8Array): KeyObject {
   rawKeyMemo.set(id, key)
   return key
 }
+
+/** Deterministic (RFC 6979) ECDSA with a key pair, over `msg` hashed with its curve's hash: raw r ‖ s or DER. */
+export const ecSign = (k: EcKeyPair, msg: Uint8Array, format: 'raw' | 'der' = 'raw'): Buffer => signEcdsa(k.curve, msg, k.priv, format)
