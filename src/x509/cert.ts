@@ -111,7 +111,8 @@ export interface Crl {
 
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-function normSerial(v: Uint8Array): string {
+/** A serial number as lowercase hex without leading zero bytes (how Cert.serial and Crl.revoked hold it). */
+export function normalisedSerial(v: Uint8Array): string {
   let i = 0
   while (i < v.length - 1 && v[i] === 0) i++
   return Buffer.from(v.subarray(i)).toString('hex')
@@ -253,7 +254,7 @@ export function parseCert(der: Uint8Array, profile: X509Profile): Cert {
     const bc = extensions.find((e) => e.oid === OID_BASIC_CONSTRAINTS)
     // Field by field in certificate order, so that the first defect is the one reported.
     const issuerCN = cnOf(f[3], 'issuer')
-    const serial = normSerial(derIntegerBytes(f[1], 'serial number'))
+    const serial = normalisedSerial(derIntegerBytes(f[1], 'serial number'))
     const spki = publicKeyInfo(f[6], what, profile)
     return {
       der: bytes,
@@ -303,7 +304,7 @@ export function parseCrl(der: Uint8Array, profile: X509Profile): Crl {
     if (isUniversal(f[i], DER_TAG.SEQUENCE)) {
       for (const entry of derChildren(f[i++], 'revokedCertificates', 1)) {
         const e = derChildren(entry, 'revoked certificate', 2, 3)
-        revoked.add(normSerial(derIntegerBytes(e[0], 'revoked serial')))
+        revoked.add(normalisedSerial(derIntegerBytes(e[0], 'revoked serial')))
         // The revocation date is not used (a listed serial is revoked whatever the date): only its type is checked.
         if (!isTime(e[1])) throw new X509Error('malformed', 'CRL: revocationDate is not a time')
         if (e.length === 3) checkCrlExtensions(e[2], 'CRL entry')

@@ -54,11 +54,20 @@ const BACKSLASH_ESCAPED = new Set([...',+"\\<>;'].map((c) => c.charCodeAt(0)))
 const SPACE = 0x20
 const HASH = 0x23
 const DEL = 0x7f
+const MAX_CODE_POINT = 0x10ffff
+/** Universal tags of two string types src/abi/der.ts does not name. */
+const VISIBLE_STRING = 26
+const UNIVERSAL_STRING = 28
 
 /** The value's characters as code points, decoded by string type like OpenSSL (8-bit types are Latin-1). */
 function codePoints(node: DerNode): number[] {
   const raw = typeof node.value === 'string' ? node.value : ''
-  if (node.tagClass === DER_CLASS.UNIVERSAL && node.type === DER_TAG.UTF8_STRING) return [...Buffer.from(raw, 'latin1').toString('utf8')].map((c) => c.codePointAt(0)!)
+  const universal = node.tagClass === DER_CLASS.UNIVERSAL
+  if (universal && node.type === DER_TAG.UTF8_STRING) return [...Buffer.from(raw, 'latin1').toString('utf8')].map((c) => c.codePointAt(0)!)
+  if (universal && node.type === UNIVERSAL_STRING) {
+    const b = Buffer.from(raw, 'latin1')
+    return Array.from({length: b.length >> 2}, (_, i) => b.readUInt32BE(i * 4))
+  }
   // forge has already decoded a BMPString to UTF-16 text; every other type is one byte per character.
   return [...raw].map((c) => c.codePointAt(0)!)
 }
@@ -68,6 +77,7 @@ function escapeValue(node: DerNode): string {
   const cps = codePoints(node)
   let out = ''
   cps.forEach((cp, i) => {
+    if (cp > MAX_CODE_POINT) return void (out += `\\W${cp.toString(16).toUpperCase().padStart(8, '0')}`)
     const ch = String.fromCodePoint(cp)
     if (cp > DEL) out += ch
     else if (BACKSLASH_ESCAPED.has(cp) || (i === 0 && (cp === HASH || cp === SPACE)) || (i === cps.length - 1 && cp === SPACE)) out += `\\${ch}`
@@ -95,4 +105,38 @@ export function nameText(der: Uint8Array): string {
         .join(' + '),
     )
     .join(', ')
+}
+
+/** Universal string types OpenSSL canonicalises before comparing names (ASN1_MASK_CANON). */
+const CANON_TYPES = new Set<number>([DER_TAG.UTF8_STRING, DER_TAG.PRINTABLE_STRING, DER_TAG.T61_STRING, DER_TAG.IA5_STRING, DER_TAG.BMP_STRING, VISIBLE_STRING, UNIVERSAL_STRING])
+
+/** A value in OpenSSL's canonical form: text lowercased (ASCII only), outer whitespace trimmed, inner runs collapsed to one space. */
+function canonicalValue(node: DerNode): string {
+  if (node.tagClass !== DER_CLASS.UNIVERSAL || !CANON_TYPES.has(node.type)) return `#${node.tagClass}/${node.type}:${Buffer.from(typeof node.value === 'string' ? node.value : '', 'latin1').toString('hex')}`
+  const text = codePoints(node).map((cp) => (cp > MAX_CODE_POINT ? `\\W${cp}` : String.fromCodePoint(cp))).join('')
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase()).replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '').replace(/[ \t\n\v\f\r]+/g, ' ')
+}
+
+/** A Name's canonical form: RDNs of (type, canonical value) pairs. */
+function canonicalName(der: Uint8Array): string {
+  const rdns = derChildren(decodeDer(der, 'Name'), 'Name').map((rdn) =>
+    derChildren(rdn, 'Name RDN', 1, Infinity, DER_TAG.SET).map((atv) => {
+      const [type, value] = derChildren(atv, 'Name attribute', 2, 2)
+      return [derOid(type, 'Name attribute type'), canonicalValue(value)]
+    }),
+  )
+  return JSON.stringify(rdns)
+}
+
+/**
+ * Whether two Names are the same name (OpenSSL's X509_NAME_cmp, which chain building uses): equal
+ * bytes, or equal after canonicalising each string value. False when either does not decode.
+ */
+export function sameName(a: Uint8Array, b: Uint8Array): boolean {
+  if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)) return true
+  try {
+    return canonicalName(a) === canonicalName(b)
+  } catch {
+    return false
+  }
 }

@@ -17,6 +17,7 @@ export const OID_CRL_REASON = '2.5.29.21'
 export const OID_INVALIDITY_DATE = '2.5.29.24'
 export const OID_DELTA_CRL_INDICATOR = '2.5.29.27'
 export const OID_ISSUING_DISTRIBUTION_POINT = '2.5.29.28'
+export const OID_NAME_CONSTRAINTS = '2.5.29.30'
 export const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31'
 export const OID_AUTHORITY_KEY_ID = '2.5.29.35'
 export const OID_EXT_KEY_USAGE = '2.5.29.37'
@@ -43,6 +44,8 @@ export const OID_SHA1 = '1.3.14.3.2.26'
 export const OID_SHA256 = '2.16.840.1.101.3.4.2.1'
 export const OID_SHA384 = '2.16.840.1.101.3.4.2.2'
 export const OID_SHA512 = '2.16.840.1.101.3.4.2.3'
+/** SM2 signature with SM3 (GB/T 35276; SPDM's TPM_ALG_SM2_ECC_SM2_P256). */
+export const OID_SM2_SM3 = '1.2.156.10197.1.501'
 
 // ---- DMTF SPDM: id-DMTF = 1.3.6.1.4.1.412, SPDM arc .274 (DSP0274 §10.8; libspdm industry_standard/spdm.h)
 export const OID_DMTF_DEVICE_INFO = '1.3.6.1.4.1.412.274.1'

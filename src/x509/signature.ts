@@ -1,5 +1,5 @@
 /**
- * Certificate and CRL signature algorithms (ECDSA, RSA PKCS #1 v1.5, RSASSA-PSS, EdDSA) checked with
+ * Certificate and CRL signature algorithms (ECDSA, RSA PKCS #1 v1.5, RSASSA-PSS, EdDSA, SM2) checked with
  * Node's crypto. A signature is accepted only with a key of the algorithm's family, like OpenSSL's
  * X509_verify: an "ecdsa-with-SHA256" signature never verifies against an RSA key.
  */
@@ -20,6 +20,7 @@ import {
   OID_SHA256,
   OID_SHA384,
   OID_SHA512,
+  OID_SM2_SM3,
 } from './oids.js'
 
 /** An AlgorithmIdentifier: the OID and, when present, the DER of its parameters. */
@@ -28,7 +29,8 @@ export interface AlgorithmId {
   params?: Buffer
 }
 
-type KeyFamily = 'ec' | 'rsa' | 'ed25519' | 'ed448'
+/** Key families by Node's asymmetricKeyType; Node leaves SM2 keys unnamed. */
+type KeyFamily = 'ec' | 'rsa' | 'ed25519' | 'ed448' | 'sm2'
 
 interface SignatureAlgorithm {
   /** Display name (OpenSSL's long name). */
@@ -49,6 +51,7 @@ export const SIGNATURE_ALGORITHMS: Readonly<Record<string, SignatureAlgorithm>> 
   [OID_RSASSA_PSS]: {name: 'rsassaPss', family: 'rsa', hash: null},
   [OID_ED25519]: {name: 'ED25519', family: 'ed25519', hash: null},
   [OID_ED448]: {name: 'ED448', family: 'ed448', hash: null},
+  [OID_SM2_SM3]: {name: 'SM2-with-SM3', family: 'sm2', hash: 'sm3'},
 }
 
 const DIGEST_OF_OID: Readonly<Record<string, string>> = {[OID_SHA1]: 'sha1', [OID_SHA256]: 'sha256', [OID_SHA384]: 'sha384', [OID_SHA512]: 'sha512'}
@@ -84,7 +87,7 @@ function pssParams(params: Buffer | undefined): typeof PSS_DEFAULT | undefined {
 /** Node's key type for a key family ('rsa-pss' keys verify PSS signatures too). */
 function keyFits(family: KeyFamily, key: KeyObject, pss: boolean): boolean {
   const t = key.asymmetricKeyType
-  return t === family || (pss && t === 'rsa-pss')
+  return t === family || (pss && t === 'rsa-pss') || (family === 'sm2' && t === undefined)
 }
 
 /** Whether `sig` is a signature over `data` by `key` under algorithm `alg`. Never throws. */
@@ -95,6 +98,7 @@ export function verifySignature(alg: AlgorithmId, data: Uint8Array, sig: Uint8Ar
   if (!keyFits(a.family, key, pss)) return false
   try {
     if (a.family === 'ec') return cryptoVerify(a.hash, data, {key, dsaEncoding: 'der'}, sig)
+    if (a.family === 'sm2') return alg.params === undefined && cryptoVerify(a.hash, data, key, sig)
     if (a.family === 'rsa' && !pss) return (alg.params === undefined || isNullParams(alg.params)) && cryptoVerify(a.hash, data, key, sig)
     if (pss) {
       const p = pssParams(alg.params)
