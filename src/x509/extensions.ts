@@ -3,7 +3,8 @@
  * usage, key identifiers, subjectAltName otherNames and the DMTF SPDM extension. The certificate
  * reader has already checked the extension list itself (DER, no duplicates); these decoders are
  * lenient about a value that does not decode, answering "absent"/"none" so that the caller's rule
- * fails closed.
+ * fails closed, and `extensionsDecode` tells whether every well-known value decodes (OpenSSL's
+ * test before it lets a certificate take part in a chain).
  */
 import {DER_CLASS, DER_TAG, decodeCanonicalDer, decodeDer, derBoolean, derChildren, derExplicit, derIntegerBytes, derOid, derString, isUniversal, type DerNode} from '../abi/der.js'
 import {
@@ -29,6 +30,10 @@ export interface CertExtension {
 
 /** The value of extension `oid`, undefined when the certificate does not carry it. */
 export const extensionValue = (extensions: readonly CertExtension[], oid: string): Buffer | undefined => extensions.find((e) => e.oid === oid)?.value
+
+function fail(what: string): never {
+  throw new Error(`${what} does not decode`)
+}
 
 /** A decoded value, or undefined when it does not decode. */
 function lenient<T>(fn: () => T): T | undefined {
@@ -82,6 +87,10 @@ export function extKeyUsage(extensions: readonly CertExtension[]): string[] | un
   return lenient(() => derChildren(decodeDer(v, 'extended key usage'), 'extended key usage').filter((n) => isUniversal(n, DER_TAG.OID)).map((n) => derOid(n, 'key purpose'))) ?? []
 }
 
+/** Context tags of AuthorityKeyIdentifier's keyIdentifier and authorityCertSerialNumber. */
+const AKI_KEY_ID_TAG = 0
+const AKI_SERIAL_TAG = 2
+
 /** AuthorityKeyIdentifier ::= SEQUENCE { [0] keyIdentifier, [1] authorityCertIssuer, [2] authorityCertSerialNumber } (all IMPLICIT, optional). */
 function decodeAuthorityKeyId(v: Buffer): {keyId?: Buffer; serial?: Buffer} {
   const out: {keyId?: Buffer; serial?: Buffer} = {}
@@ -95,8 +104,6 @@ function decodeAuthorityKeyId(v: Buffer): {keyId?: Buffer; serial?: Buffer} {
   }
   return out
 }
-const AKI_KEY_ID_TAG = 0
-const AKI_SERIAL_TAG = 2
 
 /** The keyIdentifier and authorityCertSerialNumber of the authority key identifier; {} without it or when it does not decode. */
 export function authorityKeyId(extensions: readonly CertExtension[]): {keyId?: Buffer; serial?: Buffer} {
@@ -197,10 +204,6 @@ const STRUCTURE: ReadonlyArray<[string, (v: Buffer) => void]> = [
   [OID_NAME_CONSTRAINTS, (v) => void derChildren(decodeDer(v, 'name constraints'), 'name constraints')],
   [OID_BASIC_CONSTRAINTS, (v) => basicConstraintsPathLen(v)],
 ]
-
-function fail(what: string): never {
-  throw new Error(`${what} does not decode`)
-}
 
 /** BasicConstraints ::= SEQUENCE { cA BOOLEAN OPTIONAL, pathLenConstraint INTEGER OPTIONAL }: a pathLenConstraint needs cA TRUE and must not be negative. */
 function basicConstraintsPathLen(v: Buffer): void {
