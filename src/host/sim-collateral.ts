@@ -10,7 +10,7 @@ import {writeFileAtomic} from '../util/fsx.js'
 import {withPlatform} from '../module/platform.js'
 import type {StateStore} from '../state/store.js'
 import {pcsDate} from './collateral.js'
-import {pemToDers} from './pki.js'
+import {pemToDers} from '../x509/pem.js'
 import {ensureHostPki, freshHost, type HostScenario, type HostState} from './qe.js'
 
 export interface SimCollateral {
