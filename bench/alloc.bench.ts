@@ -3,7 +3,7 @@
  * modelled requests (both strategies) in under 10 s; plus the cost of driving every request
  * through the real guest path (no replay), per request.
  */
-import {guestDriverFactory} from '../src/cost/adapter.js'
+import {guestDriverFactory} from '../src/app/cost.js'
 import {compareStrategies} from '../src/cost/compare.js'
 import {builtinProfile} from '../src/cost/profiles.js'
 import {parseWorkload} from '../src/cost/workload.js'

@@ -9,9 +9,11 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {createPlatformDoc, Platform, initPlatform} from '../src/module/platform.js'
+import {createPlatformDoc, Platform} from '../src/module/platform.js'
+import {initPlatform} from '../src/app/platform.js'
 import {ensureHostPki} from '../src/host/qe.js'
-import {openAllocator, openSession, requestQuote} from '../src/guest/quote.js'
+import {openAllocator, requestQuote} from '../src/guest/quote.js'
+import {openSession} from '../src/app/session.js'
 import {StateStore} from '../src/state/store.js'
 import type {BenchResult} from './index.js'
 
@@ -25,12 +27,12 @@ function throughput(strategy: 'vmap-mapgpa' | 'dma-pool'): BenchResult {
   const alloc = openAllocator(td, p.doc, {strategy})
   alloc.init()
   const reportData = Buffer.alloc(64, 7)
-  for (let i = 0; i < 50; i++) requestQuote(p, td, alloc, {reportData})
+  for (let i = 0; i < 50; i++) requestQuote(td, alloc, {reportData})
   let n = 0
   const t0 = process.hrtime.bigint()
   let elapsed = 0
   while (elapsed < 1500) {
-    for (let i = 0; i < 25; i++) requestQuote(p, td, alloc, {reportData})
+    for (let i = 0; i < 25; i++) requestQuote(td, alloc, {reportData})
     n += 25
     elapsed = Number(process.hrtime.bigint() - t0) / 1e6
   }

@@ -6,7 +6,7 @@ import {TdxCommand} from '../src/cli/base.js'
 import {bold, green} from '../src/cli/render.js'
 import {runDemo} from '../src/demo/index.js'
 import {DEMO_STEPS} from '../src/demo/steps.js'
-import {StateStore} from '../src/state/store.js'
+import {openStore} from '../src/app/platform.js'
 
 export default class Demo extends TdxCommand<typeof Demo> {
   static summary = 'Walk the whole attestation story end to end on a fresh simulated platform.'
@@ -20,7 +20,7 @@ export default class Demo extends TdxCommand<typeof Demo> {
   async run() {
     const dir = this.flags['state-dir'] ?? mkdtempSync(join(tmpdir(), 'tdxkit-demo-'))
     const workDir = mkdtempSync(join(tmpdir(), 'tdxkit-demo-files-'))
-    const store = new StateStore(dir)
+    const store = openStore(dir)
     const outcome = await runDemo(DEMO_STEPS, {store, workDir, bag: new Map()}, (s) => {
       if (this.jsonEnabled()) return
       this.log(`\n${bold(green('▶'))} ${bold(s.title)}`)

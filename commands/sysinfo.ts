@@ -1,8 +1,8 @@
 import {Flags} from '../src/cli/oclif.js'
 import {TdxCommand} from '../src/cli/base.js'
 import {bold, kv} from '../src/cli/render.js'
-import {cliPlatform} from '../src/cli/platform.js'
-import {readSysInfo, sysInfoToJson, type SysInfoMethod} from '../src/guest/sysinfo.js'
+import {platformSysInfo} from '../src/app/sysinfo.js'
+import {sysInfoToJson, type SysInfoMethod} from '../src/guest/sysinfo.js'
 
 export default class Sysinfo extends TdxCommand<typeof Sysinfo> {
   static summary = 'Read the TDX module global metadata into the read-only sysinfo and print it.'
@@ -14,9 +14,8 @@ export default class Sysinfo extends TdxCommand<typeof Sysinfo> {
   }
 
   async run() {
-    const p = await cliPlatform(this.store(), (m) => this.notice(m))
-    const r = readSysInfo(p.module, this.flags.method as SysInfoMethod)
-    const json = {method: r.method, seamcalls: r.seamcalls, profile: p.profile, ...sysInfoToJson(r.sysinfo), absent: r.absent}
+    const {profile, read: r} = await platformSysInfo(this.store(), (m) => this.notice(m), this.flags.method as SysInfoMethod)
+    const json = {method: r.method, seamcalls: r.seamcalls, profile, ...sysInfoToJson(r.sysinfo), absent: r.absent}
     if (!this.jsonEnabled()) this.log(render(json as unknown as SysinfoJson))
     return json
   }

@@ -22,23 +22,30 @@ export * as spdmAbi from './abi/spdm.js'
 export * as ccelAbi from './abi/ccel.js'
 export * as tcgAbi from './abi/tcg.js'
 
-// The simulated platform: module, guest, GHCI, host.
+// The simulated platform: module, machine, guest, GHCI, host.
 export * as platform from './module/platform.js'
 export * as tdxModule from './module/tdcall.js'
+export * as machine from './machine/machine.js'
+export * as memory from './machine/memory.js'
 export * as guest from './guest/tdx-guest.js'
 export * as sysinfo from './guest/sysinfo.js'
-export * as memory from './guest/memory.js'
-export * as quoteGen from './guest/quote.js'
+export * as quoteDriver from './guest/quote.js'
 export * as ghci from './ghci/dispatcher.js'
 export * as qe from './host/qe.js'
 export * as simCollateral from './app/sim-collateral.js'
+
+// Use cases on a state directory (the composition roots the CLI uses).
+export * as platformState from './app/platform.js'
+export * as session from './app/session.js'
+export * as quoteGen from './app/quote.js'
 
 // Verification and appraisal (pure: bytes, collateral and time in; result out).
 export * as verify from './verify/verifier.js'
 export * as appraise from './appraise/appraise.js'
 
 // Device evidence, event logs, allocator costs.
-export * as device from './device/service.js'
+export * as device from './app/device.js'
+export * as deviceOps from './device/service.js'
 export * as deviceVerifier from './device/verifier.js'
 export * as eventlog from './eventlog/index.js'
 export * as cost from './cost/compare.js'

@@ -2,7 +2,8 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {readBinaryInput} from '../../src/util/bytes.js'
 import {InputError} from '../../src/errors.js'
-import {DeviceVerificationError, acceptDevice} from '../../src/device/service.js'
+import {acceptDevice} from '../../src/app/device.js'
+import {DeviceVerificationError} from '../../src/device/service.js'
 import {loadAnchors, loadPolicy, loadReference, parseAt, verdictLines} from '../../src/device/cli-helpers.js'
 
 export default class DeviceAccept extends TdxCommand<typeof DeviceAccept> {

@@ -1,7 +1,7 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
-import {addDeviceOp} from '../../src/device/service.js'
+import {addDeviceOp} from '../../src/app/device.js'
 import {FAULT_DOC, FAULT_NAMES} from '../../src/device/registry.js'
 import {MODEL_NAMES} from '../../src/device/models.js'
 

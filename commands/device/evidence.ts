@@ -3,7 +3,7 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {encodeBinary, parseHex, type BinaryFormat} from '../../src/util/bytes.js'
 import {writeFileAtomic} from '../../src/util/fsx.js'
-import {collectEvidence} from '../../src/device/service.js'
+import {collectEvidence} from '../../src/app/device.js'
 import {evidenceJson} from '../../src/device/evidence.js'
 
 export default class DeviceEvidence extends TdxCommand<typeof DeviceEvidence> {

@@ -1,6 +1,6 @@
 import {TdxCommand} from '../../src/cli/base.js'
 import {table} from '../../src/cli/render.js'
-import {listDevices} from '../../src/device/service.js'
+import {listDevices} from '../../src/app/device.js'
 
 export default class DeviceList extends TdxCommand<typeof DeviceList> {
   static summary = 'List the TDISP devices assigned to the TD and their TDI states.'

@@ -1,7 +1,7 @@
 import {Args} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv, yellow} from '../../src/cli/render.js'
-import {lockDevice} from '../../src/device/service.js'
+import {lockDevice} from '../../src/app/device.js'
 
 export default class DeviceLock extends TdxCommand<typeof DeviceLock> {
   static summary = 'LOCK_INTERFACE_REQUEST: move a TDI from CONFIG_UNLOCKED to CONFIG_LOCKED.'

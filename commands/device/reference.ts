@@ -3,7 +3,7 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {encodeBinary, type BinaryFormat} from '../../src/util/bytes.js'
 import {writeFileAtomic} from '../../src/util/fsx.js'
-import {exportReference} from '../../src/device/service.js'
+import {exportReference} from '../../src/app/device.js'
 
 export default class DeviceReference extends TdxCommand<typeof DeviceReference> {
   static summary = "Export the device's golden reference values as a CoRIM (CBOR), optionally COSE_Sign1-signed."

@@ -1,6 +1,6 @@
 import {Args} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {unlockDevice} from '../../src/device/service.js'
+import {unlockDevice} from '../../src/app/device.js'
 
 export default class DeviceUnlock extends TdxCommand<typeof DeviceUnlock> {
   static summary = 'STOP_INTERFACE_REQUEST: return a TDI to CONFIG_UNLOCKED (revokes acceptance).'

@@ -1,8 +1,7 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {cliPlatform} from '../../src/cli/platform.js'
 import {dim} from '../../src/cli/render.js'
-import {eventsToCcelLog} from '../../src/eventlog/index.js'
+import {exportEventLog} from '../../src/app/eventlog.js'
 import {encodeBinary} from '../../src/util/bytes.js'
 import {writeFileAtomic} from '../../src/util/fsx.js'
 
@@ -18,14 +17,12 @@ export default class EventlogExport extends TdxCommand<typeof EventlogExport> {
   }
 
   async run() {
-    const p = await cliPlatform(this.store(), (m) => this.notice(m))
-    const events = p.doc.events ?? []
-    const log = eventsToCcelLog(events)
+    const {events: count, log} = await exportEventLog(this.store(), (m) => this.notice(m))
     const out = encodeBinary(log, this.flags.format)
     if (this.flags.output) writeFileAtomic(this.flags.output, out)
     else if (!this.jsonEnabled()) this.writeStdout(out)
-    const result = {events: events.length, bytes: log.length, ...(this.flags.output ? {output: this.flags.output} : {}), ...(this.jsonEnabled() ? {log_base64: log.toString('base64')} : {})}
-    if (this.flags.output && !this.jsonEnabled()) this.log(dim(`wrote ${log.length} bytes (${events.length} extends) to ${this.flags.output}`))
+    const result = {events: count, bytes: log.length, ...(this.flags.output ? {output: this.flags.output} : {}), ...(this.jsonEnabled() ? {log_base64: log.toString('base64')} : {})}
+    if (this.flags.output && !this.jsonEnabled()) this.log(dim(`wrote ${log.length} bytes (${count} extends) to ${this.flags.output}`))
     return result
   }
 }

@@ -1,9 +1,8 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {cliWithPlatform} from '../../src/cli/platform.js'
 import {kv} from '../../src/cli/render.js'
 import {InputError} from '../../src/errors.js'
-import {ghciCall, parseSubfunction} from '../../src/ghci/cli.js'
+import {ghciCall, parseSubfunction} from '../../src/app/ghci.js'
 import type {VmcallRegs} from '../../src/ghci/dispatcher.js'
 
 const REGS = ['rcx', 'rdx', 'rbx', 'rsi', 'rdi', 'r8', 'r9', 'r12', 'r13', 'r14', 'r15'] as const
@@ -38,7 +37,7 @@ The call runs against a fresh view of the TD's memory in which only the dma-pool
     const regs: VmcallRegs = {}
     const flags = this.flags as Record<string, string | undefined>
     for (const r of REGS) if (flags[r] !== undefined) regs[r] = parseReg(r, flags[r]!)
-    const res = await cliWithPlatform(this.store(), (m) => this.notice(m), (p) => ghciCall(p, subfn, regs))
+    const res = await ghciCall(this.store(), (m) => this.notice(m), subfn, regs)
     if (!this.jsonEnabled()) {
       this.log(`${res.subfunction_name} (R11 ${res.subfunction})`)
       this.log(kv([

@@ -1,7 +1,6 @@
 import {TdxCommand} from '../../src/cli/base.js'
-import {cliWithPlatform} from '../../src/cli/platform.js'
 import {check, kv, table} from '../../src/cli/render.js'
-import {ghciInfo} from '../../src/ghci/cli.js'
+import {ghciInfo} from '../../src/app/ghci.js'
 
 export default class GhciInfo extends TdxCommand<typeof GhciInfo> {
   static summary = 'GetTdVmCallInfo: which GHCI TDVMCALLs the (simulated) host supports.'
@@ -10,7 +9,7 @@ export default class GhciInfo extends TdxCommand<typeof GhciInfo> {
   static examples = ['<%= config.bin %> ghci info', '<%= config.bin %> ghci info --json']
 
   async run() {
-    const info = await cliWithPlatform(this.store(), (m) => this.notice(m), (p) => ghciInfo(p))
+    const info = await ghciInfo(this.store(), (m) => this.notice(m))
     if (!this.jsonEnabled()) {
       this.log('GetTdVmCallInfo')
       this.log(kv([

@@ -1,3 +1,4 @@
+import {resetPlatform} from '../../src/app/platform.js'
 import {TdxCommand} from '../../src/cli/base.js'
 
 export default class ModuleReset extends TdxCommand<typeof ModuleReset> {
@@ -5,9 +6,8 @@ export default class ModuleReset extends TdxCommand<typeof ModuleReset> {
   static examples = ['<%= config.bin %> module reset']
 
   async run() {
-    const store = this.store()
-    const removed = await store.destroy()
-    if (!this.jsonEnabled()) this.log(removed ? `removed simulated platform from ${store.dir}` : `no simulated platform in ${store.dir}`)
-    return {removed, state_dir: store.dir}
+    const r = await resetPlatform(this.store())
+    if (!this.jsonEnabled()) this.log(r.removed ? `removed simulated platform from ${r.state_dir}` : `no simulated platform in ${r.state_dir}`)
+    return r
   }
 }

@@ -1,6 +1,6 @@
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
-import {assertPlatformDoc} from '../../src/module/doc.js'
+import {platformStatus} from '../../src/app/platform.js'
 import {platformSummary} from '../../src/module/summary.js'
 
 export default class ModuleStatus extends TdxCommand<typeof ModuleStatus> {
@@ -9,19 +9,16 @@ export default class ModuleStatus extends TdxCommand<typeof ModuleStatus> {
   static examples = ['<%= config.bin %> module status', '<%= config.bin %> module status --json']
 
   async run() {
-    const store = this.store()
-    const doc = store.load()
-    if (!doc || doc.module === undefined) {
-      if (!this.jsonEnabled()) this.log(`no simulated platform in ${store.dir} (run 'tdxkit module init')`)
-      return {exists: false, state_dir: store.dir}
+    const status = platformStatus(this.store())
+    if (!status.exists) {
+      if (!this.jsonEnabled()) this.log(`no simulated platform in ${status.state_dir} (run 'tdxkit module init')`)
+      return {exists: false, state_dir: status.state_dir}
     }
-    assertPlatformDoc(doc, store.file)
-    const summary = platformSummary(doc, store.dir)
-    const sections = Object.keys(doc).filter((k) => k !== 'schema_version')
+    const summary = platformSummary(status.doc, status.state_dir)
     if (!this.jsonEnabled()) {
-      this.log(`simulated platform in ${store.dir}`)
-      this.log(kv([...summary.rows, ['state sections', sections.join(', ')]]))
+      this.log(`simulated platform in ${status.state_dir}`)
+      this.log(kv([...summary.rows, ['state sections', status.sections.join(', ')]]))
     }
-    return {exists: true, ...summary.json, sections}
+    return {exists: true, ...summary.json, sections: status.sections}
   }
 }

@@ -1,7 +1,6 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {cliPlatform} from '../../src/cli/platform.js'
-import {getTdReport} from '../../src/guest/tdx-guest.js'
+import {makeTdReport} from '../../src/app/report.js'
 import {REPORT_DATA_SIZE} from '../../src/abi/tdreport.js'
 import {encodeBinary, parseHexPadded, type BinaryFormat} from '../../src/util/bytes.js'
 import {writeFileAtomic} from '../../src/util/fsx.js'
@@ -22,8 +21,7 @@ export default class Report extends TdxCommand<typeof Report> {
 
   async run() {
     const reportData = parseHexPadded(this.flags['report-data'] ?? '', REPORT_DATA_SIZE, '--report-data')
-    const p = await cliPlatform(this.store(), (m) => this.notice(m))
-    const report = getTdReport(p, reportData)
+    const {profile, report} = await makeTdReport(this.store(), (m) => this.notice(m), reportData)
     const out = this.flags.output
     const format = (this.flags.format ?? (out ? 'bin' : 'hex')) as BinaryFormat
     if (out) {
@@ -33,7 +31,7 @@ export default class Report extends TdxCommand<typeof Report> {
       this.writeStdout(encodeBinary(report, format))
     }
     return {
-      profile: p.profile,
+      profile,
       report_data: reportData.toString('hex'),
       size: report.length,
       ...(out ? {output: out, format} : {}),

@@ -2,7 +2,7 @@ import {Args} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, check, dim, table} from '../../src/cli/render.js'
 import {parseTdReport, tdReportFields} from '../../src/abi/tdreport.js'
-import {verifyTdReportMac} from '../../src/module/platform.js'
+import {checkTdReportMac} from '../../src/app/report.js'
 import {readBinaryInput} from '../../src/util/bytes.js'
 
 export default class ReportShow extends TdxCommand<typeof ReportShow> {
@@ -19,14 +19,7 @@ export default class ReportShow extends TdxCommand<typeof ReportShow> {
     const r = parseTdReport(buf)
     const fields = tdReportFields(r.raw)
     const store = this.store()
-    let mac: boolean | null = null
-    let doc
-    try {
-      doc = store.load()
-    } catch {
-      doc = undefined
-    }
-    if (doc?.module !== undefined) mac = verifyTdReportMac(doc, r.raw)
+    const mac = checkTdReportMac(store, r.raw)
     if (!this.jsonEnabled()) {
       this.log(table(['offset', 'size', 'field', 'value'], fields.map((f) => [String(f.offset), String(f.size), `${f.section}.${f.name}`, f.hex === '' ? '' : f.hex])))
       this.log('')

@@ -2,9 +2,8 @@ import {Flags} from '../../src/cli/oclif.js'
 import {createHash} from 'node:crypto'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
-import {cliWithPlatform} from '../../src/cli/platform.js'
 import {InputError} from '../../src/errors.js'
-import {extendRtmr} from '../../src/guest/tdx-guest.js'
+import {extendRtmrEvent} from '../../src/app/rtmr.js'
 import {MEASUREMENT_SIZE} from '../../src/abi/tdreport.js'
 import {parseHex, readRawInput} from '../../src/util/bytes.js'
 
@@ -34,10 +33,7 @@ export default class RtmrExtend extends TdxCommand<typeof RtmrExtend> {
       digest = createHash('sha384').update(data).digest()
     }
     const index = this.flags.index
-    const {rec, rtmr} = await cliWithPlatform(this.store(), (m) => this.notice(m), (p) => {
-      const rec = extendRtmr(p, index, digest, {data, description: this.flags.description, event_type: this.flags['event-type']})
-      return {rec, rtmr: p.doc.td.rtmr[index]}
-    })
+    const {rec, rtmr} = await extendRtmrEvent(this.store(), (m) => this.notice(m), index, digest, {data, description: this.flags.description, event_type: this.flags['event-type']})
     if (!this.jsonEnabled()) {
       this.log(kv([
         [`rtmr${index}`, rtmr],

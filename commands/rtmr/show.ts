@@ -1,15 +1,13 @@
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, kv, table} from '../../src/cli/render.js'
-import {cliPlatform} from '../../src/cli/platform.js'
+import {readRtmrs} from '../../src/app/rtmr.js'
 
 export default class RtmrShow extends TdxCommand<typeof RtmrShow> {
   static summary = 'Show RTMR0-3 and the recorded extend events.'
   static examples = ['<%= config.bin %> rtmr show', '<%= config.bin %> rtmr show --json']
 
   async run() {
-    const p = await cliPlatform(this.store(), (m) => this.notice(m))
-    const {rtmr} = p.doc.td
-    const events = p.doc.events
+    const {rtmr, events} = await readRtmrs(this.store(), (m) => this.notice(m))
     if (!this.jsonEnabled()) {
       this.log(kv(rtmr.map((r, i): [string, string] => [`rtmr${i}`, r]), 0))
       this.log('')

@@ -17,7 +17,7 @@ import {InputError} from '../errors.js'
 import {checkCollateralBundle} from '../verify/collateral-bundle.js'
 import {PCS_HEADERS, PCS_PATHS, type PckCa} from '../abi/pcs.js'
 import {pckCaOfName} from '../verify/pck-info.js'
-import {parseCrl} from '../verify/x509.js'
+import {parseCrl} from '../x509/dcap.js'
 
 /** Open connections served at once (more are closed on arrival). */
 export const PCCS_MAX_CONNECTIONS = 64

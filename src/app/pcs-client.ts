@@ -11,7 +11,7 @@ import {parseQuote, type ParsedQuote} from '../abi/quote.js'
 import {ExitCode, InputError, ParseError, TdxkitError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
 import {quoteCollateralKey} from '../verify/pck-info.js'
-import {parseCrl} from '../verify/x509.js'
+import {parseCrl} from '../x509/dcap.js'
 import {checkCollateralBundle, splitSignedBody} from '../verify/collateral-bundle.js'
 import {PCS_HEADERS, PCS_PATHS, normalizeBaseUrl, type PckCa} from '../abi/pcs.js'
 

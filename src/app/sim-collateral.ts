@@ -7,10 +7,10 @@ import {createHash, X509Certificate} from 'node:crypto'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {InputError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
-import {withPlatform} from '../module/platform.js'
+import {withPlatform} from './platform.js'
 import type {StateStore} from '../state/store.js'
 import {pcsDate} from '../host/collateral.js'
-import {pemToDers} from '../host/pki.js'
+import {pemToDers} from '../x509/pem.js'
 import {ensureHostPki, freshHost, type HostScenario, type HostState} from '../host/qe.js'
 
 export interface SimCollateral {

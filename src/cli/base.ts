@@ -6,7 +6,7 @@
  */
 import {Command, Flags, Interfaces} from './oclif.js'
 import {ExitCode, TdxkitError} from '../errors.js'
-import {StateStore, resolveStateDir} from '../state/store.js'
+import {openStore, type StateStore} from '../app/platform.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof TdxCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -41,7 +41,7 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
 
   /** The state store for --state-dir / TDXKIT_STATE_DIR / XDG default. */
   protected store(): StateStore {
-    return new StateStore(resolveStateDir(this.flags['state-dir']))
+    return openStore(this.flags['state-dir'])
   }
 
   /** A note for the human on stderr (kept even under --json, since stdout then carries JSON only). */

@@ -2,7 +2,7 @@
  * What the engine needs from one allocator strategy: begin a GetQuote request (TDREPORT, take a
  * shared buffer, copy the TDREPORT in, submit GetQuote) and finish it (wait, copy the quote out,
  * give the buffer back), each returning the operations the real implementation recorded. The only
- * implementation is src/cost/adapter.ts over src/guest/alloc (the real allocators).
+ * implementation is src/app/cost.ts over src/guest/alloc (the real allocators).
  */
 import type {OpCounts} from './ops.js'
 import type {StrategyName} from './workload.js'

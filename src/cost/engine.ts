@@ -211,267 +211,362 @@ function percentile(sorted: Float64Array, q: number): number {
 
 /** Run one strategy through the workload. The driver is used once (fresh allocator state). */
 export function runStrategy(driver: AllocatorDriver, w: Workload, profile: CostProfile, opts: EngineOptions = {}): StrategyResult {
-  const c: ResolvedCosts = resolveCosts(profile, w.vcpus)
-  const tq = w.quote_time_us ?? c.t_quote
-  const delta = w.poll_interval_us ?? c.poll_interval
-  const workers = w.host_workers ?? c.qgs_workers
-  const notify = w.completion === 'notify'
-  const N = w.requests
-  const C = w.concurrency
+  return new StrategyRun(driver, w, profile, opts).run()
+}
 
-  // Init: the pool's one-time conversion (priced, but outside per-request figures).
-  const initOps = driver.init()
-  const init = {time_us: priceOps(initOps, c), ops: initOps, forced_exits: forcedExits(initOps, c, w.vcpus)}
+interface PricedOps {
+  /** The counts as a vector in OP_KEYS order. */
+  vec: Float64Array
+  /** Their modelled time (µs). */
+  price: number
+}
 
-  const handles: unknown[] = new Array(N)
-  const arrival = new Float64Array(N)
-  const startedAt = new Float64Array(N)
-  const submitAt = new Float64Array(N)
-  const latency = new Float64Array(N)
-  const allocCost = new Float64Array(N)
-  const freeCost = new Float64Array(N)
-  const polls = new Uint32Array(N)
-  const failed = new Uint8Array(N)
+const NK = OP_KEYS.length
 
-  // Accumulators as vectors; each distinct OpCounts object is converted and priced once (the
-  // replay driver hands back the same objects for every request, so this is the hot path).
-  const NK = OP_KEYS.length
-  const opsVec = new Float64Array(NK)
-  const allocatorVec = new Float64Array(NK)
-  const cache = new WeakMap<OpCounts, {vec: Float64Array; price: number}>()
-  // A small identity memo in front of the WeakMap: replay hands back the same few objects.
-  const memoObj: OpCounts[] = []
-  const memoInfo: Array<{vec: Float64Array; price: number}> = []
-  let memoNext = 0
-  const info = (o: OpCounts) => {
-    for (let i = 0; i < memoObj.length; i++) if (memoObj[i] === o) return memoInfo[i]
-    let e = cache.get(o)
+/**
+ * Prices operation counts: each distinct OpCounts object is converted and priced once (the replay
+ * driver hands back the same few objects for every request, so this is the hot path), with a
+ * small identity memo in front of the WeakMap.
+ */
+class OpPricer {
+  private readonly cache = new WeakMap<OpCounts, PricedOps>()
+  private readonly memoObj: OpCounts[] = []
+  private readonly memoInfo: PricedOps[] = []
+  private memoNext = 0
+
+  constructor(private readonly costs: ResolvedCosts) {}
+
+  priced(o: OpCounts): PricedOps {
+    for (let i = 0; i < this.memoObj.length; i++) if (this.memoObj[i] === o) return this.memoInfo[i]
+    let e = this.cache.get(o)
     if (!e) {
       const vec = new Float64Array(NK)
       for (let i = 0; i < NK; i++) vec[i] = o[OP_KEYS[i]]
-      e = {vec, price: priceOps(o, c)}
-      cache.set(o, e)
+      e = {vec, price: priceOps(o, this.costs)}
+      this.cache.set(o, e)
     }
-    const slot = memoNext++ % 8
-    memoObj[slot] = o
-    memoInfo[slot] = e
+    const slot = this.memoNext++ % 8
+    this.memoObj[slot] = o
+    this.memoInfo[slot] = e
     return e
   }
-  const acc = (into: Float64Array, v: Float64Array) => {
-    for (let i = 0; i < NK; i++) into[i] += v[i]
+}
+
+const accumulate = (into: Float64Array, v: Float64Array): void => {
+  for (let i = 0; i < NK; i++) into[i] += v[i]
+}
+
+const vectorToOps = (v: Float64Array): OpCounts => {
+  const o = zeroOps()
+  OP_KEYS.forEach((k, i) => {
+    o[k] = v[i]
+  })
+  return o
+}
+
+/** Per-request records, indexed by request id (latency by completion order). */
+class RequestTable {
+  readonly handles: unknown[]
+  readonly arrival: Float64Array
+  readonly startedAt: Float64Array
+  readonly submitAt: Float64Array
+  readonly latency: Float64Array
+  readonly allocCost: Float64Array
+  readonly freeCost: Float64Array
+  readonly polls: Uint32Array
+  readonly failed: Uint8Array
+
+  constructor(n: number) {
+    this.handles = new Array(n)
+    this.arrival = new Float64Array(n)
+    this.startedAt = new Float64Array(n)
+    this.submitAt = new Float64Array(n)
+    this.latency = new Float64Array(n)
+    this.allocCost = new Float64Array(n)
+    this.freeCost = new Float64Array(n)
+    this.polls = new Uint32Array(n)
+    this.failed = new Uint8Array(n)
   }
-  let pollsTotal = 0
-  let notifiesTotal = 0
-  let allocUs = 0
-  let freeUs = 0
-  let queueWaitUs = 0
-  let poolExhausted = 0
-  let failedRequests = 0
-  let completed = 0
-  let finishedOrFailed = 0
+}
 
-  const heap = new EventHeap()
-  const poolWaiters = new Fifo()
-  const admission = new Fifo()
-  const hostFree = new Float64Array(workers) // when each QGS worker is next free
-  let inFlight = 0
-  let issued = 0
+/** One strategy's pass through the workload: the model's state and one handler per event kind. */
+class StrategyRun {
+  private readonly c: ResolvedCosts
+  private readonly tq: number
+  private readonly delta: number
+  private readonly workers: number
+  private readonly notify: boolean
+  private readonly N: number
+  private readonly C: number
+  private readonly closedLoop: boolean
+  private readonly every: number
+  private readonly uniform: () => number
+  private readonly init: StrategyResult['init']
+  private readonly pricer: OpPricer
+  private readonly req: RequestTable
+  /** Operations over all requests, and the allocator's share (alloc + free phases), as vectors. */
+  private readonly opsVec = new Float64Array(NK)
+  private readonly allocatorVec = new Float64Array(NK)
+  private readonly heap = new EventHeap()
+  private readonly poolWaiters = new Fifo()
+  private readonly admission = new Fifo()
+  /** When each QGS worker is next free. */
+  private readonly hostFree: Float64Array
+  private pollsTotal = 0
+  private notifiesTotal = 0
+  private allocUs = 0
+  private freeUs = 0
+  private queueWaitUs = 0
+  private poolExhausted = 0
+  private failedRequests = 0
+  private completed = 0
+  private finishedOrFailed = 0
+  private inFlight = 0
+  private issued = 0
+  /** Shared-memory integral (byte·µs) for the time-weighted mean. */
+  private sharedNow: number
+  private sharedPeak: number
+  private sharedArea = 0
+  private lastT = 0
+  private now = 0
 
-  // Shared-memory integral (byte·µs) for the time-weighted mean.
-  let sharedNow = driver.sharedBytes()
-  let sharedPeak = sharedNow
-  let sharedArea = 0
-  let lastT = 0
-  let now = 0
-  const noteShared = (t: number) => {
-    sharedArea += sharedNow * (t - lastT)
-    lastT = t
-    sharedNow = driver.sharedBytes()
-    if (sharedNow > sharedPeak) sharedPeak = sharedNow
+  constructor(
+    private readonly driver: AllocatorDriver,
+    private readonly w: Workload,
+    profile: CostProfile,
+    private readonly opts: EngineOptions,
+  ) {
+    const c = resolveCosts(profile, w.vcpus)
+    this.c = c
+    this.tq = w.quote_time_us ?? c.t_quote
+    this.delta = w.poll_interval_us ?? c.poll_interval
+    this.workers = w.host_workers ?? c.qgs_workers
+    this.notify = w.completion === 'notify'
+    this.N = w.requests
+    this.C = w.concurrency
+    // Init: the pool's one-time conversion (priced, but outside per-request figures).
+    const initOps = driver.init()
+    this.init = {time_us: priceOps(initOps, c), ops: initOps, forced_exits: forcedExits(initOps, c, w.vcpus)}
+    this.pricer = new OpPricer(c)
+    this.req = new RequestTable(this.N)
+    this.hostFree = new Float64Array(this.workers)
+    this.sharedNow = driver.sharedBytes()
+    this.sharedPeak = this.sharedNow
+    this.every = opts.progressEvery ?? Math.max(1000, Math.floor(this.N / 100))
+    this.closedLoop = w.rate === undefined
+    this.uniform = seededUniform(w.seed)
   }
 
-  const every = opts.progressEvery ?? Math.max(1000, Math.floor(N / 100))
-  const closedLoop = w.rate === undefined
-  const uniform = seededUniform(w.seed)
-
-  const issue = (t: number) => {
-    const id = issued++
-    arrival[id] = t
-    heap.push(t, EV_START, id)
+  run(): StrategyResult {
+    this.seedArrivals()
+    this.drain()
+    this.noteShared(this.now)
+    this.driver.close?.()
+    return this.result()
   }
 
-  const done = (t: number) => {
-    finishedOrFailed++
-    if (opts.onProgress && finishedOrFailed % every === 0) opts.onProgress(finishedOrFailed, N)
-    if (closedLoop) {
-      if (issued < N) issue(t)
-    } else if (admission.length > 0) {
-      heap.push(t, EV_START, admission.shift())
+  /** Closed loop: C callers start at once; open loop: the first Poisson arrival. */
+  private seedArrivals(): void {
+    if (this.closedLoop) {
+      for (let i = 0; i < Math.min(this.C, this.N); i++) this.issue(0)
+    } else {
+      this.heap.push(0, EV_ARRIVAL, -1)
     }
   }
 
-  /** Try to take a buffer for request id at time t; returns false when it had to wait or failed. */
-  const tryBegin = (id: number, t: number): void => {
-    const r = driver.begin()
-    if (!r.ok) {
-      acc(opsVec, info(r.ops).vec)
-      poolExhausted++
-      if (w.on_exhaustion === 'wait') {
-        poolWaiters.push(id)
-        return
+  private drain(): void {
+    const ev: [number, number, number] = [0, 0, 0]
+    while (this.heap.size > 0) {
+      this.heap.pop(ev)
+      const t = ev[0]
+      const id = ev[2]
+      this.now = t
+      switch (ev[1]) {
+        case EV_ARRIVAL:
+          this.onArrival(t)
+          break
+        case EV_START:
+          this.inFlight++
+          this.tryBegin(id, t)
+          break
+        case EV_SUBMIT:
+          this.onSubmit(id, t)
+          break
+        case EV_DETECT:
+          this.onDetect(id, t)
+          break
+        case EV_COMPLETE:
+          this.onComplete(id, t)
+          break
       }
-      failed[id] = 1
-      failedRequests++
-      inFlight--
-      // A caller refused with -EBUSY backs off one poll interval before its next request.
-      const back = t + delta
-      if (closedLoop) {
-        finishedOrFailed++
-        if (opts.onProgress && finishedOrFailed % every === 0) opts.onProgress(finishedOrFailed, N)
-        if (issued < N) issue(back)
-      } else done(t)
+    }
+  }
+
+  private noteShared(t: number): void {
+    this.sharedArea += this.sharedNow * (t - this.lastT)
+    this.lastT = t
+    this.sharedNow = this.driver.sharedBytes()
+    if (this.sharedNow > this.sharedPeak) this.sharedPeak = this.sharedNow
+  }
+
+  private issue(t: number): void {
+    const id = this.issued++
+    this.req.arrival[id] = t
+    this.heap.push(t, EV_START, id)
+  }
+
+  private countFinished(): void {
+    this.finishedOrFailed++
+    if (this.opts.onProgress && this.finishedOrFailed % this.every === 0) this.opts.onProgress(this.finishedOrFailed, this.N)
+  }
+
+  /** A request left the system: the next caller (closed loop) or the next admitted arrival starts. */
+  private done(t: number): void {
+    this.countFinished()
+    if (this.closedLoop) {
+      if (this.issued < this.N) this.issue(t)
+    } else if (this.admission.length > 0) {
+      this.heap.push(t, EV_START, this.admission.shift())
+    }
+  }
+
+  /** Open loop: next arrival after an exponential gap; admit up to C in flight. */
+  private onArrival(t: number): void {
+    const rid = this.issued++
+    this.req.arrival[rid] = t
+    if (this.inFlight < this.C) this.heap.push(t, EV_START, rid)
+    else this.admission.push(rid)
+    if (this.issued < this.N) this.heap.push(t + (-Math.log(1 - this.uniform()) / this.w.rate!) * 1e6, EV_ARRIVAL, -1)
+  }
+
+  /** Take a buffer for request id at time t; an exhausted pool makes it wait or fail. */
+  private tryBegin(id: number, t: number): void {
+    const r = this.driver.begin()
+    if (!r.ok) {
+      accumulate(this.opsVec, this.pricer.priced(r.ops).vec)
+      this.poolExhausted++
+      if (this.w.on_exhaustion === 'wait') this.poolWaiters.push(id)
+      else this.failRequest(id, t)
       return
     }
-    handles[id] = r.handle
-    startedAt[id] = t
-    const ai = info(r.alloc)
-    const pi = info(r.path)
-    acc(opsVec, ai.vec)
-    acc(allocatorVec, ai.vec)
-    acc(opsVec, pi.vec)
-    allocCost[id] = ai.price
-    noteShared(t)
-    heap.push(t + ai.price + pi.price, EV_SUBMIT, id)
+    this.req.handles[id] = r.handle
+    this.req.startedAt[id] = t
+    const ai = this.pricer.priced(r.alloc)
+    const pi = this.pricer.priced(r.path)
+    accumulate(this.opsVec, ai.vec)
+    accumulate(this.allocatorVec, ai.vec)
+    accumulate(this.opsVec, pi.vec)
+    this.req.allocCost[id] = ai.price
+    this.noteShared(t)
+    this.heap.push(t + ai.price + pi.price, EV_SUBMIT, id)
   }
 
-  if (closedLoop) {
-    for (let i = 0; i < Math.min(C, N); i++) issue(0)
-  } else {
-    heap.push(0, EV_ARRIVAL, -1)
+  /** `on_exhaustion: fail`: the request is refused; its caller backs off one poll interval (-EBUSY). */
+  private failRequest(id: number, t: number): void {
+    this.req.failed[id] = 1
+    this.failedRequests++
+    this.inFlight--
+    if (this.closedLoop) {
+      this.countFinished()
+      if (this.issued < this.N) this.issue(t + this.delta)
+    } else this.done(t)
   }
 
-  const ev: [number, number, number] = [0, 0, 0]
-  while (heap.size > 0) {
-    heap.pop(ev)
-    const t = ev[0]
-    const kind = ev[1]
-    const id = ev[2]
-    now = t
-    switch (kind) {
-      case EV_ARRIVAL: {
-        // Open loop: next arrival after an exponential gap; admit up to C in flight.
-        const rid = issued++
-        arrival[rid] = t
-        if (inFlight < C) heap.push(t, EV_START, rid)
-        else admission.push(rid)
-        if (issued < N) heap.push(t + (-Math.log(1 - uniform()) / w.rate!) * 1e6, EV_ARRIVAL, -1)
-        break
-      }
-      case EV_START: {
-        inFlight++
-        tryBegin(id, t)
-        break
-      }
-      case EV_SUBMIT: {
-        submitAt[id] = t
-        // FIFO host service: the earliest-free worker takes it.
-        let k = 0
-        for (let j = 1; j < workers; j++) if (hostFree[j] < hostFree[k]) k = j
-        const start = Math.max(t, hostFree[k])
-        const finish = start + tq
-        hostFree[k] = finish
-        let detect: number
-        if (notify) detect = finish
-        else {
-          const n = Math.max(1, Math.ceil((finish - t) / delta - 1e-9))
-          polls[id] = n
-          detect = t + n * delta
-        }
-        heap.push(detect, EV_DETECT, id)
-        break
-      }
-      case EV_DETECT: {
-        const f = driver.finish(handles[id], {polls: polls[id], notified: notify})
-        handles[id] = undefined
-        const fi = info(f.free)
-        const pi = info(f.path)
-        acc(opsVec, pi.vec)
-        acc(opsVec, fi.vec)
-        acc(allocatorVec, fi.vec)
-        // The wait is the model's: its status checks (or the notify interrupt) are counted here.
-        pollsTotal += polls[id]
-        if (notify) notifiesTotal++
-        freeCost[id] = fi.price
-        noteShared(t)
-        heap.push(t + fi.price + pi.price + (notify ? c.t_notify : 0), EV_COMPLETE, id)
-        // The buffer is back: the oldest waiter takes it now.
-        if (poolWaiters.length > 0) {
-          const wid = poolWaiters.shift()
-          tryBegin(wid, t)
-        }
-        break
-      }
-      case EV_COMPLETE: {
-        inFlight--
-        latency[completed] = t - arrival[id]
-        allocUs += allocCost[id]
-        freeUs += freeCost[id]
-        queueWaitUs += startedAt[id] - arrival[id]
-        completed++
-        done(t)
-        break
-      }
+  /** FIFO host service: the earliest-free worker takes it; completion is seen by notify or the next poll tick. */
+  private onSubmit(id: number, t: number): void {
+    this.req.submitAt[id] = t
+    let k = 0
+    for (let j = 1; j < this.workers; j++) if (this.hostFree[j] < this.hostFree[k]) k = j
+    const start = Math.max(t, this.hostFree[k])
+    const finish = start + this.tq
+    this.hostFree[k] = finish
+    let detect: number
+    if (this.notify) detect = finish
+    else {
+      const n = Math.max(1, Math.ceil((finish - t) / this.delta - 1e-9))
+      this.req.polls[id] = n
+      detect = t + n * this.delta
+    }
+    this.heap.push(detect, EV_DETECT, id)
+  }
+
+  /** Completion detected: copy out and free (priced); the returned buffer goes to the oldest waiter. */
+  private onDetect(id: number, t: number): void {
+    const f = this.driver.finish(this.req.handles[id], {polls: this.req.polls[id], notified: this.notify})
+    this.req.handles[id] = undefined
+    const fi = this.pricer.priced(f.free)
+    const pi = this.pricer.priced(f.path)
+    accumulate(this.opsVec, pi.vec)
+    accumulate(this.opsVec, fi.vec)
+    accumulate(this.allocatorVec, fi.vec)
+    // The wait is the model's: its status checks (or the notify interrupt) are counted here.
+    this.pollsTotal += this.req.polls[id]
+    if (this.notify) this.notifiesTotal++
+    this.req.freeCost[id] = fi.price
+    this.noteShared(t)
+    this.heap.push(t + fi.price + pi.price + (this.notify ? this.c.t_notify : 0), EV_COMPLETE, id)
+    if (this.poolWaiters.length > 0) this.tryBegin(this.poolWaiters.shift(), t)
+  }
+
+  private onComplete(id: number, t: number): void {
+    this.inFlight--
+    this.req.latency[this.completed] = t - this.req.arrival[id]
+    this.allocUs += this.req.allocCost[id]
+    this.freeUs += this.req.freeCost[id]
+    this.queueWaitUs += this.req.startedAt[id] - this.req.arrival[id]
+    this.completed++
+    this.done(t)
+  }
+
+  private result(): StrategyResult {
+    const {c, w, completed, now, init} = this
+    const ops = vectorToOps(this.opsVec)
+    ops.polls += this.pollsTotal
+    ops.notifies += this.notifiesTotal
+    const per = completed > 0 ? 1 / completed : 0
+    const fe = forcedExits(ops, c, w.vcpus)
+    const tlb = effectiveTlbFlushes(ops, c)
+    return {
+      strategy: this.driver.strategy,
+      requests: this.N,
+      completed,
+      makespan_us: now,
+      throughput_per_s: now > 0 ? (completed / now) * 1e6 : 0,
+      latency: latencyStats(this.req.latency.subarray(0, completed)),
+      overhead_us: {alloc: this.allocUs * per, free: this.freeUs * per, total: (this.allocUs + this.freeUs) * per},
+      queue_wait_us: this.queueWaitUs * per,
+      init,
+      ops,
+      allocator_ops: vectorToOps(this.allocatorVec),
+      per_request: {
+        tdcalls: ops.tdcalls * per,
+        tdvmcalls: ops.tdvmcalls * per,
+        mapgpa_calls: ops.mapgpa_calls * per,
+        pages_converted: (ops.pages_to_shared + ops.pages_to_private) * per,
+        pages_accepted: ops.pages_accepted * per,
+        sept_changes: septChanges(ops) * per,
+        forced_exits: fe * per,
+        tlb_flushes: tlb * per,
+      },
+      forced_exits: fe,
+      tlb_flushes: tlb,
+      sept_changes: septChanges(ops),
+      dm_splits: {'1g': ops.dm_splits_1g + init.ops.dm_splits_1g, '2m': ops.dm_splits_2m + init.ops.dm_splits_2m, init_1g: init.ops.dm_splits_1g, init_2m: init.ops.dm_splits_2m},
+      shared_bytes: {mean: now > 0 ? this.sharedArea / now : this.sharedNow, peak: this.sharedPeak},
+      failures: {pool_exhausted: this.poolExhausted, failed_requests: this.failedRequests, mapgpa_retries: ops.mapgpa_retries},
     }
   }
-  noteShared(now)
-  driver.close?.()
-  const ops = zeroOps()
-  const allocatorOps = zeroOps()
-  OP_KEYS.forEach((k, i) => {
-    ops[k] = opsVec[i]
-    allocatorOps[k] = allocatorVec[i]
-  })
-  ops.polls += pollsTotal
-  ops.notifies += notifiesTotal
+}
 
-  const lat = latency.subarray(0, completed).sort()
+/** Mean and nearest-rank percentiles of the completed requests' latencies (sorts `lat` in place). */
+function latencyStats(lat: Float64Array): LatencyStats {
+  lat.sort()
   let sum = 0
   for (let i = 0; i < lat.length; i++) sum += lat[i]
-  const per = completed > 0 ? 1 / completed : 0
-  const fe = forcedExits(ops, c, w.vcpus)
-  const tlb = effectiveTlbFlushes(ops, c)
   return {
-    strategy: driver.strategy,
-    requests: N,
-    completed,
-    makespan_us: now,
-    throughput_per_s: now > 0 ? (completed / now) * 1e6 : 0,
-    latency: {
-      mean_us: completed > 0 ? sum / completed : 0,
-      p50_us: percentile(lat, 0.5),
-      p99_us: percentile(lat, 0.99),
-      max_us: lat.length > 0 ? lat[lat.length - 1] : 0,
-    },
-    overhead_us: {alloc: allocUs * per, free: freeUs * per, total: (allocUs + freeUs) * per},
-    queue_wait_us: queueWaitUs * per,
-    init,
-    ops,
-    allocator_ops: allocatorOps,
-    per_request: {
-      tdcalls: ops.tdcalls * per,
-      tdvmcalls: ops.tdvmcalls * per,
-      mapgpa_calls: ops.mapgpa_calls * per,
-      pages_converted: (ops.pages_to_shared + ops.pages_to_private) * per,
-      pages_accepted: ops.pages_accepted * per,
-      sept_changes: septChanges(ops) * per,
-      forced_exits: fe * per,
-      tlb_flushes: tlb * per,
-    },
-    forced_exits: fe,
-    tlb_flushes: tlb,
-    sept_changes: septChanges(ops),
-    dm_splits: {'1g': ops.dm_splits_1g + initOps.dm_splits_1g, '2m': ops.dm_splits_2m + initOps.dm_splits_2m, init_1g: initOps.dm_splits_1g, init_2m: initOps.dm_splits_2m},
-    shared_bytes: {mean: now > 0 ? sharedArea / now : sharedNow, peak: sharedPeak},
-    failures: {pool_exhausted: poolExhausted, failed_requests: failedRequests, mapgpa_retries: ops.mapgpa_retries},
+    mean_us: lat.length > 0 ? sum / lat.length : 0,
+    p50_us: percentile(lat, 0.5),
+    p99_us: percentile(lat, 0.99),
+    max_us: lat.length > 0 ? lat[lat.length - 1] : 0,
   }
 }

@@ -1,5 +1,6 @@
 /**
- * User cost profiles: a JSON file validated field by field, and `--cost key=value` overrides.
+ * User cost profiles: a JSON document validated field by field (src/app/cost.ts reads the file),
+ * and `--cost key=value` overrides.
  *
  * File shape (every field but `primitives` optional):
  *   {
@@ -14,7 +15,6 @@
  * A figure given without a kind is tagged `estimated`: nothing the user did not vouch for is shown
  * as measured.
  */
-import {existsSync, readFileSync, statSync} from 'node:fs'
 import {InputError} from '../errors.js'
 import {
   COST_KINDS,
@@ -35,7 +35,8 @@ import {
 } from './profiles.js'
 import {parseDuration} from './units.js'
 
-const MAX_PROFILE_BYTES = 1024 * 1024
+/** Largest profile file accepted (a profile is a few KiB). */
+export const MAX_PROFILE_BYTES = 1024 * 1024
 const TOP_KEYS = new Set(['name', 'title', 'description', 'base', 'primitives'])
 const PRIM_KEYS = new Set(['value', 'kind', 'confidence', 'source', 'range'])
 const POINT_KEYS = new Set(['vcpus', 'value', 'kind', 'confidence', 'source'])
@@ -163,24 +164,6 @@ export function profileFromJson(doc: unknown, origin: string): CostProfile {
     description: (doc.description as string | undefined) ?? `Loaded from ${origin}; unset primitives come from ${base.name}.`,
     origin,
   }
-}
-
-/** `--profile NAME|FILE`: a builtin by name (or alias), else a JSON file. */
-export function loadProfile(spec?: string): CostProfile {
-  if (spec === undefined || spec === '') return builtinProfile(DEFAULT_PROFILE)!
-  const builtin = builtinProfile(spec)
-  if (builtin) return builtin
-  if (!existsSync(spec)) throw new InputError('BAD_PROFILE', `unknown profile '${spec}': not a builtin (${builtinProfileNames().join(', ')}) and no such file`)
-  const st = statSync(spec)
-  if (!st.isFile()) throw new InputError('BAD_PROFILE', `profile '${spec}' is not a file`)
-  if (st.size > MAX_PROFILE_BYTES) throw new InputError('BAD_PROFILE', `profile '${spec}' is larger than ${MAX_PROFILE_BYTES} bytes`)
-  let doc: unknown
-  try {
-    doc = JSON.parse(readFileSync(spec, 'utf8'))
-  } catch (error) {
-    throw new InputError('BAD_PROFILE', `profile '${spec}' is not valid JSON: ${(error as Error).message}`)
-  }
-  return profileFromJson(doc, spec)
 }
 
 /**

@@ -5,7 +5,7 @@
  * (exit 2) naming the flag.
  */
 import {InputError} from '../errors.js'
-import {PAGE_SIZE, PAGE_SIZE_2M} from '../guest/memory.js'
+import {PAGE_SIZE, PAGE_SIZE_2M} from '../machine/memory.js'
 import {DEFAULT_POOL_BYTES, validatePoolSizes} from '../guest/alloc/dma-pool.js'
 import {parseDuration, parseSize, requirePositive, requirePositiveInt} from './units.js'
 

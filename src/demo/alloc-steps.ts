@@ -2,7 +2,7 @@
  * Demo steps for the allocator comparison: the reference's three TD sizes through both real
  * allocators, and what the numbers say.
  */
-import {guestDriverFactory} from '../cost/adapter.js'
+import {guestDriverFactory} from '../app/cost.js'
 import {compareSweep} from '../cost/compare.js'
 import {builtinProfile} from '../cost/profiles.js'
 import {sweepChart} from '../cost/report.js'

@@ -1,11 +1,10 @@
 /** Demo steps for device evidence: lock → evidence → verify → accept, and one device that is refused. */
 import {join} from 'node:path'
 import type {DemoContext, DemoStep} from './index.js'
-import {initPlatform} from '../module/platform.js'
-import {StateStore} from '../state/store.js'
+import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice} from '../app/device.js'
+import {initPlatform, openStore, type StateStore} from '../app/platform.js'
 import {writeFileAtomic} from '../util/fsx.js'
 import {TdxkitError} from '../errors.js'
-import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice} from '../device/service.js'
 import {decodeCorim} from '../device/corim.js'
 import {verifyDeviceEvidence} from '../device/verifier.js'
 import {verdictLines} from '../device/cli-helpers.js'
@@ -23,7 +22,7 @@ async function connectStore(ctx: DemoContext): Promise<{store: StateStore; note?
   let store = ctx.store
   let note: string | undefined
   if (!doc?.module || doc.module.profile !== 'tdx-connect') {
-    store = new StateStore(join(ctx.workDir, 'tdx-connect-state'))
+    store = openStore(join(ctx.workDir, 'tdx-connect-state'))
     if (!store.exists()) await initPlatform(store, {profile: 'tdx-connect', seed: 'tdxkit-demo'})
     note = `devices need TDX Connect: using a tdx-connect platform in ${store.dir}`
   }

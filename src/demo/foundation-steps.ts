@@ -2,14 +2,18 @@
 import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import type {DemoStep} from './index.js'
-import {ensurePlatform, initPlatform, withPlatform, Platform, verifyTdReportMac} from '../module/platform.js'
+import {ensurePlatform, initPlatform, withPlatform} from '../app/platform.js'
+import {checkTdReportMac, makeTdReport} from '../app/report.js'
+import {platformSysInfo} from '../app/sysinfo.js'
 import {moduleVersionString} from '../module/summary.js'
-import {readSysInfo} from '../guest/sysinfo.js'
-import {extendRtmr, getTdReport} from '../guest/tdx-guest.js'
+import {extendRtmr} from '../guest/tdx-guest.js'
 import {parseTdReport} from '../abi/tdreport.js'
 import {writeFileAtomic} from '../util/fsx.js'
 
 export const DEMO_SEED = 'tdxkit-demo'
+
+/** The first step creates the platform and says so; later steps have nothing to announce. */
+const quiet = (): void => undefined
 
 export const FOUNDATION_STEPS: DemoStep[] = [
   {
@@ -36,10 +40,8 @@ export const FOUNDATION_STEPS: DemoStep[] = [
     id: 'sysinfo',
     title: 'Global metadata into the read-only sysinfo (TDH.SYS.RD vs TDH.SYS.RDALL)',
     async run(ctx) {
-      const {doc} = await ensurePlatform(ctx.store)
-      const p = new Platform(doc)
-      const rd = readSysInfo(p.module, 'rd')
-      const all = readSysInfo(p.module, 'rdall')
+      const rd = (await platformSysInfo(ctx.store, quiet, 'rd')).read
+      const all = (await platformSysInfo(ctx.store, quiet, 'rdall')).read
       const v = rd.sysinfo.version
       return {
         lines: [
@@ -54,9 +56,8 @@ export const FOUNDATION_STEPS: DemoStep[] = [
     id: 'report',
     title: 'TDG.MR.REPORT → 1024-byte TDREPORT',
     async run(ctx) {
-      const {doc} = await ensurePlatform(ctx.store)
       const reportData = createHash('sha512').update('tdxkit demo nonce').digest()
-      const report = getTdReport(new Platform(doc), reportData)
+      const {report} = await makeTdReport(ctx.store, quiet, reportData)
       const file = join(ctx.workDir, 'td.report')
       writeFileAtomic(file, report, 0o644)
       ctx.bag.set('tdreport', report)
@@ -65,7 +66,7 @@ export const FOUNDATION_STEPS: DemoStep[] = [
       return {
         lines: [
           `wrote ${file} (REPORTDATA = SHA-512("tdxkit demo nonce"))`,
-          `TEE_TCB_INFO_HASH and TEE_INFO_HASH ${ok ? 'match' : 'DO NOT match'} their bytes; REPORTMAC ${verifyTdReportMac(doc, report) ? 'verifies' : 'FAILS'} under the platform key`,
+          `TEE_TCB_INFO_HASH and TEE_INFO_HASH ${ok ? 'match' : 'DO NOT match'} their bytes; REPORTMAC ${checkTdReportMac(ctx.store, report) ? 'verifies' : 'FAILS'} under the platform key`,
         ],
         data: {file, hashes_ok: ok},
       }

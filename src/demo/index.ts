@@ -2,7 +2,7 @@
  * The `demo` story: an ordered list of steps, each a small library-level walk through one capability
  * on the simulated platform. Each issue's work adds its steps to DEMO_STEPS (src/demo/steps.ts).
  */
-import type {StateStore} from '../state/store.js'
+import type {StateStore} from '../app/platform.js'
 
 export interface DemoContext {
   store: StateStore

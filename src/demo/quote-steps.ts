@@ -6,8 +6,8 @@
  */
 import {join} from 'node:path'
 import {parseQuote} from '../abi/quote.js'
-import type {TraceCounters} from '../guest/alloc/trace.js'
-import {generateQuote} from '../guest/quote.js'
+import type {TraceCounters} from '../machine/trace.js'
+import {generateQuote} from '../app/quote.js'
 import {writeFileAtomic} from '../util/fsx.js'
 import type {DemoStep} from './index.js'
 

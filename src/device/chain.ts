@@ -1,7 +1,8 @@
 /**
- * Device certificate-chain verification (SPDM slot chains with or without the SPDM header).
- * Pure: bytes + trust anchors + time in, a result with every check out. Parsing with pkijs,
- * signature checks with Node's crypto (X509Certificate.verify: ECDSA P-256/P-384, RSA, RSA-PSS).
+ * Device certificate-chain verification (SPDM slot chains with or without the SPDM header): the
+ * device rules on top of the shared certificate reader (src/x509, open profile: any key and
+ * signature algorithm Node's crypto verifies). Pure: bytes + trust anchors + time in, a result with
+ * every check out.
  *
  * Checks (shared/reference/device-evidence.md §2.3, §2.6, §4.1 step 3): header length and
  * RootHash = Hash(first cert); every certificate parses; each is signed by the previous one
@@ -10,52 +11,26 @@
  * leaf is not a CA, has digitalSignature, and is not requester-only by DMTF EKU; the leaf key
  * matches the negotiated BaseAsym; the chain ends in a pinned anchor (cert, SPKI or thumbprint).
  */
-import {X509Certificate, createHash, type KeyObject} from 'node:crypto'
-import {asn1js, pkijs, type Asn1js, type Pkijs} from '../util/pkijs.js'
+import {createHash, type KeyObject} from 'node:crypto'
 import {ParseError} from '../errors.js'
 import {HASH_SIZE, SPDM_CERT_CHAIN_HEADER, SpdmBaseAsym, baseAsymName, type HashName} from '../abi/spdm.js'
+import {certSignedBy, parseCert, type Cert} from '../x509/cert.js'
+import {DER_SEQUENCE, issuedBy, splitDerCerts} from '../x509/chain.js'
+import {dmtfDeviceInfo, extensionValue, extKeyUsage, keyUsageHas, spdmExtensionOids} from '../x509/extensions.js'
+import {nameText} from '../x509/name.js'
 import {
   KeyUsageBit,
   OID_BASIC_CONSTRAINTS,
   OID_CURVE_P256,
   OID_CURVE_P384,
   OID_CURVE_P521,
-  OID_DMTF_DEVICE_INFO,
   OID_DMTF_EKU_REQUESTER_AUTH,
   OID_DMTF_EKU_RESPONDER_AUTH,
   OID_DMTF_HARDWARE_IDENTITY,
-  OID_DMTF_SPDM_EXTENSION,
-  OID_EXT_KEY_USAGE,
-  OID_KEY_USAGE,
-  OID_SUBJECT_ALT_NAME,
-} from './oids.js'
+} from '../x509/oids.js'
+import {OPEN_PROFILE} from '../x509/profile.js'
 
-const DER_SEQUENCE = 0x30
-
-/** Split a concatenation of DER SEQUENCEs (certificates) by their TLV lengths. */
-export function splitDerCerts(buf: Uint8Array): Buffer[] {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
-  const out: Buffer[] = []
-  let off = 0
-  while (off < b.length) {
-    if (b[off] !== DER_SEQUENCE) throw new ParseError('CERT_NOT_DER', `certificate ${out.length} at offset ${off} does not start with a DER SEQUENCE`)
-    if (off + 2 > b.length) throw new ParseError('CERT_TRUNCATED', `certificate ${out.length} at offset ${off} is truncated`)
-    let len = b[off + 1]
-    let hdr = 2
-    if (len & 0x80) {
-      const n = len & 0x7f
-      if (n === 0 || n > 4 || off + 2 + n > b.length) throw new ParseError('CERT_BAD_LENGTH', `certificate ${out.length} at offset ${off} has an invalid DER length`)
-      len = 0
-      for (let i = 0; i < n; i++) len = len * 256 + b[off + 2 + i]
-      hdr = 2 + n
-    }
-    if (off + hdr + len > b.length) throw new ParseError('CERT_TRUNCATED', `certificate ${out.length} at offset ${off} needs ${hdr + len} bytes, ${b.length - off} left`)
-    out.push(Buffer.from(b.subarray(off, off + hdr + len)))
-    off += hdr + len
-  }
-  if (out.length === 0) throw new ParseError('CERT_CHAIN_EMPTY', 'certificate chain holds no certificate')
-  return out
-}
+export {splitDerCerts}
 
 export interface ParsedCertChain {
   has_header: boolean
@@ -149,8 +124,7 @@ const RSA_ASYM: Record<number, number[]> = {
   4096: [SpdmBaseAsym.RSASSA_4096, SpdmBaseAsym.RSAPSS_4096],
 }
 
-function keyDescription(x: X509Certificate): {text: string; asym: number[]} {
-  const k = x.publicKey
+function keyDescription(k: KeyObject): {text: string; asym: number[]} {
   const d = k.asymmetricKeyDetails ?? {}
   if (k.asymmetricKeyType === 'ec') {
     const curve = d.namedCurve ?? '?'
@@ -161,76 +135,28 @@ function keyDescription(x: X509Certificate): {text: string; asym: number[]} {
   return {text: String(k.asymmetricKeyType), asym: []}
 }
 
-interface Parsed {
-  x: X509Certificate
-  p: Pkijs.Certificate
-}
-
-function extension(p: Pkijs.Certificate, oid: string): Pkijs.Extension | undefined {
-  return p.extensions?.find((e) => e.extnID === oid)
-}
-
-function keyUsageHas(p: Pkijs.Certificate, bit: number): boolean | undefined {
-  const e = extension(p, OID_KEY_USAGE)
-  if (!e) return undefined
-  const asn = asn1js.fromBER(e.extnValue.valueBlock.valueHexView)
-  if (asn.offset === -1 || !(asn.result instanceof asn1js.BitString)) return false
-  const bytes = asn.result.valueBlock.valueHexView
-  const byte = bytes[bit >> 3] ?? 0
-  return (byte & (0x80 >> (bit & 7))) !== 0
-}
-
-function basicConstraintsCa(p: Pkijs.Certificate): boolean | undefined {
-  const e = extension(p, OID_BASIC_CONSTRAINTS)
-  if (!e) return undefined
-  const asn = asn1js.fromBER(e.extnValue.valueBlock.valueHexView)
-  if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) return false
-  const first = asn.result.valueBlock.value[0]
-  return first instanceof asn1js.Boolean ? first.valueBlock.value : false
-}
-
-function ekuOids(p: Pkijs.Certificate): string[] | undefined {
-  const e = extension(p, OID_EXT_KEY_USAGE)
-  if (!e) return undefined
-  const asn = asn1js.fromBER(e.extnValue.valueBlock.valueHexView)
-  if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) return []
-  return asn.result.valueBlock.value.filter((v) => v instanceof asn1js.ObjectIdentifier).map((v) => (v as Asn1js.ObjectIdentifier).valueBlock.toString())
-}
-
-/** The DMTF device-info otherName in subjectAltName, if any. */
-function deviceInfo(p: Pkijs.Certificate): string | undefined {
-  const e = extension(p, OID_SUBJECT_ALT_NAME)
-  if (!e) return undefined
-  const asn = asn1js.fromBER(e.extnValue.valueBlock.valueHexView)
-  if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) return undefined
-  for (const gn of asn.result.valueBlock.value) {
-    if (gn.idBlock.tagClass !== 3 || gn.idBlock.tagNumber !== 0 || !(gn instanceof asn1js.Constructed)) continue
-    const [oid, val] = gn.valueBlock.value
-    if (!(oid instanceof asn1js.ObjectIdentifier) || oid.valueBlock.toString() !== OID_DMTF_DEVICE_INFO) continue
-    const inner = val instanceof asn1js.Constructed ? val.valueBlock.value[0] : undefined
-    if (inner instanceof asn1js.Utf8String || inner instanceof asn1js.PrintableString || inner instanceof asn1js.IA5String) return inner.valueBlock.value
-  }
-  return undefined
-}
-
-function hasHardwareIdentity(p: Pkijs.Certificate): boolean {
-  const e = extension(p, OID_DMTF_SPDM_EXTENSION)
-  if (!e) return false
-  return Buffer.from(e.extnValue.valueBlock.valueHexView).includes(Buffer.from(new asn1js.ObjectIdentifier({value: OID_DMTF_HARDWARE_IDENTITY}).valueBlock.toBER(false)))
-}
+/** basicConstraints cA: undefined without the extension. */
+const basicConstraintsCa = (c: Cert): boolean | undefined => (extensionValue(c.extensions, OID_BASIC_CONSTRAINTS) ? c.isCA : undefined)
 
 export const thumbprint = (alg: HashName, der: Uint8Array): Buffer => createHash(alg).update(der).digest()
 
-function anchorMatches(a: TrustAnchor, der: Buffer, x: X509Certificate): boolean {
+const spkiOf = (c: Cert): Buffer => c.publicKey.export({type: 'spki', format: 'der'})
+
+/** An anchor certificate, or undefined when it does not parse. */
+function anchorCert(a: TrustAnchor): Cert | undefined {
+  try {
+    return a.cert ? parseCert(a.cert, OPEN_PROFILE) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function anchorMatches(a: TrustAnchor, der: Buffer, c: Cert): boolean {
   if (a.cert) {
     if (a.cert.equals(der)) return true
-    try {
-      // same subject and key (a re-issued root with the same key also matches)
-      const ax = new X509Certificate(a.cert)
-      return ax.subject === x.subject && ax.publicKey.export({type: 'spki', format: 'der'}).equals(x.publicKey.export({type: 'spki', format: 'der'}))
-    } catch {
-      return false
-    }
+    // same subject and key (a re-issued root with the same key also matches)
+    const ac = anchorCert(a)
+    return ac !== undefined && nameText(ac.subjectName) === nameText(c.subjectName) && spkiOf(ac).equals(spkiOf(c))
   }
   if (a.thumbprint) return thumbprint(a.thumbprint.alg, der).equals(a.thumbprint.digest)
   return false
@@ -245,9 +171,70 @@ export function verifyCertChain(chain: Uint8Array, opts: ChainOptions): ChainRes
   }
 }
 
+type AddCheck = (name: string, ok: boolean, detail: string) => void
+
+/** Every certificate through the shared reader; undefined (and a failed parse check) at the first that does not parse. */
+function parseCerts(ders: readonly Buffer[], add: AddCheck): Cert[] | undefined {
+  const certs: Cert[] = []
+  for (const [i, der] of ders.entries()) {
+    try {
+      certs.push(parseCert(der, OPEN_PROFILE))
+    } catch (error) {
+      add('parse', false, `certificate ${i} does not parse: ${(error as Error).message}`)
+      return undefined
+    }
+  }
+  return certs
+}
+
+/** The SPDM header's length covers the whole chain; RootHash is the first certificate's digest. */
+function headerChecks(parsed: ParsedCertChain, chainLength: number, add: AddCheck): void {
+  add('header_length', parsed.header_length === chainLength, `header length ${parsed.header_length}, chain ${chainLength} bytes`)
+  const expect = thumbprint(parsed.root_hash_alg!, parsed.certs[0])
+  add('root_hash', expect.equals(parsed.root_hash!), `RootHash ${parsed.root_hash_alg} ${expect.equals(parsed.root_hash!) ? 'matches' : 'does not match'} the first certificate`)
+}
+
+const certInfo = (c: Cert): CertInfo => ({
+  subject: nameText(c.subjectName),
+  issuer: nameText(c.issuerName),
+  not_before: new Date(c.notBefore).toISOString(),
+  not_after: new Date(c.notAfter).toISOString(),
+  key: keyDescription(c.publicKey).text,
+  sha256: thumbprint('sha256', c.der).toString('hex'),
+})
+
+/** Whether the first certificate is a self-signed root, and the pinned anchor it matches or was issued by. */
+function anchorFirst(first: Cert, anchors: readonly TrustAnchor[]): {selfSigned: boolean; anchorName?: string} {
+  const selfSigned = issuedBy(first, first) && certSignedBy(first, first)
+  const direct = anchors.find((a) => anchorMatches(a, first.der, first))
+  if (direct) return {selfSigned, anchorName: direct.source}
+  let anchorName: string | undefined
+  if (!selfSigned) {
+    for (const a of anchors) {
+      const ac = anchorCert(a)
+      if (ac && issuedBy(first, ac) && certSignedBy(first, ac)) anchorName = `${a.source} (issuer of the first certificate)`
+    }
+  }
+  return {selfSigned, anchorName}
+}
+
+/** The leaf is not a CA, may sign (digitalSignature when keyUsage is present) and is not requester-only by DMTF EKU. */
+function leafCheck(leaf: Cert): {ok: boolean; detail: string} {
+  const leafCa = basicConstraintsCa(leaf)
+  const ds = keyUsageHas(leaf.extensions, KeyUsageBit.digitalSignature)
+  const eku = extKeyUsage(leaf.extensions)
+  const requesterOnly = eku !== undefined && eku.includes(OID_DMTF_EKU_REQUESTER_AUTH) && !eku.includes(OID_DMTF_EKU_RESPONDER_AUTH)
+  const hardwareIdentity = spdmExtensionOids(leaf.extensions).includes(OID_DMTF_HARDWARE_IDENTITY)
+  return {
+    // the reader accepts only X.509 v3
+    ok: leafCa !== true && ds !== false && !requesterOnly,
+    detail: `X.509 v3, CA ${leafCa ?? 'absent'}, digitalSignature ${ds ?? 'no keyUsage'}${requesterOnly ? ', EKU is requester-only' : ''}${hardwareIdentity ? ', hardware-identity' : ''}`,
+  }
+}
+
 function verifyCertChainInner(chain: Uint8Array, opts: ChainOptions): ChainResult {
   const checks: ChainCheck[] = []
-  const add = (name: string, ok: boolean, detail: string) => checks.push({name, ok, detail})
+  const add: AddCheck = (name, ok, detail) => checks.push({name, ok, detail})
   let parsed: ParsedCertChain
   try {
     parsed = parseCertChain(chain, opts.hashAlg)
@@ -256,71 +243,30 @@ function verifyCertChainInner(chain: Uint8Array, opts: ChainOptions): ChainResul
     return {ok: false, checks, certs: [], has_header: false}
   }
   add('parse', true, `${parsed.certs.length} certificate(s), ${parsed.has_header ? 'SPDM header' : 'bare DER list'}`)
-  const certs: Parsed[] = []
-  for (const [i, der] of parsed.certs.entries()) {
-    try {
-      const x = new X509Certificate(der)
-      void x.publicKey // throws when the key does not decode
-      certs.push({x, p: pkijs.Certificate.fromBER(der)})
-    } catch (error) {
-      add('parse', false, `certificate ${i} does not parse: ${(error as Error).message}`)
-      return {ok: false, checks, certs: [], has_header: parsed.has_header}
-    }
-  }
-  if (parsed.has_header) {
-    add('header_length', parsed.header_length === chain.length, `header length ${parsed.header_length}, chain ${chain.length} bytes`)
-    const expect = thumbprint(parsed.root_hash_alg!, parsed.certs[0])
-    add('root_hash', expect.equals(parsed.root_hash!), `RootHash ${parsed.root_hash_alg} ${expect.equals(parsed.root_hash!) ? 'matches' : 'does not match'} the first certificate`)
-  }
-  const info: CertInfo[] = certs.map(({x}, i) => ({
-    subject: x.subject.replace(/\n/g, ', '),
-    issuer: x.issuer.replace(/\n/g, ', '),
-    not_before: new Date(x.validFrom).toISOString(),
-    not_after: new Date(x.validTo).toISOString(),
-    key: keyDescription(x).text,
-    sha256: thumbprint('sha256', parsed.certs[i]).toString('hex'),
-  }))
+  const certs = parseCerts(parsed.certs, add)
+  if (!certs) return {ok: false, checks, certs: [], has_header: parsed.has_header}
+  if (parsed.has_header) headerChecks(parsed, chain.length, add)
+  const info = certs.map(certInfo)
   // Signatures and names: cert[0] self-signed or issued by a pinned anchor; cert[i] by cert[i-1].
-  const first = certs[0]
-  const selfSigned = first.x.checkIssued(first.x) && first.x.verify(first.x.publicKey)
-  let anchorName: string | undefined
-  const direct = opts.anchors.find((a) => anchorMatches(a, parsed.certs[0], first.x))
-  if (direct) anchorName = direct.source
-  else if (!selfSigned) {
-    for (const a of opts.anchors) {
-      if (!a.cert) continue
-      try {
-        const ax = new X509Certificate(a.cert)
-        if (first.x.checkIssued(ax) && first.x.verify(ax.publicKey)) anchorName = `${a.source} (issuer of the first certificate)`
-      } catch {}
-    }
-  }
+  const {selfSigned, anchorName} = anchorFirst(certs[0], opts.anchors)
   add('self_signed_root', selfSigned || anchorName !== undefined, selfSigned ? 'first certificate is a self-signed root' : anchorName ? 'first certificate is issued by a pinned anchor' : 'first certificate is neither self-signed nor issued by a pinned anchor')
   for (let i = 1; i < certs.length; i++) {
-    const issued = certs[i].x.checkIssued(certs[i - 1].x)
-    const sig = certs[i].x.verify(certs[i - 1].x.publicKey)
+    const issued = issuedBy(certs[i], certs[i - 1])
+    const sig = certSignedBy(certs[i], certs[i - 1])
     add(`signature[${i}]`, issued && sig, `${info[i].subject} ${sig ? 'signed by' : 'NOT signed by'} ${info[i - 1].subject}${issued ? '' : ' (issuer name mismatch)'}`)
   }
   const at = opts.at.getTime()
   const expired = info.filter((c) => at < Date.parse(c.not_before) || at > Date.parse(c.not_after))
   add('validity', expired.length === 0, expired.length === 0 ? `all certificates valid at ${opts.at.toISOString()}` : `${expired.map((c) => c.subject).join('; ')} not valid at ${opts.at.toISOString()}`)
   for (let i = 0; i < certs.length - 1; i++) {
-    const ca = basicConstraintsCa(certs[i].p)
-    const sign = keyUsageHas(certs[i].p, KeyUsageBit.keyCertSign)
+    const ca = basicConstraintsCa(certs[i])
+    const sign = keyUsageHas(certs[i].extensions, KeyUsageBit.keyCertSign)
     add(`ca[${i}]`, ca === true && sign !== false, `${info[i].subject}: basicConstraints CA ${ca === undefined ? 'absent' : ca}${sign === false ? ', keyUsage lacks keyCertSign' : ''}`)
   }
   const leaf = certs[certs.length - 1]
-  const leafCa = basicConstraintsCa(leaf.p)
-  const ds = keyUsageHas(leaf.p, KeyUsageBit.digitalSignature)
-  const eku = ekuOids(leaf.p)
-  const requesterOnly = eku !== undefined && eku.includes(OID_DMTF_EKU_REQUESTER_AUTH) && !eku.includes(OID_DMTF_EKU_RESPONDER_AUTH)
-  const leafOk = leaf.p.version === 2 && leafCa !== true && ds !== false && !requesterOnly
-  add(
-    'leaf',
-    leafOk,
-    `X.509 v${leaf.p.version + 1}, CA ${leafCa ?? 'absent'}, digitalSignature ${ds ?? 'no keyUsage'}${requesterOnly ? ', EKU is requester-only' : ''}${hasHardwareIdentity(leaf.p) ? ', hardware-identity' : ''}`,
-  )
-  const kd = keyDescription(leaf.x)
+  const lc = leafCheck(leaf)
+  add('leaf', lc.ok, lc.detail)
+  const kd = keyDescription(leaf.publicKey)
   const leafAsym = opts.baseAsym !== undefined && kd.asym.includes(opts.baseAsym) ? opts.baseAsym : kd.asym[0]
   if (opts.baseAsym !== undefined) {
     add('leaf_key_alg', kd.asym.includes(opts.baseAsym), `leaf key ${kd.text}, negotiated ${baseAsymName(opts.baseAsym)}`)
@@ -331,9 +277,9 @@ function verifyCertChainInner(chain: Uint8Array, opts: ChainOptions): ChainResul
     checks,
     certs: info,
     has_header: parsed.has_header,
-    leaf_key: leaf.x.publicKey,
+    leaf_key: leaf.publicKey,
     leaf_asym: leafAsym,
     anchor: anchorName,
-    device_info: deviceInfo(leaf.p),
+    device_info: dmtfDeviceInfo(leaf.extensions),
   }
 }

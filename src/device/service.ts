@@ -1,13 +1,11 @@
 /**
- * Device operations on the state directory, each one transaction under the state lock
- * (withPlatform): a refused TDISP transition or a failed verification throws before anything is
- * saved, so the device stays where it was. Devices exist only on a TDISP-capable profile
- * (tdx-connect); doc.devices is created with the defaults the first time a device command runs.
+ * Device operations on the devices section (doc.devices) of a TDX Connect platform: list, add,
+ * lock, unlock, collect evidence, export reference values, verify and accept. Each mutates the
+ * section it is given or throws before changing anything (a refused TDISP transition, a failed
+ * verification), so the caller's transaction (src/app/device.ts) saves only what succeeded.
  */
 import {randomBytes} from 'node:crypto'
 import {ExitCode, InputError, RefusedError, TdxkitError} from '../errors.js'
-import {initPlatform, profileInfo, withPlatform, type Platform} from '../module/platform.js'
-import type {StateStore} from '../state/store.js'
 import {tdiStateName, type TdiStateName} from '../abi/tdisp.js'
 import {SPDM_NONCE_SIZE} from '../abi/spdm.js'
 import {DeviceRuntime} from './device.js'
@@ -15,46 +13,15 @@ import {decodeCorim, type CorimDocument} from './corim.js'
 import {decodeEvidence, encodeEvidence, type EvidenceBundle} from './evidence.js'
 import {modelSpec} from './models.js'
 import {goldenReference, referenceSigningKey} from './reference.js'
-import {addDevice, assertDevicesSection, createDefaultDevices, findDevice, type AddDeviceOptions, type DeviceRecord, type DevicesSection} from './registry.js'
+import {addDevice, findDevice, type AddDeviceOptions, type DeviceRecord, type DevicesSection} from './registry.js'
 import {TSM_HASH, tsmCollect, tsmLock, tsmReadState, tsmStart, tsmStop} from './tsm.js'
 import {verifyDeviceEvidence, type DevicePolicy, type Verdict} from './verifier.js'
 import type {TrustAnchor} from './chain.js'
 
+/** What a device operation works on: the platform seed (device keys derive from it) and doc.devices. */
 export interface DeviceContext {
-  platform: Platform
   seed: string
   section: DevicesSection
-  /** doc.devices was created (defaults) in this transaction */
-  defaults_created: boolean
-}
-
-/** Run fn with the devices section loaded under the state lock; refuses non-TDISP profiles. */
-export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext) => T | Promise<T>): Promise<{result: T; platform_created: boolean; defaults_created: boolean}> {
-  let defaultsCreated = false
-  // Device commands need TDX Connect: on an empty state directory create a tdx-connect platform
-  // (instead of the generic default profile, which has no TDISP).
-  let connectCreated = false
-  if (!store.load()?.module) {
-    try {
-      await initPlatform(store, {profile: 'tdx-connect'})
-      connectCreated = true
-    } catch (error) {
-      if (!(error instanceof TdxkitError && error.code === 'PLATFORM_EXISTS')) throw error
-    }
-  }
-  const {result, created} = await withPlatform(store, async (p) => {
-    if (!profileInfo(p.profile).tdisp) {
-      throw new RefusedError('TDISP_UNSUPPORTED', `the ${p.profile} platform has no TDISP devices; create a TDX Connect platform with 'tdxkit module init --profile tdx-connect'`)
-    }
-    const doc = p.doc as typeof p.doc & {devices?: unknown}
-    if (doc.devices === undefined) {
-      doc.devices = createDefaultDevices(p.doc.module.seed)
-      defaultsCreated = true
-    }
-    assertDevicesSection(doc.devices, store.file)
-    return fn({platform: p, seed: p.doc.module.seed, section: doc.devices, defaults_created: defaultsCreated})
-  })
-  return {result, platform_created: created || connectCreated, defaults_created: defaultsCreated}
 }
 
 export interface DeviceSummary {
@@ -90,29 +57,27 @@ export function summarize(rec: DeviceRecord): DeviceSummary {
   }
 }
 
-export async function listDevices(store: StateStore) {
-  return withDevices(store, (ctx) => ctx.section.devices.map(summarize))
+export function deviceList(ctx: DeviceContext): DeviceSummary[] {
+  return ctx.section.devices.map(summarize)
 }
 
-export async function addDeviceOp(store: StateStore, opts: AddDeviceOptions) {
-  return withDevices(store, (ctx) => summarize(addDevice(ctx.section, ctx.seed, opts)))
+export function addDeviceTo(ctx: DeviceContext, opts: AddDeviceOptions): DeviceSummary {
+  return summarize(addDevice(ctx.section, ctx.seed, opts))
 }
 
-export async function lockDevice(store: StateStore, id: string) {
-  return withDevices(store, (ctx) => {
-    const rec = findDevice(ctx.section, id)
-    const outcome = tsmLock(new DeviceRuntime(ctx.seed, rec))
-    return {...outcome, device: summarize(rec)}
-  })
+/** LOCK_INTERFACE_REQUEST through the TSM. */
+export function lockInterface(ctx: DeviceContext, id: string) {
+  const rec = findDevice(ctx.section, id)
+  const outcome = tsmLock(new DeviceRuntime(ctx.seed, rec))
+  return {...outcome, device: summarize(rec)}
 }
 
-export async function unlockDevice(store: StateStore, id: string) {
-  return withDevices(store, (ctx) => {
-    const rec = findDevice(ctx.section, id)
-    const from = rec.tdi.state
-    tsmStop(new DeviceRuntime(ctx.seed, rec))
-    return {from, device: summarize(rec)}
-  })
+/** STOP_INTERFACE_REQUEST through the TSM (back to CONFIG_UNLOCKED). */
+export function unlockInterface(ctx: DeviceContext, id: string) {
+  const rec = findDevice(ctx.section, id)
+  const from = rec.tdi.state
+  tsmStop(new DeviceRuntime(ctx.seed, rec))
+  return {from, device: summarize(rec)}
 }
 
 /** Fresh 32-byte verifier nonce, or the one given (must be 32 bytes). */
@@ -140,22 +105,20 @@ function collect(seed: string, rec: DeviceRecord, nonce: Buffer): EvidenceBundle
   }
 }
 
-export async function collectEvidence(store: StateStore, id: string, nonce?: Buffer) {
-  return withDevices(store, (ctx) => {
-    const rec = findDevice(ctx.section, id)
-    const bundle = collect(ctx.seed, rec, evidenceNonce(nonce))
-    return {bundle, bytes: encodeEvidence(bundle)}
-  })
+/** An evidence bundle collected now (fresh nonce unless one is given). */
+export function deviceEvidence(ctx: DeviceContext, id: string, nonce?: Buffer) {
+  const rec = findDevice(ctx.section, id)
+  const bundle = collect(ctx.seed, rec, evidenceNonce(nonce))
+  return {bundle, bytes: encodeEvidence(bundle)}
 }
 
-export async function exportReference(store: StateStore, id: string, opts: {sign?: boolean} = {}) {
-  return withDevices(store, (ctx) => {
-    const rec = findDevice(ctx.section, id)
-    const spec = modelSpec(rec.model)!
-    const bytes = goldenReference(ctx.seed, spec, opts)
-    const signer = opts.sign ? referenceSigningKey(ctx.seed, spec).key.export({format: 'jwk'}) : undefined
-    return {bytes, signer_jwk: signer, document: decodeCorim(bytes)}
-  })
+/** The device's golden reference values (CoRIM), optionally signed. */
+export function deviceReference(ctx: DeviceContext, id: string, opts: {sign?: boolean} = {}) {
+  const rec = findDevice(ctx.section, id)
+  const spec = modelSpec(rec.model)!
+  const bytes = goldenReference(ctx.seed, spec, opts)
+  const signer = opts.sign ? referenceSigningKey(ctx.seed, spec).key.export({format: 'jwk'}) : undefined
+  return {bytes, signer_jwk: signer, document: decodeCorim(bytes)}
 }
 
 export interface AcceptOptions {
@@ -182,45 +145,45 @@ export class DeviceVerificationError extends TdxkitError {
 }
 
 /**
- * `device accept`: refuse unless the TDI is CONFIG_LOCKED (exit 7), verify evidence (given or
- * collected now) bound to the live TSM digests against the reference values, then
+ * Accept a device: refuse unless the TDI is CONFIG_LOCKED (exit 7), verify evidence (given or
+ * collected now) bound to the live TSM digests against the reference values at `at`, then
  * START_INTERFACE → RUN. A failed verification throws DeviceVerificationError (3/6) and nothing
  * changes.
  */
-export async function acceptDevice(store: StateStore, id: string, opts: AcceptOptions = {}) {
-  return withDevices(store, (ctx) => {
-    const rec = findDevice(ctx.section, id)
-    const dev = new DeviceRuntime(ctx.seed, rec)
-    const state = tsmReadState(dev)
-    if (rec.tdi.state !== 'CONFIG_LOCKED') {
-      const hint = rec.tdi.state === 'CONFIG_UNLOCKED' ? `run 'tdxkit device lock ${rec.id}' first` : rec.tdi.state === 'RUN' ? 'it is already running' : `recover with 'tdxkit device unlock ${rec.id}' and lock it again`
-      throw new RefusedError('TDI_NOT_LOCKED', `device ${rec.id} is ${tdiStateName(state)}: TDISP refuses START_INTERFACE outside CONFIG_LOCKED; ${hint}`, {
-        detail: {tdi_state: tdiStateName(state)},
-      })
-    }
-    const bundle = opts.evidence ? decodeEvidence(opts.evidence) : collect(ctx.seed, rec, evidenceNonce())
-    if (bundle.device.id !== rec.id) throw new InputError('EVIDENCE_OTHER_DEVICE', `evidence is for device ${bundle.device.id}, not ${rec.id}`)
-    const reference = opts.reference_doc ?? decodeCorim(opts.reference ?? goldenReference(ctx.seed, modelSpec(rec.model)!))
-    const tsm = rec.tsm!
-    const verdict = verifyDeviceEvidence({
-      evidence: bundle,
-      reference,
-      anchors: opts.anchors,
-      policy: opts.policy,
-      at: opts.at ?? new Date(),
-      tsm: {
-        hash_alg: TSM_HASH,
-        tdi_state: state,
-        lock_generation: rec.tdi.lock_generation,
-        evidence_generation: tsm.evidence_generation ?? 0,
-        digests: new Map(Object.entries(tsm.digests ?? {}).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])),
-        source: 'the live TSM (TDG.TDI.RD)',
-      },
-    })
-    if (!verdict.ok) throw new DeviceVerificationError(verdict)
-    tsmStart(dev)
-    const after = tsmReadState(dev)
-    rec.accepted = true
-    return {verdict, tdi_state: tdiStateName(after), device: summarize(rec)}
+export function acceptInterface(ctx: DeviceContext, id: string, opts: AcceptOptions & {at: Date}) {
+  const rec = findDevice(ctx.section, id)
+  const dev = new DeviceRuntime(ctx.seed, rec)
+  const state = tsmReadState(dev)
+  assertConfigLocked(rec, state)
+  const bundle = opts.evidence ? decodeEvidence(opts.evidence) : collect(ctx.seed, rec, evidenceNonce())
+  if (bundle.device.id !== rec.id) throw new InputError('EVIDENCE_OTHER_DEVICE', `evidence is for device ${bundle.device.id}, not ${rec.id}`)
+  const reference = opts.reference_doc ?? decodeCorim(opts.reference ?? goldenReference(ctx.seed, modelSpec(rec.model)!))
+  const verdict = verifyDeviceEvidence({evidence: bundle, reference, anchors: opts.anchors, policy: opts.policy, at: opts.at, tsm: liveTsmRecord(rec, state)})
+  if (!verdict.ok) throw new DeviceVerificationError(verdict)
+  tsmStart(dev)
+  const after = tsmReadState(dev)
+  rec.accepted = true
+  return {verdict, tdi_state: tdiStateName(after), device: summarize(rec)}
+}
+
+/** TDISP refuses START_INTERFACE outside CONFIG_LOCKED (exit 7, with what to do instead). */
+function assertConfigLocked(rec: DeviceRecord, state: number): void {
+  if (rec.tdi.state === 'CONFIG_LOCKED') return
+  const hint = rec.tdi.state === 'CONFIG_UNLOCKED' ? `run 'tdxkit device lock ${rec.id}' first` : rec.tdi.state === 'RUN' ? 'it is already running' : `recover with 'tdxkit device unlock ${rec.id}' and lock it again`
+  throw new RefusedError('TDI_NOT_LOCKED', `device ${rec.id} is ${tdiStateName(state)}: TDISP refuses START_INTERFACE outside CONFIG_LOCKED; ${hint}`, {
+    detail: {tdi_state: tdiStateName(state)},
   })
+}
+
+/** What the TSM recorded about the device, as the verifier binds the evidence to it. */
+function liveTsmRecord(rec: DeviceRecord, state: number) {
+  const tsm = rec.tsm!
+  return {
+    hash_alg: TSM_HASH,
+    tdi_state: state,
+    lock_generation: rec.tdi.lock_generation,
+    evidence_generation: tsm.evidence_generation ?? 0,
+    digests: new Map(Object.entries(tsm.digests ?? {}).map(([k, v]) => [Number(k), Buffer.from(v, 'hex')])),
+    source: 'the live TSM (TDG.TDI.RD)',
+  }
 }

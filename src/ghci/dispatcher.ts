@@ -36,7 +36,7 @@ import {
   guidFromBytes,
 } from '../abi/ghci.js'
 import {field, readNum, readUint, writeField} from '../abi/layout.js'
-import {PAGE_SIZE} from '../guest/memory.js'
+import {PAGE_SIZE} from '../machine/memory.js'
 import type {Qgs} from '../host/qgs.js'
 import type {Vmm} from '../host/vmm.js'
 import {defaultServices, type ServiceHandler} from './services.js'
@@ -171,7 +171,7 @@ export class GhciDispatcher {
     }
     if (this.qgs.inFlight >= GET_QUOTE_MAX_IN_FLIGHT) return out(TdVmCallStatus.RETRY)
     setStatus(GetQuoteStatus.IN_FLIGHT)
-    this.qgs.submit(mem.strip(gpa), len)
+    this.qgs.submit(this.vmm, mem.strip(gpa), len)
     return out(TdVmCallStatus.SUCCESS)
   }
 

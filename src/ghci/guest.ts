@@ -17,8 +17,7 @@ import {
 import {TdcallLeaf, type Regs} from '../abi/tdcall.js'
 import {TDX_SUCCESS, describeStatus} from '../abi/status.js'
 import {RefusedError} from '../errors.js'
-import type {OpTrace} from '../guest/alloc/trace.js'
-import type {Vmm} from '../host/vmm.js'
+import type {Machine} from '../machine/machine.js'
 import type {VmcallOut, VmcallRegs} from './dispatcher.js'
 
 /** The registers after TDG.VP.VMCALL returns (outputs the VMM did not write keep their input values). */
@@ -33,8 +32,8 @@ export interface VmcallPort {
 }
 
 export interface GhciPorts {
-  trace: OpTrace
-  vmm: Vmm
+  /** The TD's machine: its memory (shared bit), the trace, and whether the TD still runs. */
+  machine: Machine
   module: VmcallPort
 }
 
@@ -45,9 +44,15 @@ export interface MapGpaResult {
 
 export class GhciGuest {
   private readonly ports: GhciPorts
+  private registeredVector?: number
 
   constructor(ports: GhciPorts) {
     this.ports = ports
+  }
+
+  /** The vector this guest registered with SetupEventNotifyInterrupt (undefined: none yet). */
+  get notifyVector(): number | undefined {
+    return this.registeredVector
   }
 
   /**
@@ -57,9 +62,9 @@ export class GhciGuest {
    * (host work appears after it) and gets its status when the call returns.
    */
   call(subfn: bigint, regs: VmcallRegs = {}): VmcallResult {
-    const {trace, vmm, module} = this.ports
-    vmm.assertRunning()
-    const event = trace.add({kind: 'tdvmcall', layer: 'tdvmcall', name: tdvmcallName(subfn)})
+    const {machine, module} = this.ports
+    machine.assertRunning()
+    const event = machine.trace.add({kind: 'tdvmcall', layer: 'tdvmcall', name: tdvmcallName(subfn)})
     const {status, regs: o} = module.tdcall(BigInt(TdcallLeaf.VP_VMCALL), {
       ...regs,
       rcx: regs.rcx ?? TDVMCALL_EXPOSE_REGS_MASK,
@@ -100,7 +105,7 @@ export class GhciGuest {
    * give up.
    */
   mapGpa(gpa: bigint, bytes: number, toShared: boolean): MapGpaResult {
-    const mem = this.ports.vmm.memory
+    const mem = this.ports.machine.memory
     const base = mem.strip(gpa)
     let start = toShared ? mem.sharedAlias(base) : base
     const end = start + BigInt(bytes)
@@ -116,14 +121,14 @@ export class GhciGuest {
       result.retries++
       const resume = res.r11
       if (resume < start || resume >= end) {
-        this.ports.trace.add({kind: 'failure', layer: 'guest', name: 'MapGPA', detail: `host resume GPA 0x${resume.toString(16)} outside the requested range`})
+        this.ports.machine.trace.add({kind: 'failure', layer: 'guest', name: 'MapGPA', detail: `host resume GPA 0x${resume.toString(16)} outside the requested range`})
         throw new RefusedError('MAPGPA_BAD_RESUME', `MapGPA: host answered RETRY with resume GPA 0x${resume.toString(16)} outside [0x${start.toString(16)}, 0x${end.toString(16)})`, {
           status: res.r10,
         })
       }
       if (resume === start) noProgress++
       else noProgress = 0
-      this.ports.trace.add({kind: 'mapgpa_retry', layer: 'guest', name: 'MapGPA RETRY', gpa: resume, detail: resume === start ? `no progress (${noProgress}/${MAP_GPA_MAX_RETRIES_NO_PROGRESS})` : 'partial progress'})
+      this.ports.machine.trace.add({kind: 'mapgpa_retry', layer: 'guest', name: 'MapGPA RETRY', gpa: resume, detail: resume === start ? `no progress (${noProgress}/${MAP_GPA_MAX_RETRIES_NO_PROGRESS})` : 'partial progress'})
       if (noProgress >= MAP_GPA_MAX_RETRIES_NO_PROGRESS) {
         throw new RefusedError('MAPGPA_NO_PROGRESS', `MapGPA: host answered RETRY ${noProgress} times without progress at 0x${start.toString(16)}; giving up`, {
           status: res.r10,
@@ -139,7 +144,9 @@ export class GhciGuest {
   }
 
   setupEventNotifyInterrupt(vector: number): VmcallResult {
-    return this.check('SetupEventNotifyInterrupt', this.call(TdVmCall.SETUP_EVENT_NOTIFY_INTERRUPT, {r12: BigInt(vector)}))
+    const res = this.check('SetupEventNotifyInterrupt', this.call(TdVmCall.SETUP_EVENT_NOTIFY_INTERRUPT, {r12: BigInt(vector)}))
+    this.registeredVector = vector
+    return res
   }
 
   /** ReportFatalError: error code (bits 31:0, low 16 bits zero), up to 64 ASCII bytes of message. */

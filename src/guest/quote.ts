@@ -1,11 +1,13 @@
 /**
  * The guest "driver" path for a quote, after Linux's tdx-guest driver: TDG.MR.REPORT for the
  * TDREPORT, a shared buffer from the chosen allocator, the 24-byte GetQuote header + TDREPORT
- * written through the guest's mapping, TDVMCALL GetQuote, then wait — polling the status word or
- * taking the event-notify interrupt — and copy the quote out. Every step lands in the trace.
+ * written through the guest's mapping, TDVMCALL GetQuote, then wait — sleeping between reads of
+ * the status word, or halting until the event-notify interrupt arrives — and copy the quote out.
+ * Every step lands in the trace. The guest sees only what a TD sees: TDCALL statuses, its shared
+ * buffer and interrupts; the host behind GetQuote runs while the vCPU sleeps (src/machine).
  *
- * `requestQuote` is one request on an open session (what the allocator comparison drives);
- * `generateQuote` is the whole command: platform + state (doc.alloc) + session + one request.
+ * `requestQuote` is one request on a TD (what `quote generate` and the allocator comparison drive,
+ * both wired by src/app); the allocator's persistent state lives in doc.alloc (`AllocDoc`).
  */
 import {
   GET_QUOTE_BUF_SIZE,
@@ -19,19 +21,14 @@ import {
   tdvmcallStatusName,
 } from '../abi/ghci.js'
 import {readNum, readUint, writeField} from '../abi/layout.js'
-import {QUOTE_HEADER} from '../abi/quote.js'
 import {TDREPORT_SIZE} from '../abi/tdreport.js'
 import {InputError, RefusedError, StateError} from '../errors.js'
-import {TdSession} from '../ghci/session.js'
-import {quoteTdReport} from '../host/qe.js'
-import type {QgsMode} from '../host/qgs.js'
-import type {MapGpaHostOptions} from '../host/vmm.js'
-import {Platform, withPlatform, type PlatformDoc} from '../module/platform.js'
-import type {StateDoc, StateStore} from '../state/store.js'
+import {diffCounters, type TraceCounters} from '../machine/trace.js'
+import type {StateDoc} from '../util/state-doc.js'
 import {DmaPoolAllocator, DEFAULT_POOL_BYTES, restorePoolMemory, type DmaPoolState} from './alloc/dma-pool.js'
 import type {SharedBuffer, SharedBufferAllocator, StrategyName} from './alloc/interface.js'
-import {OpTrace, diffCounters, type TraceCounters, type TraceEvent} from './alloc/trace.js'
 import {VmapMapGpaAllocator} from './alloc/vmap-mapgpa.js'
+import type {GuestTd} from './td.js'
 import {getTdReport} from './tdx-guest.js'
 
 export type Completion = 'poll' | 'notify'
@@ -61,7 +58,7 @@ export interface QuoteRequestResult {
 /** Either 64 bytes of report data (TDG.MR.REPORT is called) or a ready TDREPORT to quote. */
 export type QuoteInput = {reportData: Uint8Array} | {tdreport: Uint8Array}
 
-function writeHeader(alloc: SharedBufferAllocator, buf: SharedBuffer, tdreport: Buffer, td: TdSession): void {
+function writeHeader(alloc: SharedBufferAllocator, buf: SharedBuffer, tdreport: Buffer, td: GuestTd): void {
   // memset the whole buffer, then header + TDREPORT (the driver's sequence)
   alloc.write(buf, 0, Buffer.alloc(buf.bytes))
   td.trace.add({kind: 'copy', layer: 'guest', name: 'memset shared buffer', count: buf.bytes})
@@ -77,42 +74,63 @@ function writeHeader(alloc: SharedBufferAllocator, buf: SharedBuffer, tdreport: 
 const readStatus = (alloc: SharedBufferAllocator, buf: SharedBuffer): bigint =>
   readUint(GET_QUOTE_HEADER, alloc.read(buf, 0, GET_QUOTE_HEADER_SIZE), 'status')
 
-/** Wait for the host: poll the status word or take the notify interrupt. Returns checks made. */
-function waitForCompletion(td: TdSession, alloc: SharedBufferAllocator, buf: SharedBuffer, completion: Completion, limit: number, vector: number): number {
+/**
+ * Wait for the host: sleep one poll interval and read the status word (the host works while the
+ * vCPU sleeps), or halt until the event-notify interrupt arrives. Returns the checks made.
+ */
+function waitForCompletion(td: GuestTd, alloc: SharedBufferAllocator, buf: SharedBuffer, completion: Completion, limit: number, vector: number): number {
   for (let i = 1; i <= limit; i++) {
     if (completion === 'poll') {
-      td.runHost() // the host works while the guest sleeps one poll interval
+      td.cpu.sleep()
       td.trace.add({kind: 'poll', layer: 'guest', name: 'sleep, read status'})
       if (readStatus(alloc, buf) !== GetQuoteStatus.IN_FLIGHT) return i
-    } else {
-      td.runHost()
-      const v = td.vmm.takeInterrupt()
-      if (v === vector) {
-        td.trace.add({kind: 'notify_irq', layer: 'guest', name: `event-notify interrupt 0x${vector.toString(16)}`})
-        return i
-      }
+    } else if (td.cpu.halt() === vector) {
+      td.trace.add({kind: 'notify_irq', layer: 'guest', name: `event-notify interrupt 0x${vector.toString(16)}`})
+      return i
     }
   }
   return limit
 }
 
+/** TDREPORT of the request: made now (TDG.MR.REPORT over the report data) or the one given. */
+function requestTdReport(td: GuestTd, input: QuoteInput): Buffer {
+  if (!('tdreport' in input)) return getTdReport(td, input.reportData)
+  if (input.tdreport.length !== TDREPORT_SIZE) throw new InputError('BAD_LENGTH', `a TDREPORT is ${TDREPORT_SIZE} bytes, got ${input.tdreport.length}`)
+  return Buffer.from(input.tdreport)
+}
+
+/** GetQuote TDVMCALL itself refused (TDCALL status or R10). */
+function getQuoteCallFailed(res: {tdcall_status: bigint; r10: bigint}): RefusedError {
+  const name = res.tdcall_status !== 0n ? 'TDCALL refused' : tdvmcallStatusName(res.r10)
+  return new RefusedError('GETQUOTE_FAILED', `GetQuote TDVMCALL failed: ${name} (0x${(res.tdcall_status || res.r10).toString(16)})`, {
+    status: res.r10,
+    detail: {r10: '0x' + res.r10.toString(16), r10_name: name},
+  })
+}
+
 /**
- * One GetQuote request on an open session, through `alloc`. Throws RefusedError with the real
- * status names on every failure; a timed-out buffer is abandoned to the host (never reused).
+ * The host completed the request with a failure status. The guest knows only the status; the app
+ * layer adds what the host said about it (see src/app/quote.ts).
  */
-export function requestQuote(p: Platform, td: TdSession, alloc: SharedBufferAllocator, input: QuoteInput, opts: RequestQuoteOptions = {}): QuoteRequestResult {
+function getQuoteStatusFailed(status: bigint): RefusedError {
+  const unavailable = status === GetQuoteStatus.SERVICE_UNAVAILABLE
+  return new RefusedError(unavailable ? 'QGS_UNAVAILABLE' : 'GETQUOTE_ERROR', `GetQuote failed: ${getQuoteStatusName(status)}${unavailable ? ' (no quote generation service on the host)' : ''}`, {
+    status,
+    detail: {status: '0x' + status.toString(16), status_name: getQuoteStatusName(status)},
+  })
+}
+
+/**
+ * One GetQuote request on a TD, through `alloc`. Throws RefusedError with the real status names on
+ * every failure; a timed-out buffer is abandoned to the host (never reused).
+ */
+export function requestQuote(td: GuestTd, alloc: SharedBufferAllocator, input: QuoteInput, opts: RequestQuoteOptions = {}): QuoteRequestResult {
   const completion = opts.completion ?? 'poll'
   const limit = opts.pollLimit ?? GET_QUOTE_POLL_LIMIT
   const vector = opts.notifyVector ?? DEFAULT_NOTIFY_VECTOR
   const before = td.trace.snapshot()
   td.trace.add({kind: 'request_begin', layer: 'guest', name: `quote request (${alloc.strategy}, ${completion})`})
-  let tdreport: Buffer
-  if ('tdreport' in input) {
-    if (input.tdreport.length !== TDREPORT_SIZE) throw new InputError('BAD_LENGTH', `a TDREPORT is ${TDREPORT_SIZE} bytes, got ${input.tdreport.length}`)
-    tdreport = Buffer.from(input.tdreport)
-  } else {
-    tdreport = getTdReport(p, input.reportData)
-  }
+  const tdreport = requestTdReport(td, input)
   const buf = alloc.alloc(opts.bufferBytes ?? GET_QUOTE_BUF_SIZE)
   let keep = false // buffer abandoned to the host
   let done: Omit<QuoteRequestResult, 'counters'>
@@ -121,15 +139,9 @@ export function requestQuote(p: Platform, td: TdSession, alloc: SharedBufferAllo
       throw new InputError('BUFFER_TOO_SMALL', `a ${buf.bytes}-byte buffer cannot hold the header and the ${tdreport.length}-byte TDREPORT`)
     }
     writeHeader(alloc, buf, tdreport, td)
-    if (completion === 'notify' && td.vmm.notifyVector !== vector) td.ghci.setupEventNotifyInterrupt(vector)
+    if (completion === 'notify' && td.ghci.notifyVector !== vector) td.ghci.setupEventNotifyInterrupt(vector)
     const res = td.ghci.getQuote(buf.gpa, buf.bytes)
-    if (res.tdcall_status !== 0n || res.r10 !== TdVmCallStatus.SUCCESS) {
-      const name = res.tdcall_status !== 0n ? 'TDCALL refused' : tdvmcallStatusName(res.r10)
-      throw new RefusedError('GETQUOTE_FAILED', `GetQuote TDVMCALL failed: ${name} (0x${(res.tdcall_status || res.r10).toString(16)})`, {
-        status: res.r10,
-        detail: {r10: '0x' + res.r10.toString(16), r10_name: name},
-      })
-    }
+    if (res.tdcall_status !== 0n || res.r10 !== TdVmCallStatus.SUCCESS) throw getQuoteCallFailed(res)
     const polls = waitForCompletion(td, alloc, buf, completion, limit, vector)
     const header = alloc.read(buf, 0, GET_QUOTE_HEADER_SIZE)
     const status = readUint(GET_QUOTE_HEADER, header, 'status')
@@ -141,14 +153,7 @@ export function requestQuote(p: Platform, td: TdSession, alloc: SharedBufferAllo
         detail: {status_name: getQuoteStatusName(status)},
       })
     }
-    if (status !== GetQuoteStatus.SUCCESS) {
-      const reason = td.qgs.lastFailureReason
-      const code = status === GetQuoteStatus.SERVICE_UNAVAILABLE ? 'QGS_UNAVAILABLE' : 'GETQUOTE_ERROR'
-      throw new RefusedError(code, `GetQuote failed: ${getQuoteStatusName(status)}${reason && status !== GetQuoteStatus.SERVICE_UNAVAILABLE ? ` (host: ${reason})` : status === GetQuoteStatus.SERVICE_UNAVAILABLE ? ' (no quote generation service on the host)' : ''}`, {
-        status,
-        detail: {status: '0x' + status.toString(16), status_name: getQuoteStatusName(status), ...(reason ? {host_reason: reason} : {})},
-      })
-    }
+    if (status !== GetQuoteStatus.SUCCESS) throw getQuoteStatusFailed(status)
     const outLen = readNum(GET_QUOTE_HEADER, header, 'out_len') // read once
     if (outLen > buf.bytes - GET_QUOTE_HEADER_SIZE) {
       throw new RefusedError('QUOTE_TOO_LARGE', `GetQuote: host reports a ${outLen}-byte quote, larger than the ${buf.bytes - GET_QUOTE_HEADER_SIZE} bytes the buffer holds`)
@@ -187,31 +192,6 @@ export function allocDoc(doc: StateDoc): AllocDoc {
   return a as AllocDoc
 }
 
-export interface SessionOptions {
-  qgsMode?: QgsMode
-  quoteVersion?: 4 | 5
-  mapGpa?: MapGpaHostOptions
-  trace?: OpTrace
-  vcpus?: number
-  /** Host scheduling rounds a GetQuote takes (default 1). */
-  serviceRounds?: number
-  /** Keep the VMM's log of host memory accesses (default true; turn off for long runs). */
-  logHostAccesses?: boolean
-}
-
-/** A session on this platform whose QGS quotes with the platform's own quoting enclave. */
-export function openSession(p: Platform, opts: SessionOptions = {}): TdSession {
-  return new TdSession({
-    memory: p.memory,
-    module: p.module,
-    vcpus: opts.vcpus ?? p.doc.td.num_vcpus,
-    trace: opts.trace,
-    mapGpa: opts.mapGpa,
-    logHostAccesses: opts.logHostAccesses,
-    qgs: {mode: opts.qgsMode, quoteVersion: opts.quoteVersion, serviceRounds: opts.serviceRounds, backend: (tdreport, o) => quoteTdReport(p.doc, tdreport, o)},
-  })
-}
-
 export interface AllocatorConfig {
   strategy: StrategyName
   /** dma-pool size (default: the persisted pool's, else 64 KiB). */
@@ -224,7 +204,7 @@ export interface AllocatorConfig {
  * The allocator for this run. A dma-pool comes back from doc.alloc (no conversion) unless its
  * geometry changes, in which case the old pool is released and a new one converted.
  */
-export function openAllocator(td: TdSession, doc: StateDoc, cfg: AllocatorConfig): SharedBufferAllocator {
+export function openAllocator(td: GuestTd, doc: StateDoc, cfg: AllocatorConfig): SharedBufferAllocator {
   const saved = allocDoc(doc).dma_pool
   if (cfg.strategy === 'vmap-mapgpa') {
     // A pool converted by earlier runs is still part of this TD's memory.
@@ -254,73 +234,4 @@ export function saveAllocator(doc: StateDoc, alloc: SharedBufferAllocator, quote
   if (alloc instanceof DmaPoolAllocator && alloc.initialized) a.dma_pool = alloc.state()
   if (quotes > 0) a.quotes = {...a.quotes, [alloc.strategy]: (a.quotes?.[alloc.strategy] ?? 0) + quotes}
   doc.alloc = a
-}
-
-// ---------------------------------------------------------------- the command
-
-export interface GenerateQuoteOptions extends RequestQuoteOptions, SessionOptions {
-  input: QuoteInput
-  strategy?: StrategyName
-  poolBytes?: number
-}
-
-export interface GenerateQuoteResult {
-  quote: Buffer
-  tdreport: Buffer
-  strategy: StrategyName
-  completion: Completion
-  quote_version: number
-  buffer_bytes: number
-  polls: number
-  /** This request's operations. */
-  request: TraceCounters
-  /** Everything this run did (incl. a pool conversion or restore). */
-  total: TraceCounters
-  events: TraceEvent[]
-  pool?: {pool_bytes: number; slot_bytes: number; slots: number; restored: boolean; abandoned: number}
-  platform_created: boolean
-}
-
-/** `quote generate`: one quote through the simulated TD path, state kept in doc.alloc. */
-export async function generateQuote(store: StateStore, opts: GenerateQuoteOptions, onCreate?: (doc: PlatformDoc) => void): Promise<GenerateQuoteResult> {
-  const strategy = opts.strategy ?? DEFAULT_STRATEGY
-  const completion = opts.completion ?? 'poll'
-  const {result, created} = await withPlatform(store, (p) => {
-    const trace = opts.trace ?? new OpTrace()
-    const td = openSession(p, {...opts, trace})
-    const hadPool = allocDoc(p.doc).dma_pool !== undefined
-    let alloc: SharedBufferAllocator | undefined
-    try {
-      alloc = openAllocator(td, p.doc, {strategy, poolBytes: opts.poolBytes, slotBytes: strategy === 'dma-pool' ? opts.bufferBytes : undefined})
-      const r = requestQuote(p, td, alloc, opts.input, {...opts, completion})
-      saveAllocator(p.doc, alloc, 1)
-      const pool = alloc instanceof DmaPoolAllocator ? {pool_bytes: alloc.poolBytes, slot_bytes: alloc.slotBytes, slots: alloc.slots, restored: hadPool && trace.counters.dm_prot_pages === 0, abandoned: alloc.abandoned()} : undefined
-      return {
-        quote: r.quote,
-        tdreport: r.tdreport,
-        strategy,
-        completion,
-        quote_version: readNum(QUOTE_HEADER, r.quote, 'version'),
-        buffer_bytes: r.buffer_bytes,
-        polls: r.polls,
-        request: r.counters,
-        total: trace.snapshot(),
-        events: trace.events,
-        ...(pool ? {pool} : {}),
-        platform_created: false,
-      }
-    } catch (error) {
-      // Keep the pool (and any slot abandoned to the host) even when the request failed.
-      if (alloc) persistOnFailure(store, p.doc, alloc)
-      throw error
-    }
-  }, onCreate)
-  return {...result, platform_created: created}
-}
-
-/** withPlatform does not save when fn throws: save the allocator state ourselves (lock is held). */
-function persistOnFailure(store: StateStore, doc: StateDoc, alloc: SharedBufferAllocator): void {
-  if (!(alloc instanceof DmaPoolAllocator) || !alloc.initialized) return
-  saveAllocator(doc, alloc)
-  store.save(doc)
 }

@@ -11,9 +11,16 @@ import {InputError, RefusedError} from '../errors.js'
 import {PageLevel, TdcallLeaf, encodeLeaf} from '../abi/tdcall.js'
 import {OperandId, TDX_OPERAND_INVALID, TDX_SUCCESS, describeStatus, statusHex, statusName, withOperand} from '../abi/status.js'
 import {MEASUREMENT_SIZE, REPORT_DATA_SIZE, TDREPORT_SIZE} from '../abi/tdreport.js'
-import {PAGE_SIZE, PAGE_SIZE_1G, PAGE_SIZE_2M} from './memory.js'
+import {PAGE_SIZE, PAGE_SIZE_1G, PAGE_SIZE_2M, type GuestMemory} from '../machine/memory.js'
 import type {Platform} from '../module/platform.js'
 import type {EventRecord} from '../module/doc.js'
+import type {SimTdxModule} from '../module/tdcall.js'
+
+/** What a driver TDCALL needs: the TD's memory (operand pages) and the module to call. */
+export interface TdcallTarget {
+  memory: GuestMemory
+  module: Pick<SimTdxModule, 'tdcall'>
+}
 
 /** The driver's private scratch page (below 640 KiB, kernel-reserved in this simulation). */
 export const DRIVER_PAGE_GPA = 0x9f000n
@@ -30,7 +37,7 @@ export function tdcallRefused(leafName: string, status: bigint, hint?: string): 
 }
 
 /** TDG.MR.REPORT: a 1024-byte TDREPORT binding the 64 bytes of report data. */
-export function getTdReport(p: Platform, reportData: Uint8Array): Buffer {
+export function getTdReport(p: TdcallTarget, reportData: Uint8Array): Buffer {
   if (reportData.length !== REPORT_DATA_SIZE) {
     throw new InputError('BAD_LENGTH', `report data must be exactly ${REPORT_DATA_SIZE} bytes, got ${reportData.length}`)
   }
@@ -75,7 +82,7 @@ const ACCEPT_SIZES: ReadonlyArray<[PageLevel, bigint]> = [
 ]
 
 /** Accept `pages` 4K pages from gpa the way Linux's tdx_accept_memory() does. */
-export function acceptPages(p: Platform, gpa: bigint, pages: number): {tdcalls: number} {
+export function acceptPages(p: TdcallTarget, gpa: bigint, pages: number): {tdcalls: number} {
   if (gpa % BigInt(PAGE_SIZE) !== 0n || !Number.isInteger(pages) || pages < 0) {
     throw new InputError('BAD_RANGE', `accept range must start on a 4 KiB boundary and count whole pages (GPA 0x${gpa.toString(16)}, ${pages} pages)`)
   }

@@ -24,7 +24,9 @@ import {
   TCB_STATUSES,
   type LevelStatus,
 } from '../abi/tcb-info.js'
-import {signP256, type P256Key, type SimPki} from './pki.js'
+import type {SimPki} from './pki.js'
+import {signP256} from '../x509/ecdsa.js'
+import type {EcKeyPair as P256Key} from '../x509/keys.js'
 
 // Ids, versions and statuses are the verifier's own constants (src/abi/tcb-info.ts): what the
 // simulator issues and what the verifier accepts cannot drift apart.

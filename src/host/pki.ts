@@ -1,6 +1,7 @@
 /**
- * The simulated host's Intel-shaped PKI, built with pkijs + asn1js and signed with RFC 6979
- * deterministic ECDSA-P256 (@noble/curves), every key derived from the platform seed:
+ * The simulated host's Intel-shaped PKI: Intel's certificate profile (names, extensions and their
+ * order, the PCK SGX extension) on the shared builder of src/x509/build.ts, signed with RFC 6979
+ * deterministic ECDSA-P256, every key derived from the platform seed:
  *
  *   tdxkit SIMULATED SGX Root CA (self-signed, pathLen 1)
  *     ├── tdxkit SIMULATED SGX PCK Platform CA (pathLen 0)
@@ -14,30 +15,41 @@
  * chain can never be mistaken for Intel's. Same seed + same inputs ⇒ byte-identical DER.
  */
 import {createHash} from 'node:crypto'
-import {asn1js, pkijs, type Asn1js, type Pkijs} from '../util/pkijs.js'
-import {p256} from '@noble/curves/nist.js'
 import {encodePckExtension, OID_SGX_EXTENSION, type PckExtension} from '../abi/pck-extension.js'
-import {deriveBytes, deriveScalar} from '../util/seed.js'
+import {deriveBytes} from '../util/seed.js'
+import {
+  authorityKeyIdValue,
+  basicConstraintsValue,
+  buildCertificate,
+  buildCrl,
+  crlDistributionPointValue,
+  crlNumberValue,
+  crlReasonValue,
+  keyUsageValue,
+  subjectKeyIdValue,
+  type ExtensionSpec,
+  type NameAttribute,
+} from '../x509/build.js'
+import {deriveEcKey, type EcKeyPair} from '../x509/keys.js'
+import {
+  CrlReason,
+  KeyUsageBit,
+  OID_AUTHORITY_KEY_ID,
+  OID_BASIC_CONSTRAINTS,
+  OID_C,
+  OID_CN,
+  OID_CRL_DISTRIBUTION_POINTS,
+  OID_CRL_NUMBER,
+  OID_CRL_REASON,
+  OID_KEY_USAGE,
+  OID_L,
+  OID_O,
+  OID_ST,
+  OID_SUBJECT_KEY_ID,
+} from '../x509/oids.js'
+import {derToPem} from '../x509/pem.js'
 
-// ---------------------------------------------------------------- constants (names, OIDs, times)
-
-export const OID = {
-  ecdsaWithSha256: '1.2.840.10045.4.3.2',
-  ecPublicKey: '1.2.840.10045.2.1',
-  prime256v1: '1.2.840.10045.3.1.7',
-  commonName: '2.5.4.3',
-  organizationName: '2.5.4.10',
-  localityName: '2.5.4.7',
-  stateOrProvinceName: '2.5.4.8',
-  countryName: '2.5.4.6',
-  subjectKeyIdentifier: '2.5.29.14',
-  keyUsage: '2.5.29.15',
-  basicConstraints: '2.5.29.19',
-  crlNumber: '2.5.29.20',
-  crlReason: '2.5.29.21',
-  crlDistributionPoints: '2.5.29.31',
-  authorityKeyIdentifier: '2.5.29.35',
-} as const
+// ---------------------------------------------------------------- constants (names, times)
 
 /** Common names: Intel's phrases ("SGX Root CA", "PCK Platform CA", …) prefixed with a SIMULATED marker. */
 export const SIM_CN = {
@@ -67,54 +79,12 @@ export const SIM_NOT_BEFORE = new Date('2024-01-01T00:00:00Z')
 export const SIM_NOT_AFTER = new Date('2049-12-31T23:59:59Z')
 export const SIM_EXPIRED_WINDOW_DAYS = 30
 
-const KEY_USAGE = {digitalSignature: 0, nonRepudiation: 1, keyCertSign: 5, cRLSign: 6} as const
-const CRL_REASON_KEY_COMPROMISE = 1
-
-// ---------------------------------------------------------------- keys and signatures
-
-export interface P256Key {
-  /** 32-byte private scalar. */
-  priv: Buffer
-  /** 65-byte uncompressed public point (0x04 ‖ X ‖ Y). */
-  pub: Buffer
-}
-
-/** Order n of the P-256 group. */
-export const P256_ORDER = p256.Point.CURVE().n
+// ---------------------------------------------------------------- keys
 
 /** A P-256 key pair derived from the seed under `label` (HKDF, src/util/seed.ts). */
-export function deriveP256Key(seed: string, label: string): P256Key {
-  const priv = deriveScalar(seed, label, P256_ORDER, 32)
-  return {priv, pub: Buffer.from(p256.getPublicKey(priv, false))}
-}
+export const deriveP256Key = (seed: string, label: string): EcKeyPair => deriveEcKey(seed, label, 'P-256')
 
-/** ECDSA-P256-SHA256 over `msg`, RFC 6979 deterministic nonce; raw 64-byte r ‖ s. */
-export function signP256(msg: Uint8Array, priv: Uint8Array): Buffer {
-  return Buffer.from(p256.sign(msg, priv, {prehash: true, format: 'compact'}))
-}
-
-/** DER ECDSA-Sig-Value from raw r ‖ s. */
-export function rawSignatureToDer(sig: Uint8Array): Buffer {
-  return Buffer.from(p256.Signature.fromBytes(sig, 'compact').toBytes('der'))
-}
-
-/** The 64-byte X ‖ Y form quotes carry (uncompressed point without the 0x04 prefix). */
-export const rawPublicKey = (pub: Uint8Array): Buffer => Buffer.from(pub.subarray(pub.length - 64))
-
-// ---------------------------------------------------------------- PEM
-
-export function derToPem(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const b64 = Buffer.from(der).toString('base64')
-  return `-----BEGIN ${label}-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`
-}
-
-/** All DER blobs of a PEM text with the given label, in order. */
-export function pemToDers(pem: string, label = 'CERTIFICATE'): Buffer[] {
-  const re = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+?)-----END ${label}-----`, 'g')
-  return [...pem.matchAll(re)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'))
-}
-
-// ---------------------------------------------------------------- certificate / CRL builders
+// ---------------------------------------------------------------- Intel's certificate profile
 
 export interface DistinguishedName {
   cn: string
@@ -124,75 +94,27 @@ export interface DistinguishedName {
   c?: string
 }
 
-/**
- * An X.509 Name with one attribute per RDN SET, in Intel's order (CN, O, L, ST, C). pkijs would put
- * every attribute into a single multi-valued RDN, so the SEQUENCE is built here and parsed back.
- */
-function nameOf(dn: DistinguishedName): Pkijs.RelativeDistinguishedNames {
-  const rdn = (type: string, value: Pkijs.AttributeValueType) =>
-    new asn1js.Set({value: [new pkijs.AttributeTypeAndValue({type, value}).toSchema()]})
-  const sets = [rdn(OID.commonName, new asn1js.Utf8String({value: dn.cn}))]
-  if (dn.o) sets.push(rdn(OID.organizationName, new asn1js.Utf8String({value: dn.o})))
-  if (dn.l) sets.push(rdn(OID.localityName, new asn1js.Utf8String({value: dn.l})))
-  if (dn.st) sets.push(rdn(OID.stateOrProvinceName, new asn1js.Utf8String({value: dn.st})))
-  if (dn.c) sets.push(rdn(OID.countryName, new asn1js.PrintableString({value: dn.c})))
-  return pkijs.RelativeDistinguishedNames.fromBER(new asn1js.Sequence({value: sets}).toBER())
+/** Intel's attribute order (CN, O, L, ST, C), one per RDN; the country is a PrintableString. */
+function nameOf(dn: DistinguishedName): NameAttribute[] {
+  const attrs: NameAttribute[] = [{oid: OID_CN, value: dn.cn}]
+  if (dn.o) attrs.push({oid: OID_O, value: dn.o})
+  if (dn.l) attrs.push({oid: OID_L, value: dn.l})
+  if (dn.st) attrs.push({oid: OID_ST, value: dn.st})
+  if (dn.c) attrs.push({oid: OID_C, value: dn.c, printable: true})
+  return attrs
 }
-
-/** UTCTime up to 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5). */
-function x509Time(d: Date): Pkijs.Time {
-  return new pkijs.Time({type: d.getUTCFullYear() < 2050 ? pkijs.TimeType.UTCTime : pkijs.TimeType.GeneralizedTime, value: d})
-}
-
-const ecdsaSha256 = () => new pkijs.AlgorithmIdentifier({algorithmId: OID.ecdsaWithSha256})
 
 /** Key identifier: SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1). */
 export const keyIdentifier = (pub: Uint8Array): Buffer => createHash('sha1').update(pub).digest()
 
-function publicKeyInfo(pub: Uint8Array): Pkijs.PublicKeyInfo {
-  return new pkijs.PublicKeyInfo({
-    algorithm: new pkijs.AlgorithmIdentifier({
-      algorithmId: OID.ecPublicKey,
-      algorithmParams: new asn1js.ObjectIdentifier({value: OID.prime256v1}),
-    }),
-    subjectPublicKey: new asn1js.BitString({valueHex: Uint8Array.from(pub)}),
-  })
-}
-
-function keyUsage(bits: number[]): Asn1js.BitString {
-  let v = 0
-  for (const b of bits) v |= 0x80 >> b
-  // DER: trailing zero bits of the last byte are declared unused.
-  let unused = 0
-  while (unused < 7 && ((v >> unused) & 1) === 0) unused++
-  return new asn1js.BitString({valueHex: Uint8Array.of(v), unusedBits: unused})
-}
-
-const ext = (extnID: string, critical: boolean, value: Asn1js.AsnType | Pkijs.PkiObject | Uint8Array) =>
-  new pkijs.Extension({
-    extnID,
-    critical,
-    extnValue: value instanceof Uint8Array ? Uint8Array.from(value).buffer : (value instanceof pkijs.PkiObject ? value.toSchema() : value).toBER(),
-  })
-
-const authorityKeyId = (issuerPub: Uint8Array) =>
-  ext(OID.authorityKeyIdentifier, false, new pkijs.AuthorityKeyIdentifier({keyIdentifier: new asn1js.OctetString({valueHex: Uint8Array.from(keyIdentifier(issuerPub))})}))
-
-const crlDistributionPoint = (url: string) =>
-  ext(
-    OID.crlDistributionPoints,
-    false,
-    new pkijs.CRLDistributionPoints({
-      distributionPoints: [new pkijs.DistributionPoint({distributionPoint: [new pkijs.GeneralName({type: 6, value: url})]})],
-    }),
-  )
+const authorityKeyId = (issuerPub: Uint8Array): ExtensionSpec => ({oid: OID_AUTHORITY_KEY_ID, critical: false, value: authorityKeyIdValue(keyIdentifier(issuerPub))})
 
 export interface CertificateSpec {
   serial: Buffer
   subject: DistinguishedName
   issuer: DistinguishedName
   subjectKey: Uint8Array
-  issuerKey: P256Key
+  issuerKey: EcKeyPair
   notBefore: Date
   notAfter: Date
   /** CA certificates: keyCertSign + cRLSign and basicConstraints CA:TRUE with this pathLen. */
@@ -202,73 +124,56 @@ export interface CertificateSpec {
   sgx?: PckExtension
 }
 
-/** DER of a signed X.509 v3 certificate. */
-export function buildCertificate(spec: CertificateSpec): Buffer {
-  const cert = new pkijs.Certificate()
-  cert.version = 2
-  cert.serialNumber = new asn1js.Integer({valueHex: Uint8Array.from(spec.serial)})
-  cert.signature = ecdsaSha256()
-  cert.signatureAlgorithm = ecdsaSha256()
-  cert.issuer = nameOf(spec.issuer)
-  cert.subject = nameOf(spec.subject)
-  cert.notBefore = x509Time(spec.notBefore)
-  cert.notAfter = x509Time(spec.notAfter)
-  cert.subjectPublicKeyInfo = publicKeyInfo(spec.subjectKey)
-  const extensions = [
+/**
+ * DER of a signed certificate in Intel's shape: AKI, CRL distribution point, SKI, key usage
+ * (critical), basic constraints (critical; CA:FALSE is the DEFAULT, so DER leaves it out, as Intel
+ * does), then the SGX extension on a PCK leaf.
+ */
+function intelShapedCertificate(spec: CertificateSpec): Buffer {
+  const extensions: ExtensionSpec[] = [
     authorityKeyId(spec.issuerKey.pub),
-    crlDistributionPoint(spec.crlUrl),
-    ext(OID.subjectKeyIdentifier, false, new asn1js.OctetString({valueHex: Uint8Array.from(keyIdentifier(spec.subjectKey))})),
-    ext(OID.keyUsage, true, keyUsage(spec.ca ? [KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign] : [KEY_USAGE.digitalSignature, KEY_USAGE.nonRepudiation])),
-    ext(
-      OID.basicConstraints,
-      true,
-      spec.ca ? new pkijs.BasicConstraints({cA: true, pathLenConstraint: spec.ca.pathLen}) : new asn1js.Sequence({value: []}), // CA:FALSE is the DEFAULT, so DER leaves it out (as Intel does)
-    ),
+    {oid: OID_CRL_DISTRIBUTION_POINTS, critical: false, value: crlDistributionPointValue(spec.crlUrl)},
+    {oid: OID_SUBJECT_KEY_ID, critical: false, value: subjectKeyIdValue(keyIdentifier(spec.subjectKey))},
+    {
+      oid: OID_KEY_USAGE,
+      critical: true,
+      value: keyUsageValue(spec.ca ? [KeyUsageBit.keyCertSign, KeyUsageBit.cRLSign] : [KeyUsageBit.digitalSignature, KeyUsageBit.nonRepudiation]),
+    },
+    {oid: OID_BASIC_CONSTRAINTS, critical: true, value: basicConstraintsValue(spec.ca !== undefined, spec.ca?.pathLen)},
   ]
-  if (spec.sgx) extensions.push(ext(OID_SGX_EXTENSION, false, encodePckExtension(spec.sgx)))
-  cert.extensions = extensions
-  cert.tbsView = new Uint8Array(cert.encodeTBS().toBER())
-  cert.signatureValue = new asn1js.BitString({valueHex: Uint8Array.from(rawSignatureToDer(signP256(cert.tbsView, spec.issuerKey.priv)))})
-  return Buffer.from(cert.toSchema().toBER())
+  if (spec.sgx) extensions.push({oid: OID_SGX_EXTENSION, critical: false, value: encodePckExtension(spec.sgx)})
+  return buildCertificate({
+    serial: spec.serial,
+    subject: nameOf(spec.subject),
+    issuer: nameOf(spec.issuer),
+    notBefore: spec.notBefore,
+    notAfter: spec.notAfter,
+    subjectKey: {curve: 'P-256', pub: spec.subjectKey},
+    signer: spec.issuerKey,
+    extensions,
+  })
 }
 
 export interface CrlSpec {
   issuer: DistinguishedName
-  issuerKey: P256Key
+  issuerKey: EcKeyPair
   thisUpdate: Date
   nextUpdate: Date
   crlNumber: number
   revoked: Array<{serial: Buffer; date: Date}>
 }
 
-/** DER of a signed X.509 v2 CRL (revoked entries carry reason keyCompromise, as Intel's do). */
-export function buildCrl(spec: CrlSpec): Buffer {
-  const crl = new pkijs.CertificateRevocationList()
-  crl.version = 1
-  crl.signature = ecdsaSha256()
-  crl.signatureAlgorithm = ecdsaSha256()
-  crl.issuer = nameOf(spec.issuer)
-  crl.thisUpdate = x509Time(spec.thisUpdate)
-  crl.nextUpdate = x509Time(spec.nextUpdate)
-  if (spec.revoked.length > 0) {
-    crl.revokedCertificates = spec.revoked.map(
-      (r) =>
-        new pkijs.RevokedCertificate({
-          userCertificate: new asn1js.Integer({valueHex: Uint8Array.from(r.serial)}),
-          revocationDate: x509Time(r.date),
-          crlEntryExtensions: new pkijs.Extensions({
-            extensions: [ext(OID.crlReason, false, new asn1js.Enumerated({value: CRL_REASON_KEY_COMPROMISE}))],
-          }),
-        }),
-    )
-  }
-  crl.crlExtensions = new pkijs.Extensions({
-    extensions: [ext(OID.crlNumber, false, new asn1js.Integer({value: spec.crlNumber})), authorityKeyId(spec.issuerKey.pub)],
+/** DER of a signed CRL in Intel's shape: entries with reason keyCompromise, then CRL number and AKI. */
+function intelShapedCrl(spec: CrlSpec): Buffer {
+  const reason: ExtensionSpec = {oid: OID_CRL_REASON, critical: false, value: crlReasonValue(CrlReason.keyCompromise)}
+  return buildCrl({
+    issuer: nameOf(spec.issuer),
+    signer: spec.issuerKey,
+    thisUpdate: spec.thisUpdate,
+    nextUpdate: spec.nextUpdate,
+    revoked: spec.revoked.map((r) => ({...r, extensions: [reason]})),
+    extensions: [{oid: OID_CRL_NUMBER, critical: false, value: crlNumberValue(spec.crlNumber)}, authorityKeyId(spec.issuerKey.pub)],
   })
-  // encodeTBS() is protected on CRLs in pkijs' typings: take the TBS from a field-encoded schema instead.
-  crl.tbsView = new Uint8Array((crl.toSchema(true) as Asn1js.Sequence).valueBlock.value[0].toBER())
-  crl.signatureValue = new asn1js.BitString({valueHex: Uint8Array.from(rawSignatureToDer(signP256(crl.tbsView, spec.issuerKey.priv)))})
-  return Buffer.from(crl.toSchema().toBER())
 }
 
 /** A positive 20-byte certificate serial number derived from the seed (minimal DER: no leading 0x00, top bit clear). */
@@ -330,7 +235,7 @@ export function buildSimPki(input: SimPkiInput): SimPki {
   const validity = {notBefore: SIM_NOT_BEFORE, notAfter: SIM_NOT_AFTER}
   const make = (label: string, spec: Omit<CertificateSpec, 'serial'>): SimCert => {
     const serial = deriveSerial(seed, label)
-    const der = buildCertificate({...spec, serial})
+    const der = intelShapedCertificate({...spec, serial})
     return {der, pem: derToPem(der), serial}
   }
   const root = make(KEY_LABEL.root, {
@@ -369,9 +274,9 @@ export function buildSimPki(input: SimPkiInput): SimPki {
     crlUrl: SIM_CRL_URL.root,
   })
   const window = {thisUpdate: input.crlThisUpdate, nextUpdate: input.crlNextUpdate, crlNumber: 1}
-  const rootCrl = buildCrl({...window, issuer: rootDn(), issuerKey: rootKey, revoked: []})
+  const rootCrl = intelShapedCrl({...window, issuer: rootDn(), issuerKey: rootKey, revoked: []})
   const revoked = Array.from({length: SIM_OTHER_REVOKED}, (_, i) => ({serial: deriveSerial(seed, `host/pki/revoked-other/${i}`), date: input.crlThisUpdate}))
   if (input.revokePck) revoked.push({serial: pck.serial, date: input.crlThisUpdate})
-  const pckCrl = buildCrl({...window, issuer: dn(SIM_CN.platformCa), issuerKey: caKey, revoked})
+  const pckCrl = intelShapedCrl({...window, issuer: dn(SIM_CN.platformCa), issuerKey: caKey, revoked})
   return {root, platformCa, pck, tcbSigning, rootCrl, pckCrl}
 }

@@ -9,7 +9,7 @@
  *
  * Quoting (`quoteTdReport`): check the TDREPORT's MAC with the module's key (a tampered or foreign
  * TDREPORT is refused), map TDREPORT → TD10/TD15 body, sign header ‖ [descriptor] ‖ body with the
- * attestation key (RFC 6979, via the native-backed signer of src/host/ecdsa.ts — byte-identical to
+ * attestation key (RFC 6979, via the native-backed signer of src/x509/ecdsa.ts — byte-identical to
  * noble's, ~10× faster) and encode the quote with src/abi/quote.ts.
  */
 import {createHash} from 'node:crypto'
@@ -35,21 +35,11 @@ import {SGX_TYPE, type PckExtension} from '../abi/pck-extension.js'
 import {InputError, RefusedError, StateError} from '../errors.js'
 import {assertPlatformDoc, type ModuleDoc, type PlatformDoc} from '../module/doc.js'
 import {profileInfo, verifyTdReportMac} from '../module/platform.js'
-import type {StateDoc} from '../state/store.js'
+import type {StateDoc} from '../util/state-doc.js'
 import {deriveBytes, deriveScalar} from '../util/seed.js'
 import {assembleCollateral, buildQeIdentity, buildTcbInfo, isTcbStatus, TCB_STATUSES, type PlatformTcb, type TcbStatus} from './collateral.js'
-import {signP256Fast} from './ecdsa.js'
-import {
-  buildSimPki,
-  deriveP256Key,
-  KEY_LABEL,
-  P256_ORDER,
-  rawPublicKey,
-  signP256,
-  SIM_EXPIRED_WINDOW_DAYS,
-  SIM_NOT_AFTER,
-  SIM_NOT_BEFORE,
-} from './pki.js'
+import {buildSimPki, deriveP256Key, KEY_LABEL, SIM_EXPIRED_WINDOW_DAYS, SIM_NOT_AFTER, SIM_NOT_BEFORE} from './pki.js'
+import {P256_ORDER, rawPublicKey, signP256} from '../x509/ecdsa.js'
 
 // ---------------------------------------------------------------- the simulated QE's identity
 
@@ -349,6 +339,6 @@ export function quoteTdReport(doc: StateDoc, tdreport: Uint8Array, opts: {versio
     qe_auth_data: hexBuf(host.qe.qe_auth_data),
     pck_chain_pem: quotePckChain(host),
   }
-  parts.signature = signP256Fast(quoteSignedRegion(parts), attestationPriv(m.seed))
+  parts.signature = signP256(quoteSignedRegion(parts), attestationPriv(m.seed))
   return encodeQuote(parts)
 }

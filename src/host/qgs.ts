@@ -1,6 +1,7 @@
 /**
  * The simulated Quote Generation Service (the host daemon behind GetQuote): takes a request the VMM
- * queued, reads the TDREPORT from the TD's shared buffer, asks the quoting enclave for a quote,
+ * queued, works on it in simulated time (the machine's scheduler runs it while the TD's vCPU sleeps
+ * or halts), reads the TDREPORT from the TD's shared buffer, asks the quoting enclave for a quote,
  * writes the quote back after the header, then the status word (data before status, as QEMU does
  * with a write barrier), and raises the TD's event-notify interrupt if one is registered.
  *
@@ -13,7 +14,7 @@ import {
   GetQuoteStatus,
   getQuoteStatusName,
 } from '../abi/ghci.js'
-import {readNum, writeField} from '../abi/layout.js'
+import {field, readNum, writeField} from '../abi/layout.js'
 import {TdxkitError} from '../errors.js'
 import type {Vmm} from './vmm.js'
 
@@ -28,14 +29,13 @@ export interface QgsOptions {
   backend?: QuoteBackend
   /** Quote version to ask the QE for (undefined = the platform's default). */
   quoteVersion?: 4 | 5
-  /** Host scheduling rounds before a request completes (default 1: done at the first round). */
+  /** Scheduler ticks before a request completes (default 1: done at the first tick the guest waits). */
   serviceRounds?: number
 }
 
 interface Job {
   gpa: bigint
   size: number
-  roundsLeft: number
 }
 
 export interface QuoteOutcome {
@@ -69,14 +69,29 @@ export class Qgs {
     return this.jobs.length
   }
 
-  /** Queue a GetQuote request whose buffer the VMM already marked IN_FLIGHT. */
-  submit(gpa: bigint, size: number): void {
-    this.jobs.push({gpa, size, roundsLeft: this.serviceRounds})
+  /**
+   * Queue a GetQuote request whose buffer the VMM already marked IN_FLIGHT: it completes
+   * `serviceRounds` ticks later, never when the service is stalled.
+   */
+  submit(vmm: Vmm, gpa: bigint, size: number): void {
+    const job: Job = {gpa, size}
+    this.jobs.push(job)
+    if (this.mode === 'stall') return
+    vmm.machine.scheduler.schedule(() => {
+      this.jobs.splice(this.jobs.indexOf(job), 1)
+      this.complete(vmm, job)
+    }, this.serviceRounds)
   }
 
-  /** Is a request for this buffer still queued (e.g. an abandoned one)? */
-  has(gpa: bigint): boolean {
-    return this.jobs.some((j) => j.gpa === gpa)
+  /**
+   * A buffer an earlier run abandoned to this host (its request timed out). A stalled service is
+   * still sitting on it, so its status word keeps reading IN_FLIGHT; a working one has long let go.
+   */
+  holdAbandoned(vmm: Vmm, gpa: bigint): void {
+    if (this.mode !== 'stall') return
+    const header = Buffer.alloc(GET_QUOTE_HEADER_SIZE)
+    writeField(GET_QUOTE_HEADER, header, 'status', GetQuoteStatus.IN_FLIGHT)
+    vmm.hostWrite(gpa + BigInt(GET_QUOTE_HEADER.fields.status.offset), field(GET_QUOTE_HEADER, header, 'status'))
   }
 
   /** Produce a quote for a TDREPORT (also used by the Service TDVMCALL quote service). */
@@ -103,19 +118,6 @@ export class Qgs {
       ...(o.reason ? {detail: o.reason} : {}),
     })
     return o
-  }
-
-  /** One host scheduling round: advance queued requests, complete those that are due. */
-  run(vmm: Vmm): number {
-    if (this.mode === 'stall') return 0
-    let done = 0
-    for (const job of [...this.jobs]) {
-      if (--job.roundsLeft > 0) continue
-      this.jobs.splice(this.jobs.indexOf(job), 1)
-      this.complete(vmm, job)
-      done++
-    }
-    return done
   }
 
   private complete(vmm: Vmm, job: Job): void {

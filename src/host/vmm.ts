@@ -2,14 +2,15 @@
  * The simulated VMM (KVM + userspace VMM) as the TD sees it across GHCI: it touches guest memory
  * only through shared GPAs, and keeps the books of what a page conversion costs the host — S-EPT
  * removals (BLOCK, TRACK, kick every vCPU, REMOVE, WBINVD), shared-EPT zaps, the TDH.MEM.PAGE.AUG
- * that answers an accept's EPT violation, and the interrupts it injects into the TD.
+ * that answers an accept's EPT violation, and the interrupts it injects into the TD (delivered by
+ * the machine model, src/machine).
  *
  * It never decides policy: the GHCI dispatcher (src/ghci/dispatcher.ts) validates TDVMCALLs and
  * calls in here for the memory side.
  */
-import {RefusedError} from '../errors.js'
-import {PAGE_SIZE, type GuestMemory} from '../guest/memory.js'
-import type {OpTrace} from '../guest/alloc/trace.js'
+import type {Machine, ShutdownReport} from '../machine/machine.js'
+import {PAGE_SIZE, type GuestMemory} from '../machine/memory.js'
+import type {OpTrace} from '../machine/trace.js'
 
 export interface MapGpaHostOptions {
   /** After every N converted 2 MiB chunks with work left, report a pending interrupt (→ RETRY). 0 = never. */
@@ -23,40 +24,34 @@ export interface MapGpaHostOptions {
 }
 
 export interface VmmOptions {
-  memory: GuestMemory
-  trace: OpTrace
-  /** vCPUs in the TD: a private→shared conversion forces the other vCPUs - 1 out per page. */
-  vcpus?: number
+  /** The TD's machine: memory, trace, vCPUs (a private→shared conversion forces the other vCPUs - 1 out per page). */
+  machine: Machine
   mapGpa?: MapGpaHostOptions
+  /** Keep a log of every host memory access (default true; off for long modelled runs). */
+  logAccesses?: boolean
 }
 
-export interface FatalReport {
-  error_code: bigint
-  message: string
-  gpa?: bigint
-}
+export type FatalReport = ShutdownReport
 
 export class Vmm {
+  readonly machine: Machine
   readonly memory: GuestMemory
   readonly trace: OpTrace
   readonly vcpus: number
   readonly mapGpaOptions: MapGpaHostOptions
   /** Vector registered by SetupEventNotifyInterrupt (undefined = none). */
   notifyVector?: number
-  /** Interrupts injected and not yet taken by the guest. */
-  private readonly pendingIrqs: number[] = []
-  /** Set once the TD reported a fatal error: the TD is torn down. */
-  fatal?: FatalReport
   /** Every host access to guest memory, for audits (gpa without shared bit, bytes, write?). */
   readonly accessLog: Array<{gpa: bigint; len: number; write: boolean}> = []
   private readonly logAccesses: boolean
   private chunksSinceEvent = 0
   private stallsLeft: number
 
-  constructor(opts: VmmOptions & {logAccesses?: boolean}) {
-    this.memory = opts.memory
-    this.trace = opts.trace
-    this.vcpus = Math.max(1, opts.vcpus ?? 1)
+  constructor(opts: VmmOptions) {
+    this.machine = opts.machine
+    this.memory = opts.machine.memory
+    this.trace = opts.machine.trace
+    this.vcpus = opts.machine.vcpus
     this.mapGpaOptions = opts.mapGpa ?? {}
     this.stallsLeft = this.mapGpaOptions.stallRetries ?? 0
     this.logAccesses = opts.logAccesses ?? true
@@ -140,7 +135,7 @@ export class Vmm {
   /** After a chunk with work left: is an interrupt pending for the vCPU (→ MapGPA RETRY)? */
   eventPendingAfterChunk(): boolean {
     const every = this.mapGpaOptions.interruptEveryChunks ?? 0
-    if (this.pendingIrqs.length > 0) return true
+    if (this.machine.interrupts.pending() > 0) return true
     if (every <= 0) return false
     this.chunksSinceEvent++
     if (this.chunksSinceEvent >= every) {
@@ -155,29 +150,18 @@ export class Vmm {
     this.trace.add({kind: 'sept_aug', layer: 'host', name: 'EPT violation → TDH.MEM.PAGE.AUG', gpa: this.memory.strip(gpa), count: pages})
   }
 
+  /** Post an interrupt to the TD's vCPU (the guest takes it when it next waits). */
   injectInterrupt(vector: number): void {
-    this.pendingIrqs.push(vector)
+    this.machine.interrupts.inject(vector)
   }
 
-  /** The guest takes the oldest pending interrupt. */
-  takeInterrupt(): number | undefined {
-    return this.pendingIrqs.shift()
-  }
-
-  get pendingInterrupts(): number {
-    return this.pendingIrqs.length
-  }
-
+  /** ReportFatalError: tear the TD down. */
   recordFatal(report: FatalReport): void {
-    this.fatal = report
+    this.machine.powerOff(report)
   }
 
-  /** Refuse further guest work once the TD has been torn down. */
-  assertRunning(): void {
-    if (this.fatal) {
-      throw new RefusedError('TD_SHUTDOWN', `the TD reported a fatal error (code 0x${this.fatal.error_code.toString(16)}) and was shut down`, {
-        detail: {message: this.fatal.message},
-      })
-    }
+  /** What the TD reported before it was torn down (undefined while it runs). */
+  get fatal(): FatalReport | undefined {
+    return this.machine.shutdown
   }
 }

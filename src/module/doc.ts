@@ -3,7 +3,7 @@
  * and CPU), `td` (the TD's configuration and measurements) and `events` (one record per RTMR
  * extend). Byte strings are lowercase hex, 64-bit integers "0x…" strings.
  */
-import type {StateDoc} from '../state/store.js'
+import type {StateDoc} from '../util/state-doc.js'
 import {StateError} from '../errors.js'
 
 export type ProfileName = 'tdx-1.0' | 'tdx-1.5' | 'tdx-connect'

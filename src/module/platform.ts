@@ -2,19 +2,18 @@
  * The simulated platform: a state document's `module` / `td` / `events` sections brought to life as
  * a SimTdxModule over a GuestMemory. Creation is deterministic from the seed (HKDF labels):
  * `module init --seed S` gives byte-identical measurements, keys and TDREPORTs everywhere.
+ * Loading and saving the document (and adding a TDX Connect platform's devices) is src/app's.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {StateError} from '../errors.js'
-import {GuestMemory} from '../guest/memory.js'
-import {STATE_SCHEMA_VERSION, type StateDoc, type StateStore} from '../state/store.js'
+import {GuestMemory} from '../machine/memory.js'
+import {STATE_SCHEMA_VERSION, type StateDoc} from '../util/state-doc.js'
 import {deriveBytes} from '../util/seed.js'
 import {TD_ATTR_SEPT_VE_DISABLE} from '../abi/fields.js'
 import {MEASUREMENT_SIZE, TDREPORT_SIZE} from '../abi/tdreport.js'
-import {DEFAULT_PROFILE, assertPlatformDoc, hex64, type PlatformDoc, type ProfileName} from './doc.js'
+import {assertPlatformDoc, hex64, type PlatformDoc, type ProfileName} from './doc.js'
 import {profileDef, profileInfo, teeTcbSvn} from './profiles.js'
 import {checkReportMac, computeMrtd, simulatedTdImage} from './measure.js'
 import {SimTdxModule} from './tdcall.js'
-import {createDefaultDevices} from '../device/registry.js'
 
 export {profileInfo} from './profiles.js'
 export type {ProfileInfo} from './profiles.js'
@@ -36,7 +35,7 @@ export interface CreatePlatformOptions {
   features0?: bigint
 }
 
-/** A fresh state document holding a platform (module + TD + empty event list). */
+/** A fresh state document holding a platform (module + TD + empty event list; devices are the app's). */
 export function createPlatformDoc(opts: CreatePlatformOptions): PlatformDoc {
   const def = profileDef(opts.profile)
   const info = profileInfo(opts.profile)
@@ -74,8 +73,6 @@ export function createPlatformDoc(opts: CreatePlatformOptions): PlatformDoc {
       memory_bytes: DEFAULT_TD_MEMORY_BYTES,
     },
     events: [],
-    // A TDX Connect platform comes with its TDISP devices attached (still CONFIG_UNLOCKED).
-    ...(info.tdisp ? {devices: createDefaultDevices(opts.seed)} : {}),
   }
 }
 
@@ -99,76 +96,13 @@ export class Platform {
   }
 }
 
-const hasPlatform = (doc: StateDoc | undefined): doc is StateDoc => doc !== undefined && doc.module !== undefined
-
-/**
- * `module init`: create a platform. Refuses to replace an existing one unless `force` (which
- * first removes the whole previous state, including other layers' sections and files).
- */
-export async function initPlatform(
-  store: StateStore,
-  opts: {profile?: ProfileName; seed?: string; force?: boolean; features0?: bigint} = {},
-): Promise<PlatformDoc> {
-  if (opts.force) await store.destroy()
-  const doc = createPlatformDoc({profile: opts.profile ?? DEFAULT_PROFILE, seed: opts.seed ?? randomSeed(), features0: opts.features0})
-  await store.withLock(() => {
-    if (store.exists()) {
-      throw new StateError('PLATFORM_EXISTS', `a simulated platform already exists in ${store.dir}; use --force to replace it (or 'tdxkit module reset')`)
-    }
-    store.save(doc)
-  })
-  return doc
-}
-
-/** Load the platform document, creating the default platform (random seed) if there is none. */
-export async function ensurePlatform(store: StateStore): Promise<{doc: PlatformDoc; created: boolean}> {
-  const doc = store.load()
-  if (hasPlatform(doc)) {
-    assertPlatformDoc(doc, store.file)
-    return {doc, created: false}
-  }
-  return store.withLock(() => {
-    const again = store.load()
-    if (hasPlatform(again)) {
-      assertPlatformDoc(again, store.file)
-      return {doc: again, created: false}
-    }
-    const fresh = {...(again ?? {}), ...createPlatformDoc({profile: DEFAULT_PROFILE, seed: randomSeed()})}
-    store.save(fresh)
-    return {doc: fresh, created: true}
-  })
-}
-
-/**
- * Run fn under the state lock with the platform loaded (auto-created if absent), then save the
- * document — so concurrent invocations (16 `rtmr extend` at once) lose no update. Nothing is saved
- * if fn throws (except a platform created just now).
- */
-export async function withPlatform<T>(
-  store: StateStore,
-  fn: (p: Platform) => T | Promise<T>,
-  onCreate?: (doc: PlatformDoc) => void,
-): Promise<{result: T; created: boolean}> {
-  return store.withLock(async () => {
-    let doc = store.load()
-    let created = false
-    if (!hasPlatform(doc)) {
-      doc = {...(doc ?? {}), ...createPlatformDoc({profile: DEFAULT_PROFILE, seed: randomSeed()})}
-      created = true
-      store.save(doc)
-      onCreate?.(doc as PlatformDoc)
-    }
-    assertPlatformDoc(doc, store.file)
-    const p = new Platform(doc)
-    const result = await fn(p)
-    store.save(p.doc)
-    return {result, created}
-  })
-}
-
 /** What the quoting enclave uses to check a TDREPORT came from this platform's module. */
 export function verifyTdReportMac(doc: StateDoc, tdreport: Uint8Array): boolean {
   assertPlatformDoc(doc)
   if (tdreport.length !== TDREPORT_SIZE) return false
   return checkReportMac(Buffer.from(doc.module.reportmac_key, 'hex'), tdreport)
 }
+
+// Compatibility for code written against the pre-issue-13 layout (to be removed after the merge):
+// opening, creating and saving the platform in the state directory now lives in src/app/platform.ts.
+export {ensurePlatform, initPlatform, withPlatform} from '../app/platform.js'

@@ -49,7 +49,7 @@ import {
 import {TD_FIELDS, TDX_FEATURES0_NO_RBP_MOD, isNullFieldId} from '../abi/fields.js'
 import {MD_LIST_PAGE_SIZE} from '../abi/metadata.js'
 import {MEASUREMENT_SIZE, REPORT_DATA_SIZE, TDREPORT_SIZE} from '../abi/tdreport.js'
-import {GuestMemory, MemoryFault, PAGE_SIZE, PAGE_SIZE_2M} from '../guest/memory.js'
+import {GuestMemory, MemoryFault, PAGE_SIZE, PAGE_SIZE_2M} from '../machine/memory.js'
 import type {PlatformDoc} from './doc.js'
 import {GlobalMetadata} from './metadata.js'
 import {buildGlobalMetadata, profileDef} from './profiles.js'
@@ -70,6 +70,12 @@ export interface CallTrace {
 
 /** A TDG.VP.VMCALL handler (the GHCI layer): gets the host's view of the registers, returns outputs (R10 = TDVMCALL status). */
 export type VmcallHandler = (regs: Regs) => Partial<Regs>
+
+/**
+ * The TD exit a 4K TDG.MEM.PAGE.ACCEPT of a page with no private mapping takes (an EPT violation):
+ * the host maps the page (TDH.MEM.PAGE.AUG) and the guest's accept then completes.
+ */
+export type AcceptExitHandler = (gpa: bigint) => void
 
 /** Host physical memory for SEAMCALL operands (e.g. the TDH.SYS.RDALL output page). Sparse, zero-filled. */
 export class HostPhysMemory {
@@ -120,6 +126,7 @@ export class SimTdxModule {
   /** Test hooks: make the RTMR lock or an S-EPT entry lock contended, as a concurrent vCPU / the host would. */
   readonly contention = {rtmr: false, sept: false}
   private vmcallHandler?: VmcallHandler
+  private acceptExitHandler?: AcceptExitHandler
   /** 2 MiB regions (pfn >> 9) the host mapped with a 2M S-EPT leaf (TDH.MEM.PAGE.AUG level 1). */
   private readonly leaf2M = new Set<number>()
   private readonly guestSysRd: boolean
@@ -142,6 +149,11 @@ export class SimTdxModule {
   /** Register the GHCI layer that answers TDG.VP.VMCALL. */
   setVmcallHandler(h: VmcallHandler | undefined): void {
     this.vmcallHandler = h
+  }
+
+  /** Register the host's answer to the EPT violation an accept of an unmapped pending page raises. */
+  setAcceptExitHandler(h: AcceptExitHandler | undefined): void {
+    this.acceptExitHandler = h
   }
 
   // ───────────────────────────── TDCALL ─────────────────────────────
@@ -256,6 +268,7 @@ export class SimTdxModule {
       }
       if (st === 'private') return withOperand(TDX_PAGE_ALREADY_ACCEPTED, PageLevel.L4K)
       if (st === 'shared') return violation('no private mapping (page is shared)')
+      this.acceptExitHandler?.(gpa) // the host maps the page, the accept resumes
       this.memory.setState(gpa, 1, 'private') // pending → private; contents cleared (zeroed with the TD key)
       this.memory.zero(gpa, 1)
       return TDX_SUCCESS

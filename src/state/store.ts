@@ -16,18 +16,13 @@ import {join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {StateError} from '../errors.js'
 import {writeFileAtomic} from '../util/fsx.js'
+import {STATE_SCHEMA_VERSION, type StateDoc} from '../util/state-doc.js'
 
-export const STATE_SCHEMA_VERSION = 1
+export {STATE_SCHEMA_VERSION, type StateDoc} from '../util/state-doc.js'
 export const STATE_FILE = 'state.json'
 export const LOCK_FILE = 'state.lock'
 const BREAKER_FILE = 'state.lock.break'
 const BREAKER_STALE_MS = 5000
-
-/** The persisted document. Sections are owned by the layer that writes them (module, host, devices...). */
-export interface StateDoc {
-  schema_version: number
-  [section: string]: unknown
-}
 
 export interface StoreOptions {
   /** How long to wait for a lock held by a live process (default 15 s, env TDXKIT_LOCK_TIMEOUT_MS). */

@@ -10,13 +10,13 @@ import {createHash} from 'node:crypto'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {StateStore} from '../state/store.js'
-import {initPlatform, withPlatform, type ProfileName} from '../module/platform.js'
+import {collectEvidence, exportReference, lockDevice} from '../app/device.js'
+import {initPlatform, openStore, withPlatform} from '../app/platform.js'
+import {generateQuote} from '../app/quote.js'
+import type {ProfileName} from '../module/platform.js'
 import {extendRtmr, getTdReport} from '../guest/tdx-guest.js'
-import {generateQuote} from '../guest/quote.js'
 import {loadSimCollateral} from '../app/sim-collateral.js'
 import {eventsToCcelLog} from '../eventlog/index.js'
-import {collectEvidence, exportReference, lockDevice} from '../device/service.js'
 import {writeFileAtomic} from '../util/fsx.js'
 
 export const DEFAULT_VECTOR_SEED = 'tdxkit-testvectors-1'
@@ -33,7 +33,7 @@ const reportDataFor = (label: string) => createHash('sha512').update(`tdxkit tes
 async function platformVectors(seed: string, profile: ProfileName, prefix: string): Promise<VectorFile[]> {
   const dir = mkdtempSync(join(tmpdir(), 'tdxkit-vectors-'))
   try {
-    const store = new StateStore(dir)
+    const store = openStore(dir)
     await initPlatform(store, {profile, seed})
     const files: VectorFile[] = []
     const app = Buffer.from('tdxkit test vector: application config\n')

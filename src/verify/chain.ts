@@ -4,7 +4,7 @@
  * chain verified to a pinned root.
  */
 import {fail, VerifyError, type VerifyErrorCode} from './errors.js'
-import {certSignedBy, parseCert, parsePemChain, X509Error, type Cert} from './x509.js'
+import {certSignedBy, parseCert, parsePemChain, X509Error, type Cert} from '../x509/dcap.js'
 
 /** Unix milliseconds as ISO 8601 (for messages and the result object). */
 export const iso = (ms: number): string => new Date(ms).toISOString()

@@ -9,7 +9,7 @@ import {COLLATERAL_FIELDS, type QuoteCollateralV3} from '../abi/collateral.js'
 import {CollateralFormatError, parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo} from '../abi/tcb-info.js'
 import {iso, verifyIssuerChain, x509Fail} from './chain.js'
 import {fail, type VerifyErrorCode} from './errors.js'
-import {crlSignedBy, parseCrl, verifyRawSig, type Cert, type Crl} from './x509.js'
+import {crlSignedBy, parseCrl, verifyRawSig, type Cert, type Crl} from '../x509/dcap.js'
 
 /** CN phrase Intel's QVL expects of the TCB info / QE identity signer (the simulator's contains it too). */
 export const CN_TCB_SIGNING = 'SGX TCB Signing'

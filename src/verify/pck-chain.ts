@@ -10,7 +10,7 @@ import {checkValidity, x509Fail} from './chain.js'
 import {fail} from './errors.js'
 import {CN_PCK_LEAF, CN_PCK_PLATFORM_CA, CN_PCK_PROCESSOR_CA} from './pck-info.js'
 import {fingerprintOf} from './roots.js'
-import {certSignedBy, parseCert, parsePemChain, type Cert} from './x509.js'
+import {certSignedBy, parseCert, parsePemChain, type Cert} from '../x509/dcap.js'
 
 /** Certificates in a PCK chain: PCK leaf, PCK CA, root. */
 export const PCK_CHAIN_LENGTH = 3

@@ -9,7 +9,7 @@ import {parsePckExtension, sgxExtensionOf, SGX_TYPE} from '../abi/pck-extension.
 import {CERT_DATA_TYPE_PCK_CHAIN, TEE_TYPE_TDX, type ParsedQuote} from '../abi/quote.js'
 import type {PckCa} from '../abi/pcs.js'
 import {InputError, TdxkitError} from '../errors.js'
-import {parseCert, parsePemChain, type Cert} from './x509.js'
+import {parseCert, parsePemChain, type Cert} from '../x509/dcap.js'
 
 /** Subject CN markers of the PCK chain (Intel PCK certificate profile). */
 export const CN_PCK_LEAF = 'SGX PCK Certificate'

@@ -26,7 +26,7 @@ import type {CheckedCollateral} from './collateral-checks.js'
 import {fail} from './errors.js'
 import type {PckChain} from './pck-chain.js'
 import {evaluateQe, findModuleIdentity, type QeEvaluation} from './tcb.js'
-import {keyFromRawXY, verifyRawSig} from './x509.js'
+import {keyFromRawXY, verifyRawSig} from '../x509/dcap.js'
 
 /** Oldest SGX TCB info version an SGX quote accepts. */
 export const TCB_INFO_MIN_VERSION_SGX = 2

@@ -20,7 +20,7 @@ import {
   sgxExtensionOf,
   type PckExtension,
 } from '../../src/abi/pck-extension.js'
-import {pemToDers} from '../../src/host/pki.js'
+import {pemToDers} from '../../src/x509/pem.js'
 import {readVector, vectorTest} from '../helpers/vectors.js'
 
 /** The raw SGX extension value of a quote's PCK leaf, extracted with pkijs (not our X.509 code). */

@@ -11,7 +11,7 @@ import {loadPolicyFile, parseAt, policyFromFlags, resolveVerifySetup, rootFinger
 import {ExitCode, TdxkitError} from '../../src/errors.js'
 import type {StateStore} from '../../src/state/store.js'
 import {INTEL_SGX_ROOT_CA_SHA256} from '../../src/verify/roots.js'
-import {parsePemChain} from '../../src/verify/x509.js'
+import {parsePemChain} from '../../src/x509/dcap.js'
 import {parseQuote} from '../../src/abi/quote.js'
 import {tempDir} from '../helpers/cli.js'
 import {readVector, vectorPath, vectorTest} from '../helpers/vectors.js'

@@ -9,7 +9,7 @@ import {Platform, createPlatformDoc, type ProfileName} from '../../src/module/pl
 import {encodeLeaf} from '../../src/abi/tdcall.js'
 import {decodeMetadataList} from '../../src/abi/metadata.js'
 import {describeStatus, statusName} from '../../src/abi/status.js'
-import {MemoryFault} from '../../src/guest/memory.js'
+import {MemoryFault} from '../../src/machine/memory.js'
 import {acceptPages, getTdReport} from '../../src/guest/tdx-guest.js'
 import {RefusedError} from '../../src/errors.js'
 
@@ -245,6 +245,18 @@ test('SEAMCALL TDH.SYS.RD (34) / TDH.SYS.RDALL (37): host mask, absent field, al
   const rest = decodeMetadataList(p.module.hostMemory.read(0x2000n, 4096))
   assert.is(rest.size, walked.length - walked.indexOf(mid))
   assert.is(sys(37, {rdx: 0x2000n, r8: 0x9900000100000008n}).status, FIELD_ID_INCORRECT)
+})
+
+test('an accept of an unmapped pending page takes its EPT-violation exit to the registered host, once per 4K page', () => {
+  const p = platform()
+  p.module.augPages(PAGE, 2)
+  const exits: bigint[] = []
+  p.module.setAcceptExitHandler((gpa) => exits.push(gpa))
+  assert.is(call(p, 6, {rcx: PAGE}).status, SUCCESS)
+  assert.is(call(p, 6, {rcx: PAGE + 0x1000n}).status, SUCCESS)
+  assert.equal(exits, [PAGE, PAGE + 0x1000n])
+  assert.is(call(p, 6, {rcx: PAGE}).status, ALREADY_4K)
+  assert.is(exits.length, 2, 'no exit for a page that is already accepted')
 })
 
 test.run()

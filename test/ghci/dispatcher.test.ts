@@ -163,9 +163,9 @@ test('SetupEventNotifyInterrupt: vectors 32–255; the host injects it on GetQuo
   writeField(GET_QUOTE_HEADER, hdr, 'in_len', 1024)
   td.memory.write(shared, Buffer.concat([hdr, getTdReport(p, Buffer.alloc(64))]))
   td.ghci.getQuote(shared, 8192)
-  assert.is(td.vmm.takeInterrupt(), undefined)
+  assert.is(td.cpu.takeInterrupt(), undefined)
   td.runHost()
-  assert.is(td.vmm.takeInterrupt(), 0xf3)
+  assert.is(td.cpu.takeInterrupt(), 0xf3)
 })
 
 test('ReportFatalError: error code, 64-byte message from R14,R15,RBX,RDI,RSI,R8,R9,RDX; the TD is shut down', () => {

@@ -7,12 +7,14 @@
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
+import {GET_QUOTE_CMD_VERSION, GET_QUOTE_HEADER, GET_QUOTE_HEADER_SIZE} from '../../src/abi/ghci.js'
+import {writeField} from '../../src/abi/layout.js'
 import {TdxkitError} from '../../src/errors.js'
 import {DmaPoolAllocator} from '../../src/guest/alloc/dma-pool.js'
 import {PoolExhaustedError} from '../../src/guest/alloc/interface.js'
-import {diffCounters} from '../../src/guest/alloc/trace.js'
+import {diffCounters} from '../../src/machine/trace.js'
 import {VmapMapGpaAllocator} from '../../src/guest/alloc/vmap-mapgpa.js'
-import {MemoryFault, PAGE_SIZE} from '../../src/guest/memory.js'
+import {MemoryFault, PAGE_SIZE} from '../../src/machine/memory.js'
 import {freshTd} from './helpers.js'
 
 const code = (fn: () => unknown): string => {
@@ -131,6 +133,11 @@ test('abandoned slot stays with the host while it stalls, is reclaimed once it l
   const {td} = freshTd({qgsMode: 'stall'})
   const pool = new DmaPoolAllocator(td, {poolBytes: 8192})
   const b = pool.alloc(8192)
+  // a GetQuote the stalled host never completes (the status word stays IN_FLIGHT), then timed out
+  const hdr = Buffer.alloc(GET_QUOTE_HEADER_SIZE)
+  writeField(GET_QUOTE_HEADER, hdr, 'version', GET_QUOTE_CMD_VERSION)
+  pool.write(b, 0, hdr)
+  td.ghci.getQuote(b.gpa, b.bytes)
   pool.abandon(b)
   assert.is(code(() => pool.alloc(8192)), 'POOL_EXHAUSTED')
   const saved = pool.state()
@@ -147,6 +154,8 @@ test('abandoned slot stays with the host while it stalls, is reclaimed once it l
   // and a run whose host still stalls keeps it held
   const {td: td3} = freshTd({qgsMode: 'stall'})
   const held = new DmaPoolAllocator(td3, {state: saved})
+  held.init()
+  td3.holdAbandoned(saved)
   assert.is(code(() => held.alloc(8192)), 'POOL_EXHAUSTED')
 })
 
@@ -216,7 +225,7 @@ test('the host never touches a private GPA: every host access of a quote request
       }
       return orig(gpa, len)
     }
-    const r = requestQuote(p, td, alloc, {reportData: Buffer.alloc(64, 7)})
+    const r = requestQuote(td, alloc, {reportData: Buffer.alloc(64, 7)})
     assert.ok(r.quote.length > 1000)
     assert.ok(td.vmm.accessLog.length > 0)
     assert.ok(shared.size > 0)

@@ -1,153 +1,46 @@
 /**
- * End to end: `generateQuote` through both allocators gives quotes that parse (src/abi/quote.ts)
- * and verify under the independent @phala/dcap-qvl with the simulated root and exported collateral
- * (UpToDate), never under Intel's root; the per-request operation counts; every failure path with
- * its real status; configfs-tsm against a fake configfs.
+ * The guest driver path (src/guest/quote.ts) on a wired TD: the guest waits the way a TD does —
+ * sleeping between reads of the status word while the host works, or halting until the notify
+ * interrupt arrives — and reports a failed GetQuote by the status alone; configfs-tsm against a
+ * fake configfs.
  */
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
+import {GetQuoteStatus} from '../../src/abi/ghci.js'
 import {parseQuote} from '../../src/abi/quote.js'
-import {REPORTMACSTRUCT} from '../../src/abi/tdreport.js'
-import type {TdxkitError} from '../../src/errors.js'
-import {generateQuote, type GenerateQuoteOptions} from '../../src/guest/quote.js'
+import type {RefusedError, TdxkitError} from '../../src/errors.js'
+import {DmaPoolAllocator} from '../../src/guest/alloc/dma-pool.js'
+import {DEFAULT_NOTIFY_VECTOR, requestQuote} from '../../src/guest/quote.js'
 import {generateQuoteTsm, type TsmFs} from '../../src/guest/tsm.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'
 import {quoteTdReport} from '../../src/host/qe.js'
-import {loadSimCollateral} from '../../src/app/sim-collateral.js'
-import {initPlatform, createPlatformDoc, Platform} from '../../src/module/platform.js'
-import {StateStore} from '../../src/state/store.js'
-import {qvl, VERIFY_AT} from '../host/fixtures.js'
+import {createPlatformDoc, Platform} from '../../src/module/platform.js'
+import {freshTd} from './helpers.js'
 
-const store = async (seed = 'quote-e2e', profile: 'tdx-1.0' | 'tdx-1.5' = 'tdx-1.5') => {
-  const s = new StateStore(mkdtempSync(join(tmpdir(), 'tdxkit-quote-')))
-  await initPlatform(s, {seed, profile})
-  return s
-}
+const rd = (b: number) => ({reportData: Buffer.alloc(64, b)})
 
-async function failure(p: Promise<unknown>): Promise<TdxkitError> {
+function refused(fn: () => unknown): RefusedError {
   try {
-    await p
+    fn()
   } catch (error) {
-    return error as TdxkitError
+    return error as RefusedError
   }
   throw new Error('expected a failure')
 }
 
-const rd = (b: number) => ({reportData: Buffer.alloc(64, b)})
-
-test('both allocators, v4 and v5: quotes parse, bind the report data and verify under dcap-qvl with the simulated root; Intel root rejects', async () => {
-  const s = await store()
-  const {collateral, root_ca_der} = await loadSimCollateral(s)
-  let i = 1
-  for (const strategy of ['dma-pool', 'vmap-mapgpa'] as const) {
-    for (const quoteVersion of [4, 5] as const) {
-      const r = await generateQuote(s, {input: rd(i), strategy, quoteVersion})
-      const q = parseQuote(r.quote)
-      assert.is(q.version, quoteVersion)
-      assert.is(r.quote_version, quoteVersion)
-      assert.is(q.td!.report_data.toString('hex'), Buffer.alloc(64, i).toString('hex'))
-      const v = qvl.QuoteVerifier.newWithRootCa(root_ca_der).verify(r.quote, collateral, VERIFY_AT)
-      assert.is(v.status, 'UpToDate', `${strategy} v${quoteVersion}`)
-      assert.throws(() => qvl.QuoteVerifier.newProd().verify(r.quote, collateral, VERIFY_AT))
-      i++
-    }
-  }
-})
-
-test('per-request counts: vmap-mapgpa 2 MapGPA + 2 accepts; dma-pool converts once then only GetQuote', async () => {
-  const s = await store('counts')
-  const v = await generateQuote(s, {input: rd(1), strategy: 'vmap-mapgpa'})
-  assert.is(v.request.mapgpa_calls, 2)
-  assert.is(v.request.getquote_calls, 1)
-  assert.is(v.request.tdvmcalls, 3)
-  assert.is(v.request.pages_accepted, 2)
-  assert.is(v.request.report_calls, 1)
-  assert.is(v.request.tdcalls, 1 + 3 + 2) // TDREPORT + TDVMCALLs + accepts
-  assert.is(v.request.polls, 1)
-  const names = v.events.filter((e) => e.layer === 'tdcall' || e.layer === 'tdvmcall').map((e) => `${e.name}:${e.status_name}`)
-  assert.equal(names, [
-    'TDG.MR.REPORT:TDX_SUCCESS',
-    'MapGPA:TDVMCALL_STATUS_SUCCESS',
-    'GetQuote:TDVMCALL_STATUS_SUCCESS',
-    'MapGPA:TDVMCALL_STATUS_SUCCESS',
-    'TDG.MEM.PAGE.ACCEPT:TDX_SUCCESS',
-    'TDG.MEM.PAGE.ACCEPT:TDX_SUCCESS',
-  ])
-  const first = await generateQuote(s, {input: rd(2), strategy: 'dma-pool'})
-  assert.is(first.pool!.restored, false)
-  assert.is(first.total.mapgpa_calls, 1) // the pool's one conversion
-  assert.is(first.request.mapgpa_calls, 0)
-  const second = await generateQuote(s, {input: rd(3), strategy: 'dma-pool'})
-  assert.is(second.pool!.restored, true)
-  assert.is(second.total.mapgpa_calls, 0)
-  assert.is(second.total.pages_to_shared + second.total.pages_accepted + second.total.sept_changes, 0)
-  assert.is(second.request.tdvmcalls, 1)
-  assert.is(second.request.slot_ops, 2)
-  // a different pool size releases the old pool and converts a new one
-  const resized = await generateQuote(s, {input: rd(4), strategy: 'dma-pool', poolBytes: 8192})
-  assert.is(resized.pool!.slots, 1)
-  assert.is(resized.total.mapgpa_calls, 2)
-  assert.is(resized.total.pages_accepted, 16)
-})
-
-test('notify completion: SetupEventNotifyInterrupt once, one interrupt, no polls', async () => {
-  const s = await store('notify')
-  const r = await generateQuote(s, {input: rd(1), completion: 'notify', strategy: 'vmap-mapgpa'})
-  assert.is(r.request.notifies, 1)
-  assert.is(r.request.polls, 0)
-  assert.ok(r.events.some((e) => e.name === 'SetupEventNotifyInterrupt' && e.status === 0n))
-})
-
 test('a slower host: the guest polls until the status word leaves IN_FLIGHT', async () => {
-  const {requestQuote, openSession} = await import('../../src/guest/quote.js')
+  const {requestQuote} = await import('../../src/guest/quote.js')
+  const {openSession} = await import('../../src/app/session.js')
   const {DmaPoolAllocator} = await import('../../src/guest/alloc/dma-pool.js')
   const p = new Platform(createPlatformDoc({profile: 'tdx-1.0', seed: 'slow'}))
   const td = openSession(p, {serviceRounds: 3})
-  const r = requestQuote(p, td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(5))
+  const r = requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(5))
   assert.is(r.polls, 3)
   assert.is(r.counters.polls, 3)
   assert.is(parseQuote(r.quote).version, 4) // tdx-1.0 default
-})
-
-test('failures carry the real statuses: tampered TDREPORT, buffer too small, QGS down, QGS error', async () => {
-  const s = await store('failures')
-  const p = new Platform(s.load()!)
-  const report = getTdReport(p, Buffer.alloc(64, 9))
-  const at = REPORTMACSTRUCT.fields.report_data.offset
-  report[at] ^= 1 // REPORTDATA inside REPORTMACSTRUCT: the REPORTMAC no longer matches
-  const tampered = await failure(generateQuote(s, {input: {tdreport: report}}))
-  assert.is(tampered.code, 'GETQUOTE_ERROR')
-  assert.is(tampered.exit, 7)
-  assert.match(tampered.message, /GET_QUOTE_ERROR/)
-  assert.match(tampered.message, /TDREPORT_MAC_INVALID/)
-  const small = await failure(generateQuote(s, {input: rd(1), strategy: 'vmap-mapgpa', bufferBytes: 4096}))
-  assert.is(small.code, 'GETQUOTE_ERROR')
-  assert.match(small.message, /does not fit/)
-  const down = await failure(generateQuote(s, {input: rd(1), qgsMode: 'down'}))
-  assert.is(down.code, 'QGS_UNAVAILABLE')
-  assert.match(down.message, /GET_QUOTE_SERVICE_UNAVAILABLE/)
-  const err = await failure(generateQuote(s, {input: rd(1), qgsMode: 'error', completion: 'notify'}))
-  assert.is(err.code, 'GETQUOTE_ERROR')
-  // the untampered report still quotes
-  report[at] ^= 1
-  assert.ok((await generateQuote(s, {input: {tdreport: report}})).quote.length > 0)
-})
-
-test('a stalled host: timeout (bounded, no hang), the 1-slot pool stays held across runs → POOL_EXHAUSTED, reclaimed once the host recovers', async () => {
-  const s = await store('stall')
-  const opts: GenerateQuoteOptions = {input: rd(1), strategy: 'dma-pool', poolBytes: 8192, qgsMode: 'stall'}
-  const t = await failure(generateQuote(s, opts))
-  assert.is(t.code, 'GETQUOTE_TIMEOUT')
-  assert.equal((s.load()!.alloc as {dma_pool: {abandoned: number[]}}).dma_pool.abandoned, [0])
-  const busy = await failure(generateQuote(s, opts))
-  assert.is(busy.code, 'POOL_EXHAUSTED')
-  assert.is(busy.exit, 7)
-  const ok = await generateQuote(s, {...opts, qgsMode: 'up'})
-  assert.is(ok.pool!.abandoned, 0)
-  assert.equal((s.load()!.alloc as {dma_pool: {abandoned: number[]}}).dma_pool.abandoned, [])
 })
 
 /** A configfs-tsm stand-in: mkdir makes an instance, inblob writes bump generation, outblob quotes. */
@@ -201,6 +94,62 @@ test('configfs-tsm: instance per request, generation checked, instance removed; 
   assert.is(racy.removed.length, 1)
   const missing = join(mkdtempSync(join(tmpdir(), 'tdxkit-tsm-')), 'nope')
   assert.throws(() => generateQuoteTsm(Buffer.alloc(64), {root: missing}), (e: unknown) => (e as TdxkitError).code === 'TSM_UNAVAILABLE' && (e as TdxkitError).exit === 2)
+})
+
+test('polling: host work runs only while the guest sleeps, one tick per status check', () => {
+  const {td} = freshTd({serviceRounds: 4})
+  const r = requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(3))
+  assert.is(r.polls, 4)
+  assert.is(td.machine.scheduler.now, 4, 'four sleeps, four ticks')
+  assert.is(td.machine.scheduler.pending, 0)
+})
+
+test('QGS down: the guest fails with the GetQuote status from its buffer (SERVICE_UNAVAILABLE), nothing more', () => {
+  const {td} = freshTd({qgsMode: 'down'})
+  const e = refused(() => requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(1)))
+  assert.is(e.code, 'QGS_UNAVAILABLE')
+  assert.is(e.exit, 7)
+  assert.is(e.status, GetQuoteStatus.SERVICE_UNAVAILABLE)
+  assert.equal(e.detail, {status: '0x8000000000000001', status_name: 'GET_QUOTE_SERVICE_UNAVAILABLE'})
+  const err = refused(() => {
+    const t = freshTd({qgsMode: 'error'}).td
+    return requestQuote(t, new DmaPoolAllocator(t, {poolBytes: 8192}), rd(1))
+  })
+  assert.is(err.code, 'GETQUOTE_ERROR')
+  assert.is(err.message, 'GetQuote failed: GET_QUOTE_ERROR', 'the QGS reason is host-side knowledge')
+  assert.is((err.detail as Record<string, unknown>).host_reason, undefined)
+})
+
+test('notify: the guest halts until the interrupt arrives; a status word the host completed earlier goes unread', () => {
+  // the host delivers the interrupt with the completion: done after the first halt, no status polls
+  const {td} = freshTd()
+  const r = requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(2), {completion: 'notify'})
+  assert.is(r.counters.notifies, 1)
+  assert.is(r.counters.polls, 0)
+  assert.is(td.machine.scheduler.now, 1)
+  assert.is(td.ghci.notifyVector, DEFAULT_NOTIFY_VECTOR)
+  // the QGS completes at tick 1 but the interrupt comes at tick 3: the guest wakes at tick 3
+  const late = freshTd().td
+  late.ghci.setupEventNotifyInterrupt(DEFAULT_NOTIFY_VECTOR)
+  late.vmm.notifyVector = undefined
+  late.machine.scheduler.schedule(() => late.machine.interrupts.inject(DEFAULT_NOTIFY_VECTOR), 3)
+  const l = requestQuote(late, new DmaPoolAllocator(late, {poolBytes: 8192}), rd(2), {completion: 'notify'})
+  assert.is(late.machine.scheduler.now, 3)
+  assert.is(l.counters.notifies, 1)
+  assert.is(parseQuote(l.quote).td!.report_data.toString('hex'), '02'.repeat(64))
+  // no interrupt at all: the guest halts every one of its waits before it looks at the buffer
+  const lost = freshTd().td
+  lost.ghci.setupEventNotifyInterrupt(DEFAULT_NOTIFY_VECTOR)
+  lost.vmm.notifyVector = undefined
+  const n = requestQuote(lost, new DmaPoolAllocator(lost, {poolBytes: 8192}), rd(2), {completion: 'notify', pollLimit: 5})
+  assert.is(lost.machine.scheduler.now, 5)
+  assert.is(n.counters.notifies, 0)
+  assert.is(n.counters.polls, 0)
+  // and with the QGS stalled as well, the wait ends in a timeout naming the interrupt waits
+  const stalled = freshTd({qgsMode: 'stall'}).td
+  const e = refused(() => requestQuote(stalled, new DmaPoolAllocator(stalled, {poolBytes: 8192}), rd(2), {completion: 'notify', pollLimit: 5}))
+  assert.is(e.code, 'GETQUOTE_TIMEOUT')
+  assert.match(e.message, /after 5 interrupt waits/)
 })
 
 test.run()

@@ -4,7 +4,7 @@ import type {QuoteCollateralV3} from '../../src/abi/collateral.js'
 import {createPlatformDoc, Platform, type ProfileName} from '../../src/module/platform.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'
 import {ensureHostPki, type HostScenario, type HostState} from '../../src/host/qe.js'
-import {pemToDers} from '../../src/host/pki.js'
+import {pemToDers} from '../../src/x509/pem.js'
 
 export const PROFILES: readonly ProfileName[] = ['tdx-1.0', 'tdx-1.5', 'tdx-connect']
 

@@ -11,7 +11,7 @@ import {BODY_TYPE_TD10, BODY_TYPE_TD15, INTEL_QE_VENDOR_ID, parseQuote, TEE_TYPE
 import {parseTdReport, REPORTMACSTRUCT, TDINFO, TDREPORT, TEE_TCB_INFO} from '../../src/abi/tdreport.js'
 import {RefusedError} from '../../src/errors.js'
 import {ensureHostPki, quoteTdReport} from '../../src/host/qe.js'
-import {pemToDers} from '../../src/host/pki.js'
+import {pemToDers} from '../../src/x509/pem.js'
 import {platformWithHost, PROFILES, qvl, rootDer, tdReport, VERIFY_AT} from './fixtures.js'
 
 test('QE report binds the attestation key and is signed by the PCK key', () => {

@@ -13,7 +13,8 @@ import {readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {tempDir} from '../helpers/cli.js'
 import {runCommands} from './helpers.js'
-import {deriveP256Key, KEY_LABEL, P256_ORDER} from '../../src/host/pki.js'
+import {deriveP256Key, KEY_LABEL} from '../../src/host/pki.js'
+import {P256_ORDER} from '../../src/x509/ecdsa.js'
 import {QE_ATTESTATION_KEY_LABEL} from '../../src/host/qe.js'
 import {deriveScalar} from '../../src/util/seed.js'
 import {deviceChain} from '../../src/device/device.js'
@@ -61,12 +62,12 @@ function secrets(doc: Record<string, any>): Array<{name: string; bytes: Buffer}>
   for (const [k, label] of Object.entries(KEY_LABEL)) out.push({name: `Intel-shaped PKI ${k} key`, bytes: Buffer.from(deriveP256Key(SEED, label).priv)})
   out.push({name: 'QE attestation key', bytes: deriveScalar(SEED, QE_ATTESTATION_KEY_LABEL, P256_ORDER, 32)})
   for (const spec of Object.values(MODELS)) {
-    out.push({name: `${spec.vendor_label} vendor root key`, bytes: vendorRoot(SEED, spec.vendor_label, spec.vendor_name).key.d})
-    out.push({name: `${spec.vendor_label} CoRIM signer key`, bytes: referenceSigningKey(SEED, spec).d})
+    out.push({name: `${spec.vendor_label} vendor root key`, bytes: vendorRoot(SEED, spec.vendor_label, spec.vendor_name).key.priv})
+    out.push({name: `${spec.vendor_label} CoRIM signer key`, bytes: referenceSigningKey(SEED, spec).priv})
   }
   for (const rec of doc.devices.devices) {
     const ch = deviceChain(SEED, rec)
-    out.push({name: `${rec.id} leaf key`, bytes: ch.leafKey.d}, {name: `${rec.id} intermediate-signed chain root key`, bytes: ch.rootKey.d})
+    out.push({name: `${rec.id} leaf key`, bytes: ch.leafKey.priv}, {name: `${rec.id} intermediate-signed chain root key`, bytes: ch.rootKey.priv})
   }
   return out
 }

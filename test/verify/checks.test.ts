@@ -42,7 +42,7 @@ import {
   checkTdxModule,
 } from '../../src/verify/quote-checks.js'
 import {INTEL_SGX_ROOT_CA_SHA256} from '../../src/verify/roots.js'
-import {parseCert, parsePemChain, type Crl} from '../../src/verify/x509.js'
+import {parseCert, parsePemChain, type Crl} from '../../src/x509/dcap.js'
 import {readVector, vectorTest} from '../helpers/vectors.js'
 
 const DIR = 'dcapqvl-tdx-v4-uptodate'

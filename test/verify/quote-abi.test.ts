@@ -5,7 +5,7 @@ import {createHash} from 'node:crypto'
 import {readVector, vectorTest} from '../helpers/vectors.js'
 import {describeQuote, encodeQuote, parseQuote, quoteSignedRegion, BODY_DESCRIPTOR, QUOTE_HEADER, TD10_BODY, TD15_BODY} from '../../src/abi/quote.js'
 import {parsePckExtension, sgxExtensionOf} from '../../src/abi/pck-extension.js'
-import {parseCert, parsePemChain} from '../../src/verify/x509.js'
+import {parseCert, parsePemChain} from '../../src/x509/dcap.js'
 import {describePckChain} from '../../src/verify/pck-info.js'
 import {ParseError} from '../../src/errors.js'
 

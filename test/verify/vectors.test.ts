@@ -11,7 +11,7 @@ import {verifyQuote, type VerifyResult} from '../../src/verify/verifier.js'
 import {appraise} from '../../src/appraise/appraise.js'
 import {defaultPolicy} from '../../src/appraise/policy.js'
 import {fingerprintOf} from '../../src/verify/roots.js'
-import {parsePemChain} from '../../src/verify/x509.js'
+import {parsePemChain} from '../../src/x509/dcap.js'
 import {parseQuote} from '../../src/abi/quote.js'
 import type {QuoteCollateralV3} from '../../src/abi/collateral.js'
 

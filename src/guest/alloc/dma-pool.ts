@@ -7,12 +7,14 @@
  *
  * The pool survives across CLI invocations through DmaPoolState (doc.alloc.dma_pool): a later run
  * restores it without paying the conversion again. A slot whose request timed out stays owned by
- * the host ("abandoned") until the host lets go of it; with every slot busy, alloc() fails at once.
+ * the host ("abandoned") until its status word leaves IN_FLIGHT; with every slot busy, alloc() fails
+ * at once.
  */
-import {GET_QUOTE_BUF_SIZE} from '../../abi/ghci.js'
+import {GET_QUOTE_BUF_SIZE, GET_QUOTE_HEADER, GET_QUOTE_HEADER_SIZE, GetQuoteStatus} from '../../abi/ghci.js'
+import {readUint} from '../../abi/layout.js'
 import {InputError, TdxkitError} from '../../errors.js'
-import {PAGE_SIZE, PAGE_SIZE_2M, type GuestMemory} from '../memory.js'
-import type {TdSession} from '../../ghci/session.js'
+import {PAGE_SIZE, PAGE_SIZE_2M, type GuestMemory} from '../../machine/memory.js'
+import type {GuestTd} from '../td.js'
 import {PoolExhaustedError, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
 import {checkRange} from './vmap-mapgpa.js'
 
@@ -50,7 +52,7 @@ export function validatePoolSizes(poolBytes: number, slotBytes: number): void {
 
 export class DmaPoolAllocator implements SharedBufferAllocator {
   readonly strategy = 'dma-pool' as const
-  private readonly td: TdSession
+  private readonly td: GuestTd
   readonly poolBytes: number
   readonly slotBytes: number
   readonly slots: number
@@ -60,7 +62,7 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
   private readonly abandonedSlots = new Set<number>()
   private nextId = 1
 
-  constructor(td: TdSession, opts: DmaPoolOptions = {}) {
+  constructor(td: GuestTd, opts: DmaPoolOptions = {}) {
     this.td = td
     this.persisted = opts.state
     this.poolBytes = opts.state?.pool_bytes ?? opts.poolBytes ?? DEFAULT_POOL_BYTES
@@ -142,11 +144,12 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
     return this.td.memory.gpaOf(this.basePfn) + BigInt(slot * this.slotBytes)
   }
 
-  /** Abandoned slots the host has let go of come back. */
+  /** Abandoned slots the host has let go of (status word no longer IN_FLIGHT) come back. */
   private reclaim(): void {
-    const {qgs, trace} = this.td
+    const {memory, trace} = this.td
     for (const slot of [...this.abandonedSlots]) {
-      if (qgs.mode !== 'stall' && !qgs.has(this.slotGpa(slot))) {
+      const header = memory.directMap.read(this.slotGpa(slot), GET_QUOTE_HEADER_SIZE)
+      if (readUint(GET_QUOTE_HEADER, header, 'status') !== GetQuoteStatus.IN_FLIGHT) {
         this.abandonedSlots.delete(slot)
         trace.add({kind: 'note', layer: 'guest', name: 'abandoned slot reclaimed', gpa: this.slotGpa(slot), detail: 'host no longer owns it'})
       }
@@ -261,6 +264,11 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
     this.basePfn = -1
     this.persisted = undefined
   }
+}
+
+/** Shared-alias GPAs of the slots a persisted pool abandoned to the host. */
+export function abandonedSlotGpas(memory: GuestMemory, s: DmaPoolState): bigint[] {
+  return s.abandoned.map((slot) => memory.sharedAlias(memory.gpaOf(s.base_pfn) + BigInt(slot * s.slot_bytes)))
 }
 
 /**

@@ -10,7 +10,7 @@
  * given, and the guest virtual address the kernel reads and writes it through.
  */
 import {RefusedError} from '../../errors.js'
-import {PAGE_SIZE} from '../memory.js'
+import {PAGE_SIZE} from '../../machine/memory.js'
 
 export type StrategyName = 'vmap-mapgpa' | 'dma-pool'
 export const STRATEGIES: readonly StrategyName[] = ['vmap-mapgpa', 'dma-pool']

@@ -5,18 +5,18 @@
  * (touching it kills the TD; the memory model faults exactly so).
  */
 import {RefusedError, TdxkitError} from '../../errors.js'
-import {PAGE_SIZE} from '../memory.js'
-import type {TdSession} from '../../ghci/session.js'
+import {PAGE_SIZE} from '../../machine/memory.js'
+import type {GuestTd} from '../td.js'
 import {pagesFor, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
 
 export class VmapMapGpaAllocator implements SharedBufferAllocator {
   readonly strategy = 'vmap-mapgpa' as const
-  private readonly td: TdSession
+  private readonly td: GuestTd
   private readonly live = new Map<number, SharedBuffer>()
   private nextId = 1
   private shared = 0
 
-  constructor(td: TdSession) {
+  constructor(td: GuestTd) {
     this.td = td
   }
 

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import {COLLATERAL_FIELDS, type QuoteCollateralV3} from '../../../src/abi/collateral.js'
-import {signP256} from '../../../src/host/pki.js'
+import {signP256} from '../../../src/x509/ecdsa.js'
 
 export const JSON_FIELDS = ['tcb_info', 'qe_identity'] as const
 export const CRL_FIELDS = ['root_ca_crl', 'pck_crl'] as const

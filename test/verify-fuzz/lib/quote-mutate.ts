@@ -21,7 +21,7 @@ import {
   type ParsedQuote,
 } from '../../../src/abi/quote.js'
 import {writeField, type Layout} from '../../../src/abi/layout.js'
-import {signP256Fast} from '../../../src/host/ecdsa.js'
+import {signP256} from '../../../src/x509/ecdsa.js'
 import type {QuoteSeed} from './seeds.js'
 
 export const REGIONS = ['any', 'header', 'body', 'signature_data', 'qe_report', 'qe_auth_data', 'pck_cert_data'] as const
@@ -199,7 +199,7 @@ function resignQuote(buf: Buffer, priv: Buffer): Buffer {
   } catch {
     return buf
   }
-  const sig = signP256Fast(q.signed_region, priv)
+  const sig = signP256(q.signed_region, priv)
   const out = Buffer.from(buf)
   writeField(SIG_DATA_V4, out, 'signature', sig, q.spans.signature_data.offset)
   return out
@@ -284,7 +284,7 @@ export function applyQuoteMutation(input: Buffer, m: QuoteMutation, keys: Mutati
       }
       if (keys.pckPriv) {
         const sigOff = q.spans.qe_report.offset + SGX_REPORT_BODY.size
-        signP256Fast(qeReport, keys.pckPriv).copy(b, sigOff)
+        signP256(qeReport, keys.pckPriv).copy(b, sigOff)
       }
       return b
     }

@@ -1,6 +1,7 @@
 /**
- * Library side of `ghci info` and `ghci call`: a session on the platform (with any dma-pool of
- * earlier runs restored, so its GPAs are shared), one TDVMCALL, and the answer with status names.
+ * `ghci info` and `ghci call`: a TD wired to its host on the platform of the state directory (with
+ * any dma-pool of earlier runs restored, so its GPAs are shared), one TDVMCALL, and the answer with
+ * status names — plus, for GetQuote, the buffer's status word after one tick of host time.
  */
 import {
   GET_QUOTE_HEADER,
@@ -17,11 +18,12 @@ import {
 import {readNum, readUint} from '../abi/layout.js'
 import {describeStatus} from '../abi/status.js'
 import {InputError, RefusedError} from '../errors.js'
+import {GhciDispatcher, type VmcallRegs} from '../ghci/dispatcher.js'
 import {restorePoolMemory} from '../guest/alloc/dma-pool.js'
-import {allocDoc, openSession} from '../guest/quote.js'
+import {allocDoc} from '../guest/quote.js'
 import type {Platform} from '../module/platform.js'
-import {GhciDispatcher, type VmcallRegs} from './dispatcher.js'
-import type {TdSession} from './session.js'
+import {mutatePlatform, type Notice, type StateStore} from './platform.js'
+import {openSession, type TdSession} from './session.js'
 
 const hex = (v: bigint) => '0x' + v.toString(16)
 
@@ -41,8 +43,12 @@ export interface GhciInfo {
   dma_pool?: {shared_gpa: string; bytes: number; slot_bytes: number}
 }
 
-/** GetTdVmCallInfo leaves 0 and 1, and what this host serves. */
-export function ghciInfo(p: Platform): GhciInfo {
+/** `ghci info`: GetTdVmCallInfo leaves 0 and 1, and what this host serves. */
+export async function ghciInfo(store: StateStore, notice: Notice): Promise<GhciInfo> {
+  return mutatePlatform(store, notice, infoOn)
+}
+
+function infoOn(p: Platform): GhciInfo {
   const td = sessionFor(p)
   const l0 = td.ghci.call(TdVmCall.GET_TD_VM_CALL_INFO, {r12: 0n})
   const l1 = td.ghci.call(TdVmCall.GET_TD_VM_CALL_INFO, {r12: 1n})
@@ -98,8 +104,12 @@ export interface GhciCallResult {
   fatal?: {error_code: string; message: string}
 }
 
-/** One raw TDVMCALL. A TDCALL or TDVMCALL error status is a RefusedError (exit 7) carrying the registers. */
-export function ghciCall(p: Platform, subfn: bigint, regs: VmcallRegs): GhciCallResult {
+/** `ghci call`: one raw TDVMCALL. A TDCALL or TDVMCALL error status is a RefusedError (exit 7) carrying the registers. */
+export async function ghciCall(store: StateStore, notice: Notice, subfn: bigint, regs: VmcallRegs): Promise<GhciCallResult> {
+  return mutatePlatform(store, notice, (p) => callOn(p, subfn, regs))
+}
+
+function callOn(p: Platform, subfn: bigint, regs: VmcallRegs): GhciCallResult {
   const td = sessionFor(p)
   const res = td.ghci.call(subfn, regs)
   const result: GhciCallResult = {

@@ -5,7 +5,7 @@
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {GuestMemory, MemoryFault, PAGE_OFFSET, PAGE_SIZE, VMALLOC_START} from '../../src/guest/memory.js'
+import {GuestMemory, MemoryFault, PAGE_OFFSET, PAGE_SIZE, VMALLOC_START} from '../../src/machine/memory.js'
 
 const GiB = 1024 ** 3
 const MiB = 1024 ** 2

@@ -1,20 +1,30 @@
 /**
- * The verifier's X.509/CRL reader (node-forge DER + RFC 5280 walk, src/verify/x509.ts) against an
- * independent parser: every certificate and CRL in the real vectors (Intel's root, platform and
- * processor CAs, PCK leaves, TCB signing certificates, root and PCK CRLs) must give the same fields
- * through pkijs. Then the strictness the rewrite promises: non-canonical DER and RFC 5280 violations
- * are rejected as X509_MALFORMED before any signature is looked at.
+ * The certificate/CRL reader (node-forge DER + RFC 5280 walk, src/x509/cert.ts) against independent
+ * parsers: every certificate and CRL in the real DCAP vectors (Intel's root, platform and processor
+ * CAs, PCK leaves, TCB signing certificates, root and PCK CRLs) must give the same fields through
+ * pkijs under DCAP's profile; every certificate of the SPDM chains (libspdm's P-256, P-384 and
+ * RSA-3072 chains in the vectors, spdm-emu's ecp256/ecp384 bundles) the same fields through pkijs
+ * and the same subject, issuer, key and signature verdicts as Node's X509Certificate (OpenSSL)
+ * under the open profile. Then the strictness the rewrite promises: non-canonical DER and RFC 5280
+ * violations are rejected as X509_MALFORMED before any signature is looked at, and DCAP's profile
+ * rejects other algorithms as X509_ALGORITHM.
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {createPublicKey} from 'node:crypto'
-import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {createPublicKey, X509Certificate, type KeyObject} from 'node:crypto'
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 import {parseQuote} from '../../src/abi/quote.js'
-import {OID_BASIC_CONSTRAINTS, parseCert, parseCrl, parsePemChain, X509Error, type Cert} from '../../src/verify/x509.js'
-import {vectorPath, vectorTest, vectorsPresent} from '../helpers/vectors.js'
+import {OID_BASIC_CONSTRAINTS, parseCert, parseCrl, parsePemChain, X509Error, type Cert} from '../../src/x509/dcap.js'
+import {certSignedBy, parseCert as parseCertWith} from '../../src/x509/cert.js'
+import {issuedBy, splitDerCerts} from '../../src/x509/chain.js'
+import {dmtfDeviceInfo, extKeyUsage, keyUsageHas, spdmExtensionOids} from '../../src/x509/extensions.js'
+import {nameText} from '../../src/x509/name.js'
+import {KeyUsageBit, OID_DMTF_HARDWARE_IDENTITY} from '../../src/x509/oids.js'
+import {OPEN_PROFILE} from '../../src/x509/profile.js'
+import {readVector, VECTORS_DIR, vectorPath, vectorTest, vectorsPresent} from '../helpers/vectors.js'
 
 const hex = (b: Uint8Array | ArrayBuffer) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex')
 const serialHex = (v: Uint8Array) => hex(v).replace(/^(00)+(?=..)/, '')
@@ -103,6 +113,85 @@ vectorTest(test, 'real CRLs: same issuer, dates, revoked serials, signed bytes a
     revokedTotal += mine.revoked.size
   }
   assert.ok(revokedTotal > 0, 'no CRL with revoked entries: the revoked-list path is untested')
+})
+
+// ---- SPDM / device chains (open profile) -----------------------------------------------------
+
+/** spdm-emu's sample chains sit next to the vectors (../shared/oracles); absent → skipped, like the vectors. */
+const ORACLE_CHAINS = join(VECTORS_DIR, '..', 'oracles', 'spdm-emu')
+const SPDM_CHAINS: Array<{name: string; path: string}> = [
+  ...['ecp256', 'ecp384', 'rsa3072'].map((a) => ({name: `vectors ${a}`, path: vectorPath('spdm', `${a}-bundle_responder.certchain.der`)})),
+  ...['ecp256', 'ecp384'].map((a) => ({name: `spdm-emu ${a}`, path: join(ORACLE_CHAINS, a, 'bundle_responder.certchain.der')})),
+]
+
+function spdmTest(name: string, path: string, fn: (ders: Buffer[]) => void): void {
+  const run = () => fn(splitDerCerts(readFileSync(path)))
+  if (existsSync(path)) test(name, run)
+  else if (path.startsWith(VECTORS_DIR)) vectorTest(test, name, run)
+  else {
+    console.log(`  skip: ${name} (${path} not found)`)
+    test.skip(name, run)
+  }
+}
+
+const canonicalSpki = (k: KeyObject) => hex(k.export({type: 'spki', format: 'der'}))
+
+for (const chain of SPDM_CHAINS) {
+  spdmTest(`${chain.name} chain: every certificate gives pkijs' fields and OpenSSL's names, key, issuer and signature verdicts`, chain.path, (ders) => {
+    assert.is(ders.length, 3)
+    const certs = ders.map((d) => parseCertWith(d, OPEN_PROFILE))
+    const nodes = ders.map((d) => new X509Certificate(d))
+    certs.forEach((mine, i) => {
+      const ref = pkiCert(ders[i])
+      const x = nodes[i]
+      assert.is(hex(mine.subjectName), hex(ref.subject.valueBeforeDecode))
+      assert.is(hex(mine.issuerName), hex(ref.issuer.valueBeforeDecode))
+      assert.is(mine.subjectCN, cnOf(ref.subject))
+      assert.is(mine.notBefore, ref.notBefore.value.getTime())
+      assert.is(mine.notAfter, ref.notAfter.value.getTime())
+      assert.is(mine.serial, serialHex(ref.serialNumber.valueBlock.valueHexView))
+      assert.is(hex(mine.tbs), hex(ref.tbsView))
+      assert.is(hex(mine.signature), hex(ref.signatureValue.valueBlock.valueHexView))
+      assert.is(mine.signatureAlgorithm.oid, ref.signatureAlgorithm.algorithmId)
+      assert.is(mine.keyAlgorithm, ref.subjectPublicKeyInfo.algorithm.algorithmId)
+      assert.equal(
+        mine.extensions.map((e) => [e.oid, e.critical, hex(e.value)]),
+        (ref.extensions ?? []).map((e) => [e.extnID, e.critical, hex(e.extnValue.valueBlock.valueHexView)]),
+      )
+      assert.is(mine.isCA, x.ca)
+      // OpenSSL's view (Node's X509Certificate): names as printed, the key, EKU, the issuer relation and signatures
+      assert.is(nameText(mine.subjectName), x.subject.replace(/\n/g, ', '))
+      assert.is(nameText(mine.issuerName), x.issuer.replace(/\n/g, ', '))
+      assert.is(canonicalSpki(mine.publicKey), canonicalSpki(x.publicKey))
+      assert.equal(extKeyUsage(mine.extensions), x.keyUsage)
+      for (const [j, parent] of certs.entries()) {
+        assert.is(issuedBy(mine, parent), x.checkIssued(nodes[j]), `${i} issued by ${j}`)
+        assert.is(certSignedBy(mine, parent), x.verify(nodes[j].publicKey), `${i} signed by ${j}`)
+      }
+    })
+    // the chain itself: root self-signed, each certificate issued and signed by the one before
+    assert.ok(issuedBy(certs[0], certs[0]) && certSignedBy(certs[0], certs[0]))
+    assert.ok(issuedBy(certs[1], certs[0]) && certSignedBy(certs[1], certs[0]))
+    assert.ok(issuedBy(certs[2], certs[1]) && certSignedBy(certs[2], certs[1]))
+    // the leaf's DMTF identity (PROVENANCE.md): device-info otherName, SPDM extension naming hardware-identity
+    assert.is(dmtfDeviceInfo(certs[2].extensions), 'ACME:WIDGET:1234567890')
+    assert.equal(spdmExtensionOids(certs[2].extensions), [OID_DMTF_HARDWARE_IDENTITY])
+    assert.is(keyUsageHas(certs[2].extensions, KeyUsageBit.digitalSignature), true)
+    assert.is(keyUsageHas(certs[2].extensions, KeyUsageBit.keyCertSign), false)
+  })
+}
+
+vectorTest(test, 'SPDM chains: a certificate is neither issued nor signed by another chain\'s CA', () => {
+  const [p256, p384] = ['ecp256', 'ecp384'].map((a) => splitDerCerts(readVector('spdm', `${a}-bundle_responder.certchain.der`)).map((d) => parseCertWith(d, OPEN_PROFILE)))
+  assert.not.ok(issuedBy(p256[2], p384[1]))
+  assert.not.ok(certSignedBy(p256[2], p384[1]))
+  assert.not.ok(certSignedBy(p384[1], p256[0]))
+})
+
+vectorTest(test, "DCAP's profile rejects the P-384 SPDM certificates the open profile reads", () => {
+  const [root] = splitDerCerts(readVector('spdm', 'ecp384-bundle_responder.certchain.der'))
+  assert.is(parseCertWith(root, OPEN_PROFILE).keyCurve, '1.3.132.0.34')
+  assert.throws(() => parseCert(root), (e: unknown) => e instanceof X509Error && e.code === 'X509_ALGORITHM' && /ecdsa-with-SHA256/.test(e.message))
 })
 
 // ---- strictness -------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 /**
- * The one place the cost engine touches the guest path: it builds a simulated TD (platform, guest
- * memory, TDX module, VMM, GHCI, QGS) per strategy and drives the REAL allocators of
- * src/guest/alloc through the REAL quote request path of src/guest/quote.ts (`requestQuote`), so
- * the operations priced here are the ones `quote generate --trace` records.
+ * Cost runs (`alloc compare`): the cost profile (a builtin or a JSON file), and the engine's driver
+ * factory over the real guest path. It builds a
+ * simulated TD (platform, guest memory, TDX module, VMM, GHCI, QGS) per strategy and drives the
+ * REAL allocators of src/guest/alloc through the REAL quote request path of src/guest/quote.ts
+ * (`requestQuote`), so the operations priced here are the ones `quote generate --trace` records.
  *
  * Two adaptations, both confined to this file:
  * - The quoting enclave is replaced by a stand-in that returns `response_bytes` of filler: the
@@ -10,19 +11,24 @@
  * - requestQuote frees its buffer before returning; to hold C buffers in flight the allocator is
  *   wrapped so its free is deferred until the engine's model time reaches the request's end.
  */
-import {TdSession} from '../ghci/session.js'
+import {existsSync, readFileSync, statSync} from 'node:fs'
+import type {AllocatorDriver, BeginExhausted, BeginOk, DriverFactory, DriverOptions, FinishOps, WaitOutcome} from '../cost/driver.js'
+import {MAX_PROFILE_BYTES, profileFromJson} from '../cost/profile-load.js'
+import {DEFAULT_PROFILE as DEFAULT_COST_PROFILE, builtinProfile, builtinProfileNames, type CostProfile} from '../cost/profiles.js'
+import {zeroOps, type OpCounts} from '../cost/ops.js'
+import {ReplayDriver} from '../cost/replay.js'
+import type {StrategyName} from '../cost/workload.js'
 import {PoolExhaustedError, type SharedBuffer, type SharedBufferAllocator} from '../guest/alloc/interface.js'
 import {DmaPoolAllocator} from '../guest/alloc/dma-pool.js'
 import {VmapMapGpaAllocator} from '../guest/alloc/vmap-mapgpa.js'
-import {OpTrace, diffCounters, type TraceCounters} from '../guest/alloc/trace.js'
-import {DEFAULT_NOTIFY_VECTOR, requestQuote} from '../guest/quote.js'
-import {PAGE_SIZE} from '../guest/memory.js'
+import {DEFAULT_NOTIFY_VECTOR} from '../guest/quote.js'
+import {PAGE_SIZE} from '../machine/memory.js'
+import {OpTrace, diffCounters, type TraceCounters} from '../machine/trace.js'
 import {Platform, createPlatformDoc, DEFAULT_PROFILE} from '../module/platform.js'
+import {InputError} from '../errors.js'
 import {deriveBytes} from '../util/seed.js'
-import type {AllocatorDriver, BeginExhausted, BeginOk, DriverFactory, DriverOptions, FinishOps, WaitOutcome} from './driver.js'
-import {zeroOps, type OpCounts} from './ops.js'
-import {ReplayDriver} from './replay.js'
-import type {StrategyName} from './workload.js'
+import {requestQuoteOnHost} from './quote.js'
+import {TdSession} from './session.js'
 
 /**
  * Map the guest trace's counters (a delta) to the engine's priced operations. `reportCalls` is the
@@ -168,7 +174,7 @@ export class GuestPathDriver implements AllocatorDriver<Pending> {
     this.wrapped.held = undefined
     this.wrapped.allocOps = undefined
     try {
-      requestQuote(this.platform, this.td, this.wrapped, {reportData: this.reportData}, {completion: this.opts.completion, bufferBytes: this.opts.buffer_bytes})
+      requestQuoteOnHost(this.td, this.wrapped, {reportData: this.reportData}, {completion: this.opts.completion, bufferBytes: this.opts.buffer_bytes})
     } catch (error) {
       if (error instanceof PoolExhaustedError) return {ok: false, reason: 'pool_exhausted', ops: this.delta(before, 1)}
       throw error
@@ -217,4 +223,22 @@ export function guestDriverFactory(o: GuestDriverOptions = {}): DriverFactory {
     const real = new GuestPathDriver(strategy, opts)
     return Number.isFinite(calibrate) ? new ReplayDriver(real, calibrate) : real
   }
+}
+
+/** `--profile NAME|FILE`: a builtin by name (or alias), else a JSON file (bounded, validated). */
+export function loadProfile(spec?: string): CostProfile {
+  if (spec === undefined || spec === '') return builtinProfile(DEFAULT_COST_PROFILE)!
+  const builtin = builtinProfile(spec)
+  if (builtin) return builtin
+  if (!existsSync(spec)) throw new InputError('BAD_PROFILE', `unknown profile '${spec}': not a builtin (${builtinProfileNames().join(', ')}) and no such file`)
+  const st = statSync(spec)
+  if (!st.isFile()) throw new InputError('BAD_PROFILE', `profile '${spec}' is not a file`)
+  if (st.size > MAX_PROFILE_BYTES) throw new InputError('BAD_PROFILE', `profile '${spec}' is larger than ${MAX_PROFILE_BYTES} bytes`)
+  let doc: unknown
+  try {
+    doc = JSON.parse(readFileSync(spec, 'utf8'))
+  } catch (error) {
+    throw new InputError('BAD_PROFILE', `profile '${spec}' is not valid JSON: ${(error as Error).message}`)
+  }
+  return profileFromJson(doc, spec)
 }

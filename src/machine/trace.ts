@@ -239,6 +239,10 @@ export function diffCounters(a: TraceCounters, b: TraceCounters): TraceCounters 
   return out
 }
 
+/**
+ * Fold one event into the counters. One flat case per event kind (long, but each case is two or
+ * three lines): it runs for every event of a modelled run, so it stays a single switch.
+ */
 function count(c: TraceCounters, e: TraceEvent): void {
   const n = e.count ?? 1
   switch (e.kind) {

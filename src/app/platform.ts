@@ -1,0 +1,133 @@
+/**
+ * The platform in the state directory: open the store, create a platform (a TDX Connect one comes
+ * with its default TDISP devices), load it (creating the default platform on first use and saying
+ * so), run a mutation under the state lock and save, show its status, remove it.
+ *
+ *   const p = await loadPlatform(store, notice)
+ *   const r = await mutatePlatform(store, notice, (p) => extendRtmr(p, ...))
+ */
+import {StateError} from '../errors.js'
+import {createDefaultDevices} from '../device/registry.js'
+import {assertPlatformDoc} from '../module/doc.js'
+import {DEFAULT_PROFILE, Platform, createPlatformDoc, profileInfo, randomSeed, type CreatePlatformOptions, type PlatformDoc, type ProfileName} from '../module/platform.js'
+import {StateStore, resolveStateDir} from '../state/store.js'
+import type {StateDoc} from '../util/state-doc.js'
+
+export type {StateStore} from '../state/store.js'
+
+/** Where a human-facing note goes (stderr for the CLI). */
+export type Notice = (message: string) => void
+
+/** The state store for a --state-dir flag (else TDXKIT_STATE_DIR, else the XDG default). */
+export function openStore(dir?: string): StateStore {
+  return new StateStore(resolveStateDir(dir))
+}
+
+/** A fresh platform document; a TDX Connect platform comes with its TDISP devices attached (CONFIG_UNLOCKED). */
+export function createPlatform(opts: CreatePlatformOptions): PlatformDoc {
+  const doc = createPlatformDoc(opts)
+  if (profileInfo(opts.profile).tdisp) doc.devices = createDefaultDevices(opts.seed)
+  return doc
+}
+
+const defaultPlatform = (): PlatformDoc => createPlatform({profile: DEFAULT_PROFILE, seed: randomSeed()})
+
+const hasPlatform = (doc: StateDoc | undefined): doc is StateDoc => doc !== undefined && doc.module !== undefined
+
+export function createdMessage(doc: PlatformDoc, dir: string): string {
+  return `created default platform (profile ${doc.module.profile}, seed ${doc.module.seed}) in ${dir}`
+}
+
+/**
+ * `module init`: create a platform. Refuses to replace an existing one unless `force` (which
+ * first removes the whole previous state, including other layers' sections and files).
+ */
+export async function initPlatform(
+  store: StateStore,
+  opts: {profile?: ProfileName; seed?: string; force?: boolean; features0?: bigint} = {},
+): Promise<PlatformDoc> {
+  if (opts.force) await store.destroy()
+  const doc = createPlatform({profile: opts.profile ?? DEFAULT_PROFILE, seed: opts.seed ?? randomSeed(), features0: opts.features0})
+  await store.withLock(() => {
+    if (store.exists()) {
+      throw new StateError('PLATFORM_EXISTS', `a simulated platform already exists in ${store.dir}; use --force to replace it (or 'tdxkit module reset')`)
+    }
+    store.save(doc)
+  })
+  return doc
+}
+
+/** Load the platform document, creating the default platform (random seed) if there is none. */
+export async function ensurePlatform(store: StateStore): Promise<{doc: PlatformDoc; created: boolean}> {
+  const doc = store.load()
+  if (hasPlatform(doc)) {
+    assertPlatformDoc(doc, store.file)
+    return {doc, created: false}
+  }
+  return store.withLock(() => {
+    const again = store.load()
+    if (hasPlatform(again)) {
+      assertPlatformDoc(again, store.file)
+      return {doc: again, created: false}
+    }
+    const fresh = {...(again ?? {}), ...defaultPlatform()}
+    store.save(fresh)
+    return {doc: fresh, created: true}
+  })
+}
+
+/**
+ * Run fn under the state lock with the platform loaded (auto-created if absent), then save the
+ * document — so concurrent invocations (16 `rtmr extend` at once) lose no update. Nothing is saved
+ * if fn throws (except a platform created just now).
+ */
+export async function withPlatform<T>(
+  store: StateStore,
+  fn: (p: Platform) => T | Promise<T>,
+  onCreate?: (doc: PlatformDoc) => void,
+): Promise<{result: T; created: boolean}> {
+  return store.withLock(async () => {
+    let doc = store.load()
+    let created = false
+    if (!hasPlatform(doc)) {
+      doc = {...(doc ?? {}), ...defaultPlatform()}
+      created = true
+      store.save(doc)
+      onCreate?.(doc as PlatformDoc)
+    }
+    assertPlatformDoc(doc, store.file)
+    const p = new Platform(doc)
+    const result = await fn(p)
+    store.save(p.doc)
+    return {result, created}
+  })
+}
+
+/** The platform for a read-only use (auto-created if absent, with a notice). */
+export async function loadPlatform(store: StateStore, notice: Notice): Promise<Platform> {
+  const {doc, created} = await ensurePlatform(store)
+  if (created) notice(createdMessage(doc, store.dir))
+  return new Platform(doc)
+}
+
+/** Run a mutation under the state lock (auto-creating the platform if absent, with a notice) and save. */
+export async function mutatePlatform<T>(store: StateStore, notice: Notice, fn: (p: Platform) => T | Promise<T>): Promise<T> {
+  const {result} = await withPlatform(store, fn, (doc) => notice(createdMessage(doc, store.dir)))
+  return result
+}
+
+export type PlatformStatus = {exists: false; state_dir: string} | {exists: true; state_dir: string; doc: PlatformDoc; sections: string[]}
+
+/** `module status`: the platform in the state directory, if any, and the sections its document holds. */
+export function platformStatus(store: StateStore): PlatformStatus {
+  const doc = store.load()
+  if (!doc || doc.module === undefined) return {exists: false, state_dir: store.dir}
+  assertPlatformDoc(doc, store.file)
+  return {exists: true, state_dir: store.dir, doc, sections: Object.keys(doc).filter((k) => k !== 'schema_version')}
+}
+
+/** `module reset`: remove everything in the state directory. */
+export async function resetPlatform(store: StateStore): Promise<{removed: boolean; state_dir: string}> {
+  const removed = await store.destroy()
+  return {removed, state_dir: store.dir}
+}

@@ -1,0 +1,168 @@
+/**
+ * The one ECDSA signer: deterministic (RFC 6979) ECDSA over P-256 with SHA-256 and P-384 with
+ * SHA-384, at native speed, plus verification and signature-format helpers.
+ *
+ * @noble/curves' pure-JS scalar multiplication costs 1-3 ms per signature; here the nonce is the
+ * RFC 6979 §3.2 HMAC-DRBG value (Node's HMAC with the curve's hash), k·G comes from Node's native
+ * EC code (ECDH key derivation computes exactly k·G) and only the final modular arithmetic runs in
+ * BigInt. S is normalised to the low half like noble's default, so every signature is byte-identical
+ * to noble's `sign(msg, d)` (test/x509/ecdsa.test.ts checks both curves against noble).
+ */
+import {createECDH, createHash, createHmac, createPublicKey, verify as cryptoVerify, type KeyObject} from 'node:crypto'
+import {OID_CURVE_P256, OID_CURVE_P384, OID_ECDSA_SHA256, OID_ECDSA_SHA384} from './oids.js'
+
+export type CurveName = 'P-256' | 'P-384'
+export type EcdsaHash = 'sha256' | 'sha384'
+
+export interface CurveInfo {
+  /** Bytes in a scalar or coordinate (qlen = hlen = 8 · size for both curves). */
+  size: number
+  /** Group order n. */
+  order: bigint
+  hash: EcdsaHash
+  /** OpenSSL's name, for ECDH (k·G). */
+  openssl: string
+  /** namedCurve OID in a SubjectPublicKeyInfo. */
+  oid: string
+  /** ecdsa-with-SHAxxx: the certificate signature algorithm of a key on this curve. */
+  signatureOid: string
+}
+
+/** The curves, with their group orders (SEC 2 / FIPS 186-4 D.1.2). */
+export const CURVES: Readonly<Record<CurveName, CurveInfo>> = {
+  'P-256': {size: 32, order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n, hash: 'sha256', openssl: 'prime256v1', oid: OID_CURVE_P256, signatureOid: OID_ECDSA_SHA256},
+  'P-384': {
+    size: 48,
+    order: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+    hash: 'sha384',
+    openssl: 'secp384r1',
+    oid: OID_CURVE_P384,
+    signatureOid: OID_ECDSA_SHA384,
+  },
+}
+
+/** Order n of the P-256 group. */
+export const P256_ORDER = CURVES['P-256'].order
+/** An uncompressed SEC1 point: 0x04 ‖ x ‖ y. */
+export const EC_POINT_UNCOMPRESSED = 0x04
+
+const toInt = (b: Uint8Array): bigint => BigInt('0x' + Buffer.from(b).toString('hex'))
+const toBytes = (v: bigint, size: number): Buffer => Buffer.from(v.toString(16).padStart(size * 2, '0'), 'hex')
+const modN = (a: bigint, n: bigint): bigint => {
+  const r = a % n
+  return r < 0n ? r + n : r
+}
+
+/** Modular inverse mod n (extended Euclid; n is prime and 0 < a < n). */
+function invert(a: bigint, n: bigint): bigint {
+  let [r0, r1] = [n, modN(a, n)]
+  let [t0, t1] = [0n, 1n]
+  while (r1 !== 0n) {
+    const q = r0 / r1
+    ;[r0, r1] = [r1, r0 - q * r1]
+    ;[t0, t1] = [t1, t0 - q * t1]
+  }
+  return modN(t0, n)
+}
+
+/** RFC 6979 §3.2 nonce candidates for private key x and message hash h1 (qlen = hlen). */
+function* rfc6979Nonces(c: CurveInfo, x: Buffer, h1: Buffer): Generator<bigint> {
+  const hmac = (key: Buffer, ...parts: Uint8Array[]): Buffer => {
+    const m = createHmac(c.hash, key)
+    for (const p of parts) m.update(p)
+    return m.digest()
+  }
+  const h = toBytes(modN(toInt(h1), c.order), c.size)
+  let v: Buffer = Buffer.alloc(c.size, 0x01)
+  let k: Buffer = Buffer.alloc(c.size, 0x00)
+  k = hmac(k, v, Uint8Array.of(0x00), x, h)
+  v = hmac(k, v)
+  k = hmac(k, v, Uint8Array.of(0x01), x, h)
+  v = hmac(k, v)
+  for (;;) {
+    v = hmac(k, v)
+    const candidate = toInt(v)
+    if (candidate >= 1n && candidate < c.order) yield candidate
+    k = hmac(k, v, Uint8Array.of(0x00))
+    v = hmac(k, v)
+  }
+}
+
+/** A private scalar as an integer, checked to be `size` bytes in [1, n-1]. */
+function privateScalar(c: CurveInfo, curve: CurveName, priv: Uint8Array): bigint {
+  const d = toInt(priv)
+  if (priv.length !== c.size || d <= 0n || d >= c.order) throw new Error(`${curve} private key must be ${c.size} bytes in [1, n-1]`)
+  return d
+}
+
+/** The public point 0x04 ‖ x ‖ y of a private scalar (Node's native EC code). */
+export function publicPoint(curve: CurveName, priv: Uint8Array): Buffer {
+  const c = CURVES[curve]
+  privateScalar(c, curve, priv)
+  const ecdh = createECDH(c.openssl)
+  ecdh.setPrivateKey(priv)
+  return ecdh.getPublicKey()
+}
+
+/**
+ * ECDSA over `msg` hashed with the curve's hash, RFC 6979 nonce, low S: raw r ‖ s, or DER
+ * (ECDSA-Sig-Value, RFC 5480 §2.2 / X9.62) for certificates and CRLs.
+ */
+export function signEcdsa(curve: CurveName, msg: Uint8Array, priv: Uint8Array, format: 'raw' | 'der' = 'raw'): Buffer {
+  const c = CURVES[curve]
+  const d = privateScalar(c, curve, priv)
+  const x = Buffer.from(priv)
+  const h1 = createHash(c.hash).update(msg).digest()
+  const z = toInt(h1)
+  const ecdh = createECDH(c.openssl)
+  for (const k of rfc6979Nonces(c, x, h1)) {
+    ecdh.setPrivateKey(toBytes(k, c.size))
+    const r = modN(toInt(ecdh.getPublicKey().subarray(1, 1 + c.size)), c.order)
+    if (r === 0n) continue
+    let s = modN(invert(k, c.order) * (z + r * d), c.order)
+    if (s === 0n) continue
+    if (s > c.order >> 1n) s = c.order - s
+    const raw = Buffer.concat([toBytes(r, c.size), toBytes(s, c.size)])
+    return format === 'der' ? ecdsaRawToDer(raw) : raw
+  }
+  throw new Error('unreachable')
+}
+
+/** ECDSA-P256-SHA256 with a 32-byte private key: raw r ‖ s (quotes, QE reports, collateral). */
+export const signP256 = (msg: Uint8Array, priv: Uint8Array): Buffer => signEcdsa('P-256', msg, priv)
+
+/** A minimal DER INTEGER (tag, length, content) for a non-negative big-endian value. */
+function derUnsigned(v: Uint8Array): Buffer {
+  let i = 0
+  while (i < v.length - 1 && v[i] === 0) i++
+  const body = v[i] & 0x80 ? Buffer.concat([Buffer.of(0), v.subarray(i)]) : Buffer.from(v.subarray(i))
+  return Buffer.concat([Buffer.of(0x02, body.length), body])
+}
+
+/** DER ECDSA-Sig-Value SEQUENCE { r INTEGER, s INTEGER } from raw r ‖ s (P-256 / P-384: short-form lengths). */
+export function ecdsaRawToDer(raw: Uint8Array): Buffer {
+  const half = raw.length / 2
+  const body = Buffer.concat([derUnsigned(raw.subarray(0, half)), derUnsigned(raw.subarray(half))])
+  return Buffer.concat([Buffer.of(0x30, body.length), body])
+}
+
+/** The uncompressed point's coordinates as a Node public key (JWK import: cheaper than SPKI DER in Node 20). Throws off the curve. */
+export function ecPublicKey(curve: CurveName, point: Uint8Array): KeyObject {
+  const n = CURVES[curve].size
+  const p = Buffer.from(point.buffer, point.byteOffset, point.byteLength)
+  const xy = p.length === 2 * n ? p : p.subarray(1)
+  if (xy.length !== 2 * n || (p.length !== 2 * n && p[0] !== EC_POINT_UNCOMPRESSED)) throw new Error(`${curve} public key must be an uncompressed point`)
+  return createPublicKey({key: {kty: 'EC', crv: curve, x: xy.toString('base64url', 0, n), y: xy.toString('base64url', n)}, format: 'jwk'})
+}
+
+/** The 64/96-byte x ‖ y form quotes carry (the uncompressed point without its 0x04 prefix). */
+export const rawPublicKey = (pub: Uint8Array): Buffer => Buffer.from(pub.subarray(1))
+
+/** Verify a raw r ‖ s (IEEE P1363) or DER ECDSA signature with Node's crypto. Never throws. */
+export function verifyEcdsa(key: KeyObject, hash: string, msg: Uint8Array, sig: Uint8Array, format: 'raw' | 'der' = 'raw'): boolean {
+  try {
+    return cryptoVerify(hash, msg, {key, dsaEncoding: format === 'raw' ? 'ieee-p1363' : 'der'}, sig)
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,55 @@
+/** PEM: certificate chains read strictly (a quote's certification data) or loosely (collateral), and DER written as PEM. */
+import {X509Error} from './cert.js'
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\n((?:[A-Za-z0-9+/=]+\n)+)-----END CERTIFICATE-----/y
+const PEM_LOOSE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g
+/** Base64 characters per PEM line (RFC 7468 §2). */
+const PEM_LINE = 64
+
+/**
+ * Certificates from a PEM chain. `strict` (the quote's own certification data): blocks separated by
+ * single newlines, 64-column-free base64 lines of only base64 characters, canonical base64, and
+ * nothing after the last block but an optional newline and one NUL. Loose (collateral issuer
+ * chains): any whitespace. Throws X509Error on anything else.
+ */
+export function parsePemChain(text: string, strict: boolean): Buffer[] {
+  const out: Buffer[] = []
+  const decode = (b64raw: string) => {
+    const b64 = b64raw.replace(/\s+/g, '')
+    const der = Buffer.from(b64, 'base64')
+    if (der.length === 0 || der.toString('base64') !== b64) throw new X509Error('malformed', 'PEM certificate is not canonical base64')
+    out.push(der)
+  }
+  if (!strict) {
+    const rest = text.replace(PEM_LOOSE, (_m, b64: string) => {
+      decode(b64)
+      return ''
+    })
+    if (rest.replace(/\0$/, '').trim() !== '') throw new X509Error('malformed', 'unexpected text in PEM chain')
+    return out
+  }
+  let pos = 0
+  for (;;) {
+    PEM_BLOCK.lastIndex = pos
+    const m = PEM_BLOCK.exec(text)
+    if (!m) break
+    decode(m[1])
+    pos = PEM_BLOCK.lastIndex
+    if (text[pos] === '\n') pos++
+  }
+  const tail = text.slice(pos)
+  if (out.length === 0 || (tail !== '' && tail !== '\0')) throw new X509Error('malformed', 'PCK chain PEM is malformed')
+  return out
+}
+
+/** DER as a PEM block with 64-character lines. */
+export function derToPem(der: Uint8Array, label = 'CERTIFICATE'): string {
+  const b64 = Buffer.from(der).toString('base64')
+  return `-----BEGIN ${label}-----\n${b64.match(new RegExp(`.{1,${PEM_LINE}}`, 'g'))!.join('\n')}\n-----END ${label}-----\n`
+}
+
+/** All DER blobs of a PEM text with the given label, in order (no validation: for the simulator's own output and tests). */
+export function pemToDers(pem: string, label = 'CERTIFICATE'): Buffer[] {
+  const re = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+?)-----END ${label}-----`, 'g')
+  return [...pem.matchAll(re)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'))
+}
