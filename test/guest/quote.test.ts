@@ -2,7 +2,7 @@
  * End to end: `generateQuote` through both allocators gives quotes that parse (src/abi/quote.ts)
  * and verify under the independent @phala/dcap-qvl with the simulated root and exported collateral
  * (UpToDate), never under Intel's root; the per-request operation counts; every failure path with
- * its real status; configfs-tsm against a fake configfs.
+ * its real status.
  */
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -13,9 +13,7 @@ import {parseQuote} from '../../src/abi/quote.js'
 import {REPORTMACSTRUCT} from '../../src/abi/tdreport.js'
 import type {TdxkitError} from '../../src/errors.js'
 import {generateQuote, type GenerateQuoteOptions} from '../../src/guest/quote.js'
-import {generateQuoteTsm, type TsmFs} from '../../src/guest/tsm.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'
-import {quoteTdReport} from '../../src/host/qe.js'
 import {loadSimCollateral} from '../../src/host/sim-collateral.js'
 import {initPlatform, createPlatformDoc, Platform} from '../../src/module/platform.js'
 import {StateStore} from '../../src/state/store.js'
@@ -148,59 +146,6 @@ test('a stalled host: timeout (bounded, no hang), the 1-slot pool stays held acr
   const ok = await generateQuote(s, {...opts, qgsMode: 'up'})
   assert.is(ok.pool!.abandoned, 0)
   assert.equal((s.load()!.alloc as {dma_pool: {abandoned: number[]}}).dma_pool.abandoned, [])
-})
-
-/** A configfs-tsm stand-in: mkdir makes an instance, inblob writes bump generation, outblob quotes. */
-function fakeConfigfs(root: string, quoteOf: (inblob: Buffer) => Buffer, extraWrites = 0): TsmFs & {removed: string[]} {
-  const inst = new Map<string, {gen: number; inblob?: Buffer}>()
-  const removed: string[] = []
-  const split = (p: string) => ({dir: p.slice(0, p.lastIndexOf('/')), name: p.slice(p.lastIndexOf('/') + 1)})
-  return {
-    removed,
-    isDir: (p) => p === root || inst.has(p),
-    mkdir: (p) => void inst.set(p, {gen: 0}),
-    rmdir: (p) => {
-      inst.delete(p)
-      removed.push(p)
-    },
-    write: (p, d) => {
-      const {dir, name} = split(p)
-      const i = inst.get(dir)!
-      if (name !== 'inblob') throw Object.assign(new Error('EACCES'), {code: 'EACCES'})
-      i.inblob = Buffer.from(d)
-      i.gen += 1
-    },
-    read: (p) => {
-      const {dir, name} = split(p)
-      const i = inst.get(dir)!
-      if (name === 'provider') return Buffer.from('tdx_guest\n')
-      if (name === 'generation') return Buffer.from(`${i.gen}\n`)
-      if (name === 'outblob') {
-        if (!i.inblob) throw Object.assign(new Error('EINVAL'), {code: 'EINVAL'})
-        i.gen += extraWrites // another writer raced us
-        return quoteOf(i.inblob)
-      }
-      throw Object.assign(new Error('ENOENT'), {code: 'ENOENT'})
-    },
-  }
-}
-
-test('configfs-tsm: instance per request, generation checked, instance removed; race and absence are clear errors', () => {
-  const p = new Platform(createPlatformDoc({profile: 'tdx-1.5', seed: 'tsm'}))
-  const quoteOf = (inblob: Buffer) => quoteTdReport(p.doc, getTdReport(p, inblob))
-  const root = '/fake/sys/kernel/config/tsm/report'
-  const fs = fakeConfigfs(root, quoteOf)
-  const r = generateQuoteTsm(Buffer.alloc(64, 0x33), {root, fs})
-  assert.is(r.provider, 'tdx_guest')
-  assert.is(r.generation, 1)
-  assert.is(parseQuote(r.quote).td!.report_data.toString('hex'), '33'.repeat(64))
-  assert.is(fs.removed.length, 1)
-  assert.ok(fs.removed[0].startsWith(root + '/tdxkit-'))
-  const racy = fakeConfigfs(root, quoteOf, 1)
-  assert.throws(() => generateQuoteTsm(Buffer.alloc(64), {root, fs: racy}), (e: unknown) => (e as TdxkitError).code === 'TSM_RACE')
-  assert.is(racy.removed.length, 1)
-  const missing = join(mkdtempSync(join(tmpdir(), 'tdxkit-tsm-')), 'nope')
-  assert.throws(() => generateQuoteTsm(Buffer.alloc(64), {root: missing}), (e: unknown) => (e as TdxkitError).code === 'TSM_UNAVAILABLE' && (e as TdxkitError).exit === 2)
 })
 
 test.run()
