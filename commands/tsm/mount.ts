@@ -44,6 +44,12 @@ Runs in the foreground and prints one readiness line on stdout; each quote is sa
     if (f['privlevel-floor'] !== undefined && f.attributes !== 'all') {
       throw new InputError('BAD_FLAGS', '--privlevel-floor applies only with --attributes all (tdx_guest has no privlevel attributes)')
     }
+    // Listen for SIGINT/SIGTERM before mounting: a signal right after the readiness line must unmount.
+    const signalled = new Promise<string>((resolve) => {
+      const stop = () => resolve('signal')
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
     const file = f.log ? openTsmLog(f.log) : undefined
     const json = this.jsonEnabled()
     const onLog = (r: TsmLogRecord) => {
@@ -74,20 +80,10 @@ Runs in the foreground and prints one readiness line on stdout; each quote is sa
     }
     if (json) this.writeStdout(JSON.stringify(ready) + '\n')
     else this.writeStdout(`serving configfs-tsm at ${server.report_root} (provider ${server.provider}, ${server.attributes} attributes, allocator ${f.allocator}); Ctrl-C to stop\n`)
-    const why = await this.untilStopped(server.lost)
+    const why = await Promise.race([signalled, server.lost])
     if (why !== 'signal') this.notice(`${why}; stopping`)
     await server.close()
     file?.close()
     return undefined
-  }
-
-  /** Wait for SIGINT/SIGTERM ('signal') or the mount vanishing (its reason). */
-  private untilStopped(lost: Promise<string>): Promise<string> {
-    return new Promise<string>((resolve) => {
-      const stop = () => resolve('signal')
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-      lost.then(resolve)
-    })
   }
 }

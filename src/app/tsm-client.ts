@@ -19,6 +19,8 @@ import {TSM_PROVIDER_TDX} from './tsm-tdx.js'
 export const TSM_REPORT_ROOT = '/sys/kernel/config/tsm/report'
 /** Requests repeated after a generation mismatch before giving up. */
 export const TSM_RACE_ATTEMPTS = 3
+/** Upper bound of the random pause before a repeated request, times the attempt number. */
+const RACE_BACKOFF_MS = 5
 /** A text attribute (generation, provider, privlevel_floor) is at most one configfs page. */
 const TEXT_ATTR_MAX = 4096
 
@@ -171,6 +173,8 @@ async function requestWithRetry(inst: TsmInstance, reportData: Uint8Array, privl
       return {quote, ...(auxblob ? {auxblob} : {}), generation: after, attempts: attempt}
     }
     seen += `${seen ? ', ' : ''}${before}→${after} for ${writes} write${writes > 1 ? 's' : ''}`
+    // A random pause, growing with the attempts, so two writers on one instance stop colliding.
+    if (attempt < attempts) await new Promise((r) => setTimeout(r, Math.random() * RACE_BACKOFF_MS * attempt))
   }
   throw new RefusedError('TSM_RACE', `configfs-tsm: another writer kept using the report instance (generation ${seen}); gave up after ${attempts} attempts`)
 }

@@ -46,31 +46,32 @@ export interface FuseClass {
   prototype: {_fuseOptions(): string}
 }
 
-let loaded: FuseClass | undefined
+const loaded = new Map<string, FuseClass>()
 
 const installHint = `install Debian's ${FUSE_DEBIAN_PACKAGES.join(', ')} (apt-get install ${FUSE_DEBIAN_PACKAGES.join(' ')}), then run npm install again`
 
 /** The binding, loaded on first use; InputError FUSE_UNAVAILABLE (exit 2) naming what is missing. */
-export function loadFuse(): FuseClass {
-  if (loaded) return loaded
+export function loadFuse(pkg: string = FUSE_PACKAGE): FuseClass {
+  const cached = loaded.get(pkg)
+  if (cached) return cached
   if (!existsSync('/dev/fuse')) {
     throw new InputError('FUSE_UNAVAILABLE', 'FUSE is not available: there is no /dev/fuse (load the fuse kernel module, or give the container the device)')
   }
   try {
-    loaded = createRequire(import.meta.url)(FUSE_PACKAGE) as FuseClass
+    loaded.set(pkg, createRequire(import.meta.url)(pkg) as FuseClass)
   } catch (error) {
     const e = error as NodeJS.ErrnoException
     const first = String(e?.message ?? e).split('\n')[0]
-    if (e?.code === 'MODULE_NOT_FOUND' && first.includes(FUSE_PACKAGE)) {
-      throw new InputError('FUSE_UNAVAILABLE', `FUSE is not available: the optional dependency ${FUSE_PACKAGE} is not installed (its build needs libfuse): ${installHint}`)
+    if (e?.code === 'MODULE_NOT_FOUND' && first.includes(pkg)) {
+      throw new InputError('FUSE_UNAVAILABLE', `FUSE is not available: the optional dependency ${pkg} is not installed (its build needs libfuse): ${installHint}`)
     }
     if (/libfuse\.so/.test(first)) throw new InputError('FUSE_UNAVAILABLE', `FUSE is not available: ${first} (apt-get install libfuse2 fuse)`)
     if (/No native build was found/.test(first)) {
-      throw new InputError('FUSE_UNAVAILABLE', `FUSE is not available: ${FUSE_PACKAGE} is installed but was not built: ${installHint}`)
+      throw new InputError('FUSE_UNAVAILABLE', `FUSE is not available: ${pkg} is installed but was not built: ${installHint}`)
     }
-    throw new InputError('FUSE_UNAVAILABLE', `FUSE is not available: cannot load ${FUSE_PACKAGE}: ${first}`)
+    throw new InputError('FUSE_UNAVAILABLE', `FUSE is not available: cannot load ${pkg}: ${first}`)
   }
-  return loaded
+  return loaded.get(pkg)!
 }
 
 /** Whether a mount could work here, and if not why (for tests, the demo and the bench). */

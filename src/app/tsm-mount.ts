@@ -30,9 +30,10 @@ const MOUNT_TIMEOUT_MS = 10_000
 const WATCH_INTERVAL_MS = 1_000
 /**
  * libfuse 2 options: direct_io (every read reaches the handler, as configfs attributes are not
- * page-cached), no entry/attribute caching (mkdir/rmdir and generations are live), our fsname.
+ * page-cached); names and modes may be cached for a second (they only change through this mount,
+ * so the kernel's own mkdir/rmdir keep its cache right), never a missing name; our fsname.
  */
-const FUSE_MOUNT_OPTIONS = `-odirect_io,entry_timeout=0,attr_timeout=0,negative_timeout=0,fsname=${TSM_FSNAME},subtype=tsm`
+const FUSE_MOUNT_OPTIONS = `-odirect_io,entry_timeout=1,attr_timeout=1,negative_timeout=0,fsname=${TSM_FSNAME},subtype=tsm`
 
 export type TsmAttributeSet = 'tdx' | 'all'
 
