@@ -8,6 +8,7 @@
  * removed afterwards. Every read is bounded (TSM_REPORT_OUTBLOB_MAX). The file system is
  * injectable so tests can run the client against the pure report core.
  */
+import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {open as openFile, mkdir, rmdir, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -236,4 +237,34 @@ class TsmInstance {
     }
     return want
   }
+}
+
+/** printf's octal escapes for arbitrary bytes (portable to dash and busybox sh). */
+export const printfOctal = (data: Uint8Array): string => [...data].map((b) => '\\' + b.toString(8).padStart(3, '0')).join('')
+
+/**
+ * The README's shell recipe as a child process (sh, mkdir, printf, cat, rmdir only): the quote a
+ * plain shell script gets from `root` for `reportData`. Asynchronous on purpose: the mount may be
+ * served by this very process. Bounded in time and output.
+ */
+export function shellTsmQuote(root: string, reportData: Uint8Array, timeoutMs = 30_000): Promise<Buffer> {
+  const script = `set -e; d="$1/$2"; mkdir "$d"; printf '${printfOctal(reportData)}' > "$d/inblob"; cat "$d/outblob"; rmdir "$d"`
+  const child = spawn('sh', ['-c', script, 'sh', root, `sh-${process.pid}-${randomBytes(4).toString('hex')}`], {stdio: ['ignore', 'pipe', 'pipe']})
+  return new Promise<Buffer>((resolvePromise, reject) => {
+    const out: Buffer[] = []
+    let size = 0
+    let err = ''
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.stdout.on('data', (d: Buffer) => {
+      size += d.length
+      if (size <= TSM_REPORT_OUTBLOB_MAX) out.push(d)
+      else child.kill('SIGKILL')
+    })
+    child.stderr.on('data', (d: Buffer) => (err += d.toString().slice(0, 1000)))
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) resolvePromise(Buffer.concat(out))
+      else reject(new RefusedError('TSM_FAILED', `shell client failed (${signal ?? `exit ${code}`}): ${err.trim().split('\n')[0] ?? ''}`))
+    })
+  })
 }

@@ -13,7 +13,10 @@ import {join, resolve} from 'node:path'
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {parseQuote} from '../../src/abi/quote.js'
-import {findMount} from '../../src/app/tsm-mount-sys.js'
+import {printfOctal} from '../../src/app/tsm-client.js'
+import {findMount, fuseAvailability} from '../../src/app/tsm-mount-sys.js'
+import {TSM_STEPS} from '../../src/demo/tsm-steps.js'
+import {StateStore} from '../../src/state/store.js'
 import {BIN, cli, tempDir} from '../helpers/cli.js'
 import {VECTORS_DIR} from '../helpers/vectors.js'
 import {qvl} from '../host/fixtures.js'
@@ -70,7 +73,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeout =
 }
 
 const newDir = (name: string) => join(tempDir('tdxkit-tsm-mnt-'), name)
-const octal = (b: Buffer) => [...b].map((x) => '\\' + x.toString(8).padStart(3, '0')).join('')
+const octal = printfOctal
 
 /** What a verifier needs for the simulated platform: collateral JSON and the root, PEM and DER. */
 function simTrust(dir: string) {
@@ -289,6 +292,22 @@ fuseTest(test, 'tsm unmount of a live mount stops its server; mount refuses non-
   const foreign = run(process.execPath, [BIN, 'tsm', 'unmount', '/proc'])
   assert.is(foreign.code, 2)
   assert.match(foreign.stderr, /not a tdxkit configfs-tsm mount; refusing/)
+})
+
+test('demo step: mounts in-process, a shell client gets a verifying quote, unmounts (or says why FUSE is unavailable)', async () => {
+  const fuse = fuseAvailability()
+  const store = new StateStore(tempDir('tdxkit-tsm-demo-'))
+  const r = await TSM_STEPS[0].run({store, workDir: tempDir(), bag: new Map()})
+  if (!fuse.available) {
+    assert.not.ok(process.env.CI === 'true', `FUSE is required under CI: ${fuse.reason}`)
+    assert.equal(r.data, {skipped: true, reason: fuse.reason})
+    assert.match(r.lines[0], /^skipped: FUSE is not available/)
+    return
+  }
+  assert.is(r.data?.skipped, false)
+  assert.is(r.data?.status, 'UpToDate')
+  assert.equal(parseQuote(readFileSync(r.data!.quote_file as string)).td!.report_data.subarray(0, 13).toString(), 'tdxkit demo: ')
+  assert.is(readFileSync('/proc/self/mountinfo', 'utf8').includes('tdxkit-demo-tsm-'), false)
 })
 
 test.run()
