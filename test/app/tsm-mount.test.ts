@@ -189,7 +189,7 @@ const EXPECTED_ERRNOS = {
   rmdir: 'ok',
 }
 
-fuseTest(test, 'bad input gets the kernel errno (tdx_guest and all-attribute mounts); the mount keeps serving', async () => {
+fuseTest(test, 'bad input gets the kernel errno (tdx_guest and all-attribute mounts); random misuse from 4 threads crashes nothing', async () => {
   const tdx = await startMount(newDir('errno-tdx'))
   const all = await startMount(newDir('errno-all'), ['--attributes', 'all', '--privlevel-floor', '1'])
   const errnos = (m: Mount) => {
@@ -200,9 +200,16 @@ fuseTest(test, 'bad input gets the kernel errno (tdx_guest and all-attribute mou
   // privlevel is hidden by tdx_guest: creating it is EACCES; shown, the range is privlevel_floor..3.
   assert.equal(errnos(tdx), {...EXPECTED_ERRNOS, privlevel_7: 'EACCES', privlevel_word: 'EACCES', privlevel_2: 'EACCES', generation_at_end: '3'})
   assert.equal(errnos(all), {...EXPECTED_ERRNOS, privlevel_7: 'EINVAL', privlevel_word: 'EINVAL', privlevel_2: 'ok', generation_at_end: '4'})
-  // Still serving: a good quote afterwards.
-  const q = run(process.execPath, [BIN, 'quote', 'generate', '--provider', 'tsm', '--report-data', 'ab', '--json'], {TDXKIT_TSM_ROOT: join(tdx.dir, 'report')})
-  assert.is(q.code, 0, q.stderr)
+  // Random misuse from 4 threads (bounded), then both still serve a good quote.
+  const abuse = run('python3', [join(FIXTURES, 'tsm_abuse.py'), join(all.dir, 'report'), '200', '7'])
+  assert.is(abuse.code, 0, abuse.stderr)
+  const a = JSON.parse(abuse.stdout)
+  assert.is(a.ops, 800)
+  assert.equal(a.unexpected, [])
+  for (const m of [tdx, all]) {
+    const q = run(process.execPath, [BIN, 'quote', 'generate', '--provider', 'tsm', '--report-data', 'ab', '--json'], {TDXKIT_TSM_ROOT: join(m.dir, 'report')})
+    assert.is(q.code, 0, q.stderr)
+  }
   for (const m of [tdx, all]) assert.is(await stopMount(m), 0)
   assert.not.match(tdx.stderr() + all.stderr(), /internal_error/)
 })
