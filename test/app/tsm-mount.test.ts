@@ -129,7 +129,7 @@ fuseTest(test, 'Python client per the ABI document: 16 instances in parallel, 50
   const m = await startMount(newDir('py'), ['--log', log])
   const before = (cli(['module', 'status', '--json'], {stateDir: STATE}).stdout, countQuotes())
   const out = tempDir('tdxkit-tsm-py-')
-  const r = run('python3', [join(FIXTURES, 'tsm_client.py'), join(m.dir, 'report'), out, '--quotes', '500', '--workers', '16'])
+  const r = run('python3', [join(FIXTURES, 'configfs_client.py'), join(m.dir, 'report'), out, '--quotes', '500', '--workers', '16'])
   assert.is(r.code, 0, r.stderr)
   const stats = JSON.parse(r.stdout)
   assert.equal(stats.errors, [])
@@ -156,7 +156,7 @@ function countQuotes(): number {
 fuseTest(test, 'racing clients on shared instances: the generation check and retry keep every quote right', async () => {
   const m = await startMount(newDir('race'))
   const out = tempDir('tdxkit-tsm-race-')
-  const r = run('python3', [join(FIXTURES, 'tsm_client.py'), join(m.dir, 'report'), out, '--quotes', '80', '--workers', '4', '--shared', '2'])
+  const r = run('python3', [join(FIXTURES, 'configfs_client.py'), join(m.dir, 'report'), out, '--quotes', '80', '--workers', '4', '--shared', '2'])
   assert.is(r.code, 0, r.stderr)
   assert.equal(JSON.parse(r.stdout).errors, [])
   for (const f of readdirSync(out)) {
@@ -193,7 +193,7 @@ fuseTest(test, 'bad input gets the kernel errno (tdx_guest and all-attribute mou
   const tdx = await startMount(newDir('errno-tdx'))
   const all = await startMount(newDir('errno-all'), ['--attributes', 'all', '--privlevel-floor', '1'])
   const errnos = (m: Mount) => {
-    const r = run('python3', [join(FIXTURES, 'tsm_errnos.py'), join(m.dir, 'report')])
+    const r = run('python3', [join(FIXTURES, 'configfs_errnos.py'), join(m.dir, 'report')])
     assert.is(r.code, 0, r.stderr)
     return JSON.parse(r.stdout)
   }
@@ -201,7 +201,7 @@ fuseTest(test, 'bad input gets the kernel errno (tdx_guest and all-attribute mou
   assert.equal(errnos(tdx), {...EXPECTED_ERRNOS, privlevel_7: 'EACCES', privlevel_word: 'EACCES', privlevel_2: 'EACCES', generation_at_end: '3'})
   assert.equal(errnos(all), {...EXPECTED_ERRNOS, privlevel_7: 'EINVAL', privlevel_word: 'EINVAL', privlevel_2: 'ok', generation_at_end: '4'})
   // Random misuse from 4 threads (bounded), then both still serve a good quote.
-  const abuse = run('python3', [join(FIXTURES, 'tsm_abuse.py'), join(all.dir, 'report'), '200', '7'])
+  const abuse = run('python3', [join(FIXTURES, 'configfs_abuse.py'), join(all.dir, 'report'), '200', '7'])
   assert.is(abuse.code, 0, abuse.stderr)
   const a = JSON.parse(abuse.stdout)
   assert.is(a.ops, 800)
