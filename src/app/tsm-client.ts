@@ -14,7 +14,7 @@ import {open as openFile, mkdir, rmdir, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {REPORT_DATA_SIZE} from '../abi/tdreport.js'
 import {InputError, RefusedError} from '../errors.js'
-import {TSM_REPORT_OUTBLOB_MAX, TSM_REPORT_PRIVLEVEL_MAX} from './tsm-report.js'
+import {CONFIGFS_SIMPLE_ATTR_SIZE, TSM_REPORT_OUTBLOB_MAX, TSM_REPORT_PRIVLEVEL_MAX} from './tsm-report.js'
 import {TSM_PROVIDER_TDX} from './tsm-tdx.js'
 
 export const TSM_REPORT_ROOT = '/sys/kernel/config/tsm/report'
@@ -23,7 +23,9 @@ export const TSM_RACE_ATTEMPTS = 3
 /** Upper bound of the random pause before a repeated request, times the attempt number. */
 const RACE_BACKOFF_MS = 5
 /** A text attribute (generation, provider, privlevel_floor) is at most one configfs page. */
-const TEXT_ATTR_MAX = 4096
+const TEXT_ATTR_MAX = CONFIGFS_SIMPLE_ATTR_SIZE
+/** Read size per call while reading a blob. */
+const READ_CHUNK = 64 * 1024
 
 /** The file operations the client needs (async, so it can also talk to a mount in this process). */
 export interface TsmFs {
@@ -43,7 +45,7 @@ async function boundedRead(path: string, max: number): Promise<Buffer> {
     const chunks: Buffer[] = []
     let total = 0
     for (;;) {
-      const buf = Buffer.alloc(Math.min(64 * 1024, max + 1 - total))
+      const buf = Buffer.alloc(Math.min(READ_CHUNK, max + 1 - total))
       const {bytesRead} = await fh.read(buf, 0, buf.length, null)
       if (bytesRead === 0) break
       chunks.push(buf.subarray(0, bytesRead))

@@ -20,7 +20,7 @@ import type {StateStore} from '../state/store.js'
 import {tsmBackendPlatform, tsmBackendQuote} from './tsm-backend.js'
 import {detachMount, findMount, isTsmMount, loadFuse, TSM_FSNAME, type FuseCallback, type FuseClass, type FuseInstance, type FuseOps, type FuseStat} from './tsm-mount-sys.js'
 import {splitTsmPath, TsmErrno, TsmReportTree, type TsmErrnoName} from './tsm-report.js'
-import {errnoForQuoteError, tdxGuestProvider, TSM_PROVIDER_TDX} from './tsm-tdx.js'
+import {errnoForQuoteError, tdxGuestProvider} from './tsm-tdx.js'
 
 /** A FUSE request the JavaScript side has not answered by then gets ETIMEDOUT (the driver's GetQuote budget is 30 s). */
 export const FUSE_OP_TIMEOUT_MS = 30_000
@@ -88,7 +88,7 @@ const errnoNumber = (name: TsmErrnoName): number => osConstants.errno[name] ?? o
 function fileStat(node: {type: 'dir' | 'file'; mode: number; entries?: number}, started: Date): FuseStat {
   const dir = node.type === 'dir'
   return {
-    mode: (dir ? 0o040000 : 0o100000) | node.mode,
+    mode: (dir ? fsConstants.S_IFDIR : fsConstants.S_IFREG) | node.mode,
     uid: 0,
     gid: 0,
     size: 0, // configfs attributes have no size; direct_io reads them to EOF
@@ -155,9 +155,12 @@ export function fuseOperations(tree: TsmReportTree, onInternal: (op: string, err
   }
 }
 
-/** O_ACCMODE of the open flags. */
+/** <fcntl.h> O_ACCMODE: the access-mode bits of open(2) flags (Node does not export it). */
+const O_ACCMODE = 3
+
+/** Read and/or write access asked by the open flags. */
 function openAccess(flags: number): {read: boolean; write: boolean} {
-  const mode = flags & 3
+  const mode = flags & O_ACCMODE
   return {read: mode === fsConstants.O_RDONLY || mode === fsConstants.O_RDWR, write: mode === fsConstants.O_WRONLY || mode === fsConstants.O_RDWR}
 }
 
@@ -215,11 +218,12 @@ function mountFuse(Fuse: FuseClass, dir: string, ops: FuseOps): Promise<FuseInst
 
 /** The quote log record of one provider request. */
 function quoteRecord(r: {desc: {instance: string; generation: bigint; inblob: Buffer; privlevel: number}; quote?: Buffer; error?: unknown; errno?: string}, started: number, extra: Partial<TsmLogRecord>): TsmLogRecord {
-  const base = {time: now(), instance: r.desc.instance, generation: r.desc.generation.toString(), report_data: r.desc.inblob.toString('hex'), privlevel: r.desc.privlevel, ...extra}
+  const head = {time: now(), event: r.quote ? ('quote' as const) : ('quote_failed' as const)}
+  const base = {...head, instance: r.desc.instance, generation: r.desc.generation.toString(), report_data: r.desc.inblob.toString('hex'), privlevel: r.desc.privlevel, ...extra}
   const elapsed_ms = Math.round((performance.now() - started) * 100) / 100
-  if (r.quote) return {...base, event: 'quote', size: r.quote.length, sha256: createHash('sha256').update(r.quote).digest('hex'), elapsed_ms}
+  if (r.quote) return {...base, size: r.quote.length, sha256: createHash('sha256').update(r.quote).digest('hex'), elapsed_ms}
   const e = r.error as {code?: string; message?: string}
-  return {...base, event: 'quote_failed', errno: r.errno, ...(e?.code ? {code: e.code} : {}), message: String(e?.message ?? r.error), elapsed_ms}
+  return {...base, errno: r.errno, ...(e?.code ? {code: e.code} : {}), message: String(e?.message ?? r.error), elapsed_ms}
 }
 
 /** Mount and serve until close() (or until the mount disappears). */
@@ -268,7 +272,6 @@ function serverHandle(fuse: FuseInstance, dir: string, tree: TsmReportTree, info
   return {mountpoint: dir, report_root: join(dir, 'report'), tree, lost, close, ...info}
 }
 
-export {TSM_PROVIDER_TDX}
 
 /** Append-only JSON-lines log file (opened once, created 0644). */
 export function openTsmLog(path: string): {write(r: TsmLogRecord): void; close(): void} {

@@ -18,11 +18,12 @@ import {findMount, fuseAvailability} from '../../src/app/tsm-mount-sys.js'
 import {TSM_STEPS} from '../../src/demo/tsm-steps.js'
 import {StateStore} from '../../src/state/store.js'
 import {BIN, cli, tempDir} from '../helpers/cli.js'
-import {VECTORS_DIR} from '../helpers/vectors.js'
+import {REPO_ROOT, VECTORS_DIR} from '../helpers/vectors.js'
 import {qvl} from '../host/fixtures.js'
 import {fuseTest} from './tsm-helpers.js'
 
-const FIXTURES = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'fixtures')
+/** The Python clients (outside test/app so a test-path pattern never loads them as suites). */
+const FIXTURES = join(REPO_ROOT, 'test/configfs-py')
 const INTEL_QVL = resolve(VECTORS_DIR, '../oracles/intel-qvl/run-case.sh')
 const STATE = tempDir('tdxkit-tsm-state-')
 const READY_TIMEOUT_MS = 30_000
@@ -72,7 +73,13 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeout =
   return {code: r.status, signal: r.signal, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '', stdoutBuf: r.stdout}
 }
 
-const newDir = (name: string) => join(tempDir('tdxkit-tsm-mnt-'), name)
+/** Mount points this run made (cleaned up at the end even when a test failed). */
+const made: string[] = []
+const newDir = (name: string) => {
+  const d = join(tempDir('tdxkit-tsm-mnt-'), name)
+  made.push(d)
+  return d
+}
 const octal = printfOctal
 
 /** What a verifier needs for the simulated platform: collateral JSON and the root, PEM and DER. */
@@ -88,11 +95,7 @@ function simTrust(dir: string) {
 
 test.after(async () => {
   for (const m of [...live]) await stopMount(m, 'SIGKILL')
-  for (const m of readdirSync('/tmp').filter((n) => n.startsWith('tdxkit-tsm-mnt-'))) {
-    for (const sub of existsSync(join('/tmp', m)) ? readdirSync(join('/tmp', m)) : []) {
-      if (findMount(join('/tmp', m, sub))) cli(['tsm', 'unmount', join('/tmp', m, sub)])
-    }
-  }
+  for (const d of made) if (findMount(d)) cli(['tsm', 'unmount', d])
 })
 
 fuseTest(test, 'sh client (mkdir, printf, cat, rmdir): the quote verifies with tdxkit, dcap-qvl and Intel QVL and carries the REPORTDATA', async () => {
@@ -129,7 +132,7 @@ fuseTest(test, 'Python client per the ABI document: 16 instances in parallel, 50
   const m = await startMount(newDir('py'), ['--log', log])
   const before = (cli(['module', 'status', '--json'], {stateDir: STATE}).stdout, countQuotes())
   const out = tempDir('tdxkit-tsm-py-')
-  const r = run('python3', [join(FIXTURES, 'configfs_client.py'), join(m.dir, 'report'), out, '--quotes', '500', '--workers', '16'])
+  const r = run('python3', [join(FIXTURES, 'client.py'), join(m.dir, 'report'), out, '--quotes', '500', '--workers', '16'])
   assert.is(r.code, 0, r.stderr)
   const stats = JSON.parse(r.stdout)
   assert.equal(stats.errors, [])
@@ -156,7 +159,7 @@ function countQuotes(): number {
 fuseTest(test, 'racing clients on shared instances: the generation check and retry keep every quote right', async () => {
   const m = await startMount(newDir('race'))
   const out = tempDir('tdxkit-tsm-race-')
-  const r = run('python3', [join(FIXTURES, 'configfs_client.py'), join(m.dir, 'report'), out, '--quotes', '80', '--workers', '4', '--shared', '2'])
+  const r = run('python3', [join(FIXTURES, 'client.py'), join(m.dir, 'report'), out, '--quotes', '80', '--workers', '4', '--shared', '2'])
   assert.is(r.code, 0, r.stderr)
   assert.equal(JSON.parse(r.stdout).errors, [])
   for (const f of readdirSync(out)) {
@@ -193,7 +196,7 @@ fuseTest(test, 'bad input gets the kernel errno (tdx_guest and all-attribute mou
   const tdx = await startMount(newDir('errno-tdx'))
   const all = await startMount(newDir('errno-all'), ['--attributes', 'all', '--privlevel-floor', '1'])
   const errnos = (m: Mount) => {
-    const r = run('python3', [join(FIXTURES, 'configfs_errnos.py'), join(m.dir, 'report')])
+    const r = run('python3', [join(FIXTURES, 'errnos.py'), join(m.dir, 'report')])
     assert.is(r.code, 0, r.stderr)
     return JSON.parse(r.stdout)
   }
@@ -201,7 +204,7 @@ fuseTest(test, 'bad input gets the kernel errno (tdx_guest and all-attribute mou
   assert.equal(errnos(tdx), {...EXPECTED_ERRNOS, privlevel_7: 'EACCES', privlevel_word: 'EACCES', privlevel_2: 'EACCES', generation_at_end: '3'})
   assert.equal(errnos(all), {...EXPECTED_ERRNOS, privlevel_7: 'EINVAL', privlevel_word: 'EINVAL', privlevel_2: 'ok', generation_at_end: '4'})
   // Random misuse from 4 threads (bounded), then both still serve a good quote.
-  const abuse = run('python3', [join(FIXTURES, 'configfs_abuse.py'), join(all.dir, 'report'), '200', '7'])
+  const abuse = run('python3', [join(FIXTURES, 'abuse.py'), join(all.dir, 'report'), '200', '7'])
   assert.is(abuse.code, 0, abuse.stderr)
   const a = JSON.parse(abuse.stdout)
   assert.is(a.ops, 800)
