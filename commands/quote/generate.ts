@@ -3,13 +3,14 @@ import {REPORT_DATA_SIZE} from '../../src/abi/tdreport.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {createdMessage} from '../../src/app/platform.js'
 import {generateQuote} from '../../src/app/quote.js'
+import {generateQuoteTsm, tsmRoot} from '../../src/app/tsm-client.js'
+import {TSM_REPORT_PRIVLEVEL_MAX} from '../../src/app/tsm-report.js'
 import {kv} from '../../src/cli/render.js'
 import {parseSize} from '../../src/cost/units.js'
 import {InputError} from '../../src/errors.js'
 import {STRATEGIES, type StrategyName} from '../../src/guest/alloc/interface.js'
 import {eventToJson, formatEvent, type TraceCounters} from '../../src/machine/trace.js'
 import {DEFAULT_STRATEGY, type Completion} from '../../src/guest/quote.js'
-import {generateQuoteTsm} from '../../src/guest/tsm.js'
 import {QGS_MODES, type QgsMode} from '../../src/host/qgs.js'
 import {encodeBinary, parseHexPadded, readBinaryInput, type BinaryFormat} from '../../src/util/bytes.js'
 import {writeFileAtomic} from '../../src/util/fsx.js'
@@ -30,6 +31,11 @@ const SUMMARY: Array<[keyof TraceCounters, string]> = [
   ['notifies', 'notify interrupts'],
 ]
 
+/** Flags of the simulated TD path: configfs-tsm decides these itself. */
+const SIM_ONLY_FLAGS = ['tdreport', 'allocator', 'quote-version', 'pool-size', 'buffer-size', 'notify', 'poll', 'qgs', 'trace'] as const
+/** Flags that only mean something to a configfs-tsm client. */
+const TSM_ONLY_FLAGS = ['tsm-root', 'privlevel', 'aux-output'] as const
+
 export default class QuoteGenerate extends TdxCommand<typeof QuoteGenerate> {
   static summary = 'Generate a DCAP quote through the simulated TD path (TDREPORT → shared buffer → GetQuote → QGS/QE).'
   static description = `Walks the path a Linux TD takes: TDG.MR.REPORT, a shared buffer from the chosen allocator, the GetQuote TDVMCALL, then polling (or the event-notify interrupt) until the host's quote generation service has written the quote.
@@ -37,7 +43,7 @@ export default class QuoteGenerate extends TdxCommand<typeof QuoteGenerate> {
 Allocators: dma-pool (default; a pool converted to shared once and kept in the state directory, like the kernel's pre-shared buffer) or vmap-mapgpa (per-request MapGPA to shared and back, with accepts).
 --trace prints every TDCALL / TDVMCALL with its status name and the host's page-conversion work.
 Without -o the quote goes to stdout (hex unless --format says otherwise) and the summary to stderr.
---provider tsm uses Linux configfs-tsm on a real TDX guest (TDXKIT_TSM_ROOT overrides the path).`
+--provider tsm asks Linux configfs-tsm instead (a TDX guest's /sys/kernel/config/tsm/report, or a \`tsm mount\` DIR/report given by --tsm-root or TDXKIT_TSM_ROOT): provider checked, generation race retried, auxblob read when shown, --privlevel written when the provider has it. Flags of the simulated path (--allocator, --qgs, --trace, …) are refused with it.`
   static examples = [
     '<%= config.bin %> quote generate --report-data 00112233 -o quote.bin',
     '<%= config.bin %> quote generate --report-data 00 --allocator vmap-mapgpa --trace -o quote.bin',
@@ -53,7 +59,10 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     notify: Flags.boolean({summary: 'Wait for the event-notify interrupt (SetupEventNotifyInterrupt).', exclusive: ['poll']}),
     poll: Flags.boolean({summary: 'Poll the status word (default, as Linux does).', exclusive: ['notify']}),
     qgs: Flags.string({summary: 'Simulated host quote service: up, down (SERVICE_UNAVAILABLE), stall (times out), error.', options: [...QGS_MODES], default: 'up'}),
-    provider: Flags.string({summary: 'sim (the simulated TD) or tsm (Linux configfs-tsm on real hardware).', options: ['sim', 'tsm'], default: 'sim'}),
+    provider: Flags.string({summary: 'sim (the simulated TD) or tsm (Linux configfs-tsm: a TDX guest or a tsm mount).', options: ['sim', 'tsm'], default: 'sim'}),
+    'tsm-root': Flags.string({summary: 'configfs-tsm report directory for --provider tsm (default $TDXKIT_TSM_ROOT, else /sys/kernel/config/tsm/report).'}),
+    privlevel: Flags.integer({summary: 'With --provider tsm: privilege level to write (only providers with a privlevel attribute).', min: 0, max: TSM_REPORT_PRIVLEVEL_MAX}),
+    'aux-output': Flags.string({summary: "With --provider tsm: write the provider's auxblob to this file."}),
     trace: Flags.boolean({summary: 'Print every TDCALL / TDVMCALL and host operation.'}),
     output: Flags.string({char: 'o', summary: 'Write the quote to this file.'}),
     format: Flags.string({summary: 'Output encoding (default: bin for -o, hex for stdout).', options: ['bin', 'hex', 'base64']}),
@@ -67,11 +76,24 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     const out = f.output
     const format = (f.format ?? (out ? 'bin' : 'hex')) as BinaryFormat
     const reportData = f['report-data'] !== undefined ? parseHexPadded(f['report-data'], REPORT_DATA_SIZE, '--report-data') : undefined
+    this.refuseFlagsOf(f.provider === 'tsm' ? SIM_ONLY_FLAGS : TSM_ONLY_FLAGS, f.provider)
     if (f.provider === 'tsm') {
       if (!reportData) throw new InputError('BAD_FLAGS', '--provider tsm needs --report-data')
-      const r = generateQuoteTsm(reportData)
+      const r = await generateQuoteTsm(reportData, {root: f['tsm-root'] ?? tsmRoot(), privlevel: f.privlevel})
+      if (f['aux-output'] && !r.auxblob) throw new InputError('BAD_FLAGS', `--aux-output does not apply: provider ${r.provider} at ${r.root} has no auxblob`)
+      if (f['aux-output']) writeFileAtomic(f['aux-output'], r.auxblob!, 0o644)
       this.emit(r.quote, out, format)
-      return {provider: 'tsm', tsm_provider: r.provider, generation: r.generation, size: r.quote.length, ...(out ? {output: out, format} : {quote: r.quote.toString('hex')})}
+      return {
+        provider: 'tsm',
+        tsm_provider: r.provider,
+        tsm_root: r.root,
+        generation: Number(r.generation),
+        attempts: r.attempts,
+        size: r.quote.length,
+        ...(r.privlevel !== undefined ? {privlevel: r.privlevel} : {}),
+        ...(r.auxblob ? {auxblob_size: r.auxblob.length, ...(f['aux-output'] ? {aux_output: f['aux-output']} : {})} : {}),
+        ...(out ? {output: out, format} : {quote: r.quote.toString('hex')}),
+      }
     }
     const poolBytes = f['pool-size'] !== undefined ? parseSize(f['pool-size'], '--pool-size') : undefined
     const bufferBytes = f['buffer-size'] !== undefined ? parseSize(f['buffer-size'], '--buffer-size') : undefined
@@ -114,6 +136,12 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       ...(f.trace ? {trace: r.events.map(eventToJson)} : {}),
       ...(out ? {output: out, format} : {quote: r.quote.toString('hex')}),
     }
+  }
+
+  /** A one-line usage error for any flag given on the command line that the chosen provider does not use. */
+  private refuseFlagsOf(names: readonly string[], provider: string): void {
+    const given = names.find((n) => this.argv.some((a) => a === `--${n}` || a.startsWith(`--${n}=`)))
+    if (given) throw new InputError('BAD_FLAGS', `--${given} does not apply to --provider ${provider}`)
   }
 
   private emit(quote: Buffer, out: string | undefined, format: BinaryFormat): void {
