@@ -503,6 +503,8 @@ export interface MeasurementsResponse {
   requester_context?: Buffer
   signature: Buffer
   signed_part: Buffer
+  /** bytes of the response proper (without transport padding) */
+  size: number
   slot_id: number
   content_changed: number
 }
@@ -512,7 +514,7 @@ export interface MeasurementsResponse {
  * From SPDM 1.3 (taken from the header's version byte) the 8-byte RequesterContext sits between the
  * opaque data and the signature, and is part of the signed bytes.
  */
-export function parseMeasurementsResponse(msg: Uint8Array, sigSize: number): MeasurementsResponse {
+export function parseMeasurementsResponse(msg: Uint8Array, sigSize: number, maxTrailing = 0): MeasurementsResponse {
   const buf = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength)
   const header = parseSpdmHeader(buf, 'MEASUREMENTS')
   if (header.code !== SpdmResponse.MEASUREMENTS) throw new ParseError('SPDM_UNEXPECTED_CODE', `expected MEASUREMENTS (0x60), got 0x${header.code.toString(16)}`)
@@ -546,7 +548,7 @@ export function parseMeasurementsResponse(msg: Uint8Array, sigSize: number): Mea
   need(sigSize, 'signature')
   const signature = Buffer.from(buf.subarray(off, off + sigSize))
   off += sigSize
-  if (off !== buf.length) throw new ParseError('SPDM_TRAILING', `MEASUREMENTS: ${buf.length - off} unexpected trailing bytes`)
+  if (off + maxTrailing < buf.length) throw new ParseError('SPDM_TRAILING', `MEASUREMENTS: ${buf.length - off} unexpected trailing bytes`)
   const blocks = decodeMeasurementRecord(record, nblocks)
   return {
     header,
@@ -558,6 +560,7 @@ export function parseMeasurementsResponse(msg: Uint8Array, sigSize: number): Mea
     requester_context: requesterContext,
     signature,
     signed_part: signedPart,
+    size: off,
     slot_id: header.param2 & SPDM_MEAS_SLOT_MASK,
     content_changed: (header.param2 & SPDM_MEAS_CONTENT_CHANGED_MASK) >> SPDM_MEAS_CONTENT_CHANGED_SHIFT,
   }
