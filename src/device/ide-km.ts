@@ -20,8 +20,8 @@ import {
 } from '../abi/ide-km.js'
 import {FUNCTION_ID_RID_MASK} from '../abi/tdisp.js'
 
-/** The one port and stream this simulated device implements. */
-export const IDE_PORT_INDEX = 0
+/** Ports 0..IDE_MAX_PORT_INDEX (libspdm's requester programs port 1) and the one stream this simulated device implements. */
+export const IDE_MAX_PORT_INDEX = 1
 export const IDE_STREAM_ID = 0
 /** IDE capability register: Selective IDE Streams Supported (bit 1), IDE_KM Protocol Supported (bit 6); one stream. */
 const IDE_CAP_SELECTIVE = 1 << 1
@@ -44,7 +44,7 @@ export class IdeKmPort {
 
   private slotName(m: Buffer): string {
     const ks = readNum(IDE_KM_KEY_HEADER, m, 'key_sub_stream')
-    return `${readNum(IDE_KM_KEY_HEADER, m, 'stream_id')}/${ks.toString(16).padStart(2, '0')}`
+    return `${readNum(IDE_KM_KEY_HEADER, m, 'port_index')}/${readNum(IDE_KM_KEY_HEADER, m, 'stream_id')}/${ks.toString(16).padStart(2, '0')}`
   }
 
   /** True when every programmed key of the stream is active (the stream is "secure"). */
@@ -63,14 +63,14 @@ export class IdeKmPort {
   private query(m: Buffer): Buffer {
     if (m.length !== IDE_KM_QUERY.size) throw new ParseError('IDE_KM_LENGTH', `IDE_KM QUERY is ${m.length} bytes, expected ${IDE_KM_QUERY.size}`)
     const port = readNum(IDE_KM_QUERY, m, 'port_index')
-    if (port !== IDE_PORT_INDEX) throw new ParseError('IDE_KM_PORT', `IDE_KM QUERY for port ${port}: only port ${IDE_PORT_INDEX} exists`)
+    if (port > IDE_MAX_PORT_INDEX) throw new ParseError('IDE_KM_PORT', `IDE_KM QUERY for port ${port}: ports 0-${IDE_MAX_PORT_INDEX} exist`)
     const rsp = Buffer.alloc(IDE_KM_QUERY_RESP.size)
     const f = IDE_KM_QUERY_RESP.fields
     rsp[f.object_id.offset] = IdeKmObject.QUERY_RESP
     rsp[f.port_index.offset] = port
     rsp[f.dev_func_num.offset] = this.functionId & BYTE_MASK
     rsp[f.bus_num.offset] = (this.functionId >> BUS_SHIFT) & BYTE_MASK
-    rsp[f.max_port_index.offset] = IDE_PORT_INDEX
+    rsp[f.max_port_index.offset] = IDE_MAX_PORT_INDEX
     return Buffer.concat([rsp, this.registers()])
   }
 
@@ -83,7 +83,7 @@ export class IdeKmPort {
 
   private keyProg(m: Buffer): Buffer {
     if (m.length !== IDE_KM_KEY_PROG_SIZE) return this.ack(m, IdeKmObject.KP_ACK, IdeKmAckStatus.INCORRECT_LENGTH)
-    if (readNum(IDE_KM_KEY_HEADER, m, 'port_index') !== IDE_PORT_INDEX) return this.ack(m, IdeKmObject.KP_ACK, IdeKmAckStatus.UNSUPPORTED_PORT_INDEX)
+    if (readNum(IDE_KM_KEY_HEADER, m, 'port_index') > IDE_MAX_PORT_INDEX) return this.ack(m, IdeKmObject.KP_ACK, IdeKmAckStatus.UNSUPPORTED_PORT_INDEX)
     const sub = readNum(IDE_KM_KEY_HEADER, m, 'key_sub_stream') >> IDE_KM_SUB_STREAM_SHIFT
     if (readNum(IDE_KM_KEY_HEADER, m, 'stream_id') !== IDE_STREAM_ID || sub > IdeKmSubStream.CPL) return this.ack(m, IdeKmObject.KP_ACK, IdeKmAckStatus.UNSUPPORTED_VALUE)
     const keyAt = IDE_KM_KEY_HEADER.size

@@ -8,7 +8,6 @@
  * exit 3; policy failures (state, negotiated parameters, measurement content, interface report,
  * reference-value policy) exit 6.
  */
-import {constants as cryptoConstants, verify as nodeVerify, type KeyObject} from 'node:crypto'
 import {ExitCode} from '../errors.js'
 import {
   DEVICE_MODE_DEBUG_ACTIVE_MASK,
@@ -17,14 +16,13 @@ import {
   HASH_SIZE,
   OperationalMode,
   SPDM_DEVICE_MODE,
-  SPDM_GET_MEASUREMENTS,
-  SPDM_HEADER,
+  SPDM_GET_MEAS_ATTR_SIGNATURE,
   SPDM_MEAS_SPEC_DMTF,
   SPDM_VERSION_12,
-  SpdmBaseAsym,
   SpdmCapFlag,
   SpdmRequest,
   asymSignatureSize,
+  getMeasurementsSize,
   baseAsymName,
   baseHashName,
   blockIsRaw,
@@ -55,6 +53,9 @@ import type {CorimDocument, RefMeasurement} from './corim.js'
 import {hash} from './digest.js'
 import {EvidenceObject, type EvidenceBundle} from './evidence.js'
 import {measurementL1L2, measurementSigningMessage} from './transcript.js'
+import {spdmVerifySignature} from '../spdm/crypto.js'
+
+export {spdmVerifySignature}
 
 export interface DevicePolicy {
   /** lowest SPDM version accepted ("1.2": VCA is part of the signed transcript) */
@@ -197,27 +198,8 @@ class StepBuilder {
 export function splitMeasurementsObject(obj: Buffer): {request?: Buffer; response: Buffer} {
   const h = parseSpdmHeader(obj, 'measurements object')
   if (h.code !== SpdmRequest.GET_MEASUREMENTS) return {response: obj}
-  const signed = (h.param1 & 0x01) !== 0
-  const n = signed ? SPDM_GET_MEASUREMENTS.size : SPDM_HEADER.size
+  const n = getMeasurementsSize(h.version, (h.param1 & SPDM_GET_MEAS_ATTR_SIGNATURE) !== 0)
   return {request: obj.subarray(0, n), response: obj.subarray(n)}
-}
-
-/** Verify an SPDM signature: ECDSA raw r‖s, RSASSA-PKCS1-v1_5 or RSA-PSS (salt = hash length). */
-export function spdmVerifySignature(asym: number, alg: HashName, key: KeyObject, msg: Buffer, sig: Buffer): boolean {
-  try {
-    if (asym === SpdmBaseAsym.ECDSA_P256 || asym === SpdmBaseAsym.ECDSA_P384 || asym === SpdmBaseAsym.ECDSA_P521) {
-      return nodeVerify(alg, msg, {key, dsaEncoding: 'ieee-p1363'}, sig)
-    }
-    if (asym === SpdmBaseAsym.RSASSA_2048 || asym === SpdmBaseAsym.RSASSA_3072 || asym === SpdmBaseAsym.RSASSA_4096) {
-      return nodeVerify(alg, msg, {key, padding: cryptoConstants.RSA_PKCS1_PADDING}, sig)
-    }
-    if (asym === SpdmBaseAsym.RSAPSS_2048 || asym === SpdmBaseAsym.RSAPSS_3072 || asym === SpdmBaseAsym.RSAPSS_4096) {
-      return nodeVerify(alg, msg, {key, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: HASH_SIZE[alg]}, sig)
-    }
-  } catch {
-    return false
-  }
-  return false
 }
 
 const parseVersion = (s: string): number => {

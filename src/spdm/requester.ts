@@ -90,7 +90,6 @@ const OFFERED_HASH = SpdmBaseHash.SHA_256 | SpdmBaseHash.SHA_384 | SpdmBaseHash.
 const OFFERED_STRUCTS: Array<[number, number]> = [
   [SpdmAlgType.DHE, SpdmDhe.SECP384R1 | SpdmDhe.SECP256R1],
   [SpdmAlgType.AEAD, SpdmAead.AES_256_GCM],
-  [SpdmAlgType.REQ_BASE_ASYM, 0],
   [SpdmAlgType.KEY_SCHEDULE, SPDM_KEY_SCHEDULE_SPDM],
 ]
 /** Largest certificate portion asked for at once. */

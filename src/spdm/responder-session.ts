@@ -39,6 +39,9 @@ export class Session {
   data?: {req: DirectionKeys; rsp: DirectionKeys}
   /** last KEY_UPDATE operation awaiting VERIFY_NEW_KEY */
   pendingUpdate = 0
+  /** heartbeat period agreed in KEY_EXCHANGE_RSP (seconds; 0 = none) and the time of the last record */
+  heartbeat_period = 0
+  last_activity = 0
   constructor(
     readonly id: number,
     readonly rsp_session_id: number,
@@ -129,7 +132,10 @@ export function keyExchangeResponse(r: SpdmResponder, msg: Buffer): Reply {
   const verify = hmacOf(n.hash, hs.rsp_finished, th1)
   th.push(verify)
   const id = (ke.reqSessionId | (rspSessionId << SESSION_ID_RSP_SHIFT)) >>> 0
-  r.sessions.set(id, new Session(id, rspSessionId, params, hs, th))
+  const session = new Session(id, rspSessionId, params, hs, th)
+  session.heartbeat_period = both(r, SpdmCapFlag.HBEAT) ? r.heartbeatPeriod : 0
+  session.last_activity = r.now()
+  r.sessions.set(id, session)
   r.event({kind: 'session', request: 'KEY_EXCHANGE', session_id: id, detail: 'handshaking'})
   return {msg: Buffer.concat([unsigned, sig, verify])}
 }

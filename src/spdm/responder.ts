@@ -43,6 +43,7 @@ export const RESPONDER_DATA_TRANSFER_SIZE = 0x1200
 /** CTExponent: 2^12 µs ≈ 4 ms cryptographic timeout. */
 export const RESPONDER_CT_EXPONENT = 12
 export const DEFAULT_MAX_SESSIONS = 4
+const MS_PER_S = 1000
 /** Largest CTExponent a requester may declare. */
 const MAX_CT_EXPONENT = 31
 
@@ -61,6 +62,8 @@ export interface ResponderOptions {
   max_sessions?: number
   /** heartbeat period (seconds) announced in KEY_EXCHANGE_RSP when both sides support HEARTBEAT */
   heartbeat_period?: number
+  /** clock (ms) for the heartbeat watchdog: a session silent for twice the period is ended */
+  now?: () => number
   on_event?: (e: SpdmEvent) => void
 }
 
@@ -100,6 +103,16 @@ export class SpdmResponder {
     this.random = opts.random ?? randomBytes
     this.maxSessions = opts.max_sessions ?? DEFAULT_MAX_SESSIONS
     this.heartbeatPeriod = opts.heartbeat_period ?? 0
+  }
+
+  private watchdogExpired(s: Session): boolean {
+    const now = this.opts.now
+    return !!now && s.heartbeat_period > 0 && now() - s.last_activity > 2 * s.heartbeat_period * MS_PER_S
+  }
+
+  /** the injected clock, or 0 without one */
+  now(): number {
+    return this.opts.now?.() ?? 0
   }
 
   event(e: SpdmEvent): void {
@@ -151,10 +164,20 @@ export class SpdmResponder {
       return {secured: false, msg: errorMessage(this.version, SpdmErrorCode.InvalidRequest)}
     }
     const s = this.sessions.get(id)
-    if (!s) {
+    if (s && this.watchdogExpired(s)) {
+      this.sessions.delete(id)
+      this.event({kind: 'session', request: 'SECURED', session_id: id, detail: 'terminated: heartbeat period elapsed twice without a message'})
+    }
+    if (!this.sessions.has(id)) {
       this.event({kind: 'error', request: 'SECURED', session_id: id, error: 'InvalidRequest', detail: `no session 0x${id.toString(16)}`})
       return {secured: false, msg: errorMessage(this.version, SpdmErrorCode.InvalidRequest)}
     }
+    const session = this.sessions.get(id)!
+    return this.openAndDispatch(session, record)
+  }
+
+  private openAndDispatch(s: Session, record: Buffer): {secured: boolean; msg: Buffer} {
+    const id = s.id
     let inner: Buffer | undefined
     try {
       inner = openRecord(s.recvKeys(), record)
@@ -167,6 +190,7 @@ export class SpdmResponder {
       this.event({kind: 'session', request: 'SECURED', session_id: id, detail: 'terminated: record does not authenticate'})
       return {secured: false, msg: errorMessage(this.version, SpdmErrorCode.DecryptError)}
     }
+    s.last_activity = this.now()
     const reply = this.dispatch(inner, s)
     const sealed = sealRecord(s.sendKeys(), id, reply.msg)
     reply.after?.()
