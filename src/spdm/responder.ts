@@ -270,7 +270,7 @@ export class SpdmResponder {
       case SpdmRequest.KEY_EXCHANGE:
         return session ? this.error(SpdmErrorCode.UnexpectedRequest) : keyExchangeResponse(this, msg)
       case SpdmRequest.FINISH:
-        return session ? finishResponse(this, msg, session) : this.error(SpdmErrorCode.UnexpectedRequest)
+        return session ? finishResponse(this, msg, session) : this.error(SpdmErrorCode.SessionRequired)
       case SpdmRequest.HEARTBEAT:
         return session ? heartbeat(this, msg, session) : this.error(SpdmErrorCode.SessionRequired)
       case SpdmRequest.KEY_UPDATE:
