@@ -9,6 +9,12 @@ import {defineLayout} from './layout.js'
 
 /** PCI-SIG vendor id in the DOE header and in discovery entries. */
 export const PCI_SIG_VENDOR_ID = 0x0001
+/** The PCI-SIG vendor id as the 2-byte little-endian VendorID of a VENDOR_DEFINED message. */
+export function pciSigVendorId(): Buffer {
+  const b = Buffer.alloc(2)
+  b.writeUInt16LE(PCI_SIG_VENDOR_ID)
+  return b
+}
 /** DOE data object types of the PCI-SIG vendor. */
 export const DoeType = {DISCOVERY: 0, SPDM: 1, SECURED_SPDM: 2} as const
 /** DOE length unit: one DWORD. */

@@ -35,10 +35,10 @@ export function copySpdmEmu(from: string, parent: string): string {
   return dir
 }
 
-/** Run libspdm's spdm_requester_emu (PCI_DOE) against 127.0.0.1:port; its exit code and output. */
-export function runLibspdmRequester(dir: string, port: number, extra: string[], timeoutMs = 120_000): Promise<{code: number | null; output: string}> {
+/** Run one oracle binary in `dir` to completion (killed after `timeoutMs`): exit code and output. */
+export function runOracle(dir: string, bin: string, args: string[], timeoutMs = 120_000): Promise<{code: number | null; output: string}> {
   return new Promise((done) => {
-    const child = spawn(join(dir, 'spdm_requester_emu'), ['--trans', 'PCI_DOE', '--port', String(port), ...extra], {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(join(dir, bin), args, {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
     let output = ''
     child.stdout.on('data', (d) => (output += d))
     child.stderr.on('data', (d) => (output += d))
@@ -49,3 +49,7 @@ export function runLibspdmRequester(dir: string, port: number, extra: string[], 
     })
   })
 }
+
+/** Run libspdm's spdm_requester_emu (PCI_DOE) against 127.0.0.1:port. */
+export const runLibspdmRequester = (dir: string, port: number, extra: string[], timeoutMs?: number) =>
+  runOracle(dir, 'spdm_requester_emu', ['--trans', 'PCI_DOE', '--port', String(port), ...extra], timeoutMs)

@@ -8,9 +8,10 @@
  */
 import {X509Certificate, type KeyObject} from 'node:crypto'
 import {readNum} from '../abi/layout.js'
-import {PCI_SIG_VENDOR_ID} from '../abi/doe.js'
+import {pciSigVendorId} from '../abi/doe.js'
 import {SpdmCapFlag, SpdmRegistry, type HashName} from '../abi/spdm.js'
 import {
+  PCI_PROTOCOL_ID_SIZE,
   PCI_PROTOCOL_ID_TDISP,
   TDISP_ERROR_RSP,
   TDISP_GET_CAPABILITIES,
@@ -69,7 +70,7 @@ export interface RemoteOutcome {
   steps: string[]
 }
 
-const PCISIG_VENDOR = Buffer.from([PCI_SIG_VENDOR_ID & 0xff, PCI_SIG_VENDOR_ID >> 8])
+const PCISIG_VENDOR = pciSigVendorId()
 /** Report portion asked for per GET_DEVICE_INTERFACE_REPORT. */
 const REPORT_PORTION = 0x400
 const MAX_REPORT_ROUNDS = 64
@@ -80,8 +81,8 @@ const DEFAULT_MMIO_REPORTING_OFFSET = 0xd0000000n
 /** One TDISP request/response in the session; TDISP_ERROR becomes ProtocolError. */
 async function tdispCall(r: SpdmRequester, s: RequesterSession, req: Buffer, expect: number): Promise<Buffer> {
   const rsp = await r.vendor(s, {standard_id: SpdmRegistry.PCISIG, vendor_id: PCISIG_VENDOR, payload: Buffer.concat([Buffer.from([PCI_PROTOCOL_ID_TDISP]), req])})
-  if (rsp[0] !== PCI_PROTOCOL_ID_TDISP) throw new ProtocolError('TDISP_PROTOCOL', 'vendor response is not TDISP')
-  const body = rsp.subarray(1)
+  if (rsp.length < PCI_PROTOCOL_ID_SIZE || rsp[0] !== PCI_PROTOCOL_ID_TDISP) throw new ProtocolError('TDISP_PROTOCOL', 'vendor response is not TDISP')
+  const body = rsp.subarray(PCI_PROTOCOL_ID_SIZE)
   const h = parseTdispHeader(body)
   if (h.message_type === TdispResponse.TDISP_ERROR && body.length >= TDISP_ERROR_RSP.size) {
     const code = readNum(TDISP_ERROR_RSP, body, 'error_code')

@@ -5,7 +5,7 @@
  * (DeviceRuntime.tdisp, the one source of truth) and IDE_KM on the device's port.
  */
 import {createPrivateKey, sign as nodeSign, type KeyObject} from 'node:crypto'
-import {PCI_SIG_VENDOR_ID} from '../abi/doe.js'
+import {pciSigVendorId} from '../abi/doe.js'
 import {SpdmBaseAsym, SpdmRegistry, type HashName} from '../abi/spdm.js'
 import {PCI_PROTOCOL_ID_IDE_KM, PCI_PROTOCOL_ID_SIZE, PCI_PROTOCOL_ID_TDISP} from '../abi/tdisp.js'
 import type {SpdmBackend, SpdmIdentity, SpdmSigner, VendorHandler} from '../spdm/context.js'
@@ -15,7 +15,7 @@ import type {DeviceRuntime} from './device.js'
 import {IdeKmPort} from './ide-km.js'
 
 const CURVE_ASYM: Record<string, number> = {'P-256': SpdmBaseAsym.ECDSA_P256, 'P-384': SpdmBaseAsym.ECDSA_P384, 'P-521': SpdmBaseAsym.ECDSA_P521}
-const VENDOR_ID_PCISIG = Buffer.from([PCI_SIG_VENDOR_ID & 0xff, PCI_SIG_VENDOR_ID >> 8])
+const VENDOR_ID_PCISIG = pciSigVendorId()
 
 /** A signer over a device's seed-derived key: RFC 6979 (byte-reproducible) or Node's (fast, randomised). */
 export function deviceSigner(key: EcKeyPair, deterministic: boolean): SpdmSigner {

@@ -8,7 +8,7 @@
 import {randomBytes, type KeyObject} from 'node:crypto'
 import {ProtocolError} from './errors.js'
 import {readNum} from '../abi/layout.js'
-import {DoeType} from '../abi/doe.js'
+import {DOE_DISCOVERY_RSP, DoeType} from '../abi/doe.js'
 import {
   DHE_PUBLIC_SIZE,
   HASH_SIZE,
@@ -20,6 +20,7 @@ import {
   SPDM_CERTIFICATE_RSP,
   SPDM_CHALLENGE,
   SPDM_CHALLENGE_AUTH_SIGN_CONTEXT,
+  SPDM_EXT_ALG_SIZE,
   SPDM_GET_CERTIFICATE,
   SPDM_GET_MEASUREMENTS,
   SPDM_GET_MEAS_ATTR_SIGNATURE,
@@ -97,6 +98,8 @@ const CERT_PORTION = 0x400
 /** Bound on GET_CERTIFICATE round trips (a responder that never finishes). */
 const MAX_CERT_ROUNDS = 256
 const REQ_SESSION_ID = 0xffff
+/** DOE discovery indices are one byte. */
+const MAX_DISCOVERY_ENTRIES = 256
 
 export interface RequesterSession {
   id: number
@@ -138,11 +141,11 @@ export class SpdmRequester {
   async discover(): Promise<number[]> {
     const types: number[] = []
     let index = 0
-    for (let i = 0; i < 256; i++) {
+    for (let i = 0; i < MAX_DISCOVERY_ENTRIES; i++) {
       const obj = decodeDoe(await this.port.exchange(encodeDoe(DoeType.DISCOVERY, discoveryRequest(index))))
-      if (obj.type !== DoeType.DISCOVERY || obj.data.length < 4) throw new ProtocolError('DOE_DISCOVERY', 'DOE discovery answered with something else')
-      types.push(obj.data[2])
-      index = obj.data[3]
+      if (obj.type !== DoeType.DISCOVERY || obj.data.length < DOE_DISCOVERY_RSP.size) throw new ProtocolError('DOE_DISCOVERY', 'DOE discovery answered with something else')
+      types.push(readNum(DOE_DISCOVERY_RSP, obj.data, 'data_object_type'))
+      index = readNum(DOE_DISCOVERY_RSP, obj.data, 'next_index')
       if (index === 0) break
     }
     return types
@@ -440,7 +443,7 @@ function parseAlgorithms(version: number, rsp: Buffer): Negotiated {
     aead: 0,
     key_schedule: 0,
   }
-  const ext = (readNum(SPDM_ALGORITHMS, rsp, 'ext_asym_sel_count') + readNum(SPDM_ALGORITHMS, rsp, 'ext_hash_sel_count')) * 4
+  const ext = (readNum(SPDM_ALGORITHMS, rsp, 'ext_asym_sel_count') + readNum(SPDM_ALGORITHMS, rsp, 'ext_hash_sel_count')) * SPDM_EXT_ALG_SIZE
   for (let i = 0, o = SPDM_ALGORITHMS.size + ext; i < rsp[SPDM_HEADER.fields.param1.offset] && o + SPDM_ALG_STRUCT_SIZE <= len; i++, o += SPDM_ALG_STRUCT_SIZE) {
     const type = rsp[o + SPDM_ALG_STRUCT.fields.alg_type.offset]
     const sel = rsp.readUInt16LE(o + SPDM_ALG_STRUCT.fields.alg_supported.offset)

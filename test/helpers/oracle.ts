@@ -5,7 +5,8 @@
  * their working directory and read their sample keys by relative path).
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {chmodSync, cpSync, existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
+import {copySpdmEmu, runOracle} from '../../src/app/spdm-oracle.js'
 import {join, resolve} from 'node:path'
 import type {Test} from 'uvu'
 import {REPO_ROOT} from './vectors.js'
@@ -31,21 +32,9 @@ export function oracleTest(test: TestFn, name: string, fn: () => void | Promise<
   }
 }
 
-function makeWritable(dir: string): void {
-  chmodSync(dir, 0o755)
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e)
-    if (statSync(p).isDirectory()) makeWritable(p)
-    else chmodSync(p, statSync(p).mode | 0o200)
-  }
-}
-
 /** A private, writable copy of the oracle folder (binaries + sample keys). */
 export function emuCopy(): string {
-  const dir = join(tempDir('tdxkit-spdm-emu-'), 'spdm-emu')
-  cpSync(SPDM_EMU_DIR, dir, {recursive: true})
-  makeWritable(dir)
-  return dir
+  return copySpdmEmu(SPDM_EMU_DIR, tempDir('tdxkit-spdm-emu-'))
 }
 
 export interface Run {
@@ -54,19 +43,7 @@ export interface Run {
 }
 
 /** Run one oracle binary in `cwd` to completion (killed after `timeoutMs`). */
-export function runEmu(cwd: string, bin: string, args: string[], timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(join(cwd, bin), args, {cwd, stdio: ['ignore', 'pipe', 'pipe']})
-    let output = ''
-    child.stdout.on('data', (d) => (output += d))
-    child.stderr.on('data', (d) => (output += d))
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('close', (code) => {
-      clearTimeout(t)
-      resolvePromise({code, output})
-    })
-  })
-}
+export const runEmu = (cwd: string, bin: string, args: string[], timeoutMs = 120_000): Promise<Run> => runOracle(cwd, bin, args, timeoutMs)
 
 /** Start an oracle binary in the background (a responder); stop() kills it if still running. */
 export function startEmu(cwd: string, bin: string, args: string[]): {child: ChildProcess; exited: Promise<Run>; stop: () => void; output: () => string} {

@@ -13,7 +13,7 @@ import {initPlatform} from '../../src/module/platform.js'
 import {addDeviceOp, listDevices, exportReference} from '../../src/device/service.js'
 import {serveDevice, type ServeEvent} from '../../src/app/spdm-device.js'
 import {decodeEvidence} from '../../src/device/evidence.js'
-import {decodeMeasurementRecord} from '../../src/abi/spdm.js'
+import {blockIsRaw, decodeMeasurementRecord} from '../../src/abi/spdm.js'
 import {encodeCorim} from '../../src/device/corim.js'
 import {cli, cliAsync, tempDir} from '../helpers/cli.js'
 import {emuCopy, freePort, oracleTest, runEmu, startEmu, waitForListen} from '../helpers/oracle.js'
@@ -91,7 +91,7 @@ function sampleDeviceCorim(): Buffer {
       tag_id: 'libspdm-sample-device/comid',
       entity: {name: 'DMTF libspdm sample device (test)'},
       environment: {class_id_bytes: Buffer.from('libspdm-sample', 'ascii'), vendor: 'DMTF', model: 'spdm-emu'},
-      measurements: blocks.map((b) => (b.value_type & 0x80 ? {index: b.index, raw: b.value} : {index: b.index, digest: {alg: 'sha512' as const, value: b.value}})),
+      measurements: blocks.map((b) => (blockIsRaw(b) ? {index: b.index, raw: b.value} : {index: b.index, digest: {alg: 'sha512' as const, value: b.value}})),
     },
   ])
 }

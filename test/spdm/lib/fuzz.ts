@@ -6,6 +6,7 @@
  * nothing may throw or stall, and a well-formed requester must still complete afterwards.
  * Deterministic from the seed (mulberry32).
  */
+import {prng} from '../../safety/helpers.js'
 import {DeviceRuntime} from '../../../src/device/device.js'
 import {addDevice, type DevicesSection} from '../../../src/device/registry.js'
 import {deviceResponder} from '../../../src/device/spdm-responder.js'
@@ -18,16 +19,8 @@ import {DoeType} from '../../../src/abi/doe.js'
 import {SpdmRequest, spdmHeader} from '../../../src/abi/spdm.js'
 import {PCI_PROTOCOL_ID_IDE_KM, PCI_PROTOCOL_ID_TDISP, TdispRequest, tdispHeader} from '../../../src/abi/tdisp.js'
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic inputs from the seed (the suite's mulberry32). */
+export const rng = prng
 
 export interface FuzzStats {
   inputs: number
