@@ -16,7 +16,7 @@ import {decodeEvidence} from '../../src/device/evidence.js'
 import {blockIsRaw, decodeMeasurementRecord} from '../../src/abi/spdm.js'
 import {encodeCorim} from '../../src/device/corim.js'
 import {cli, cliAsync, tempDir} from '../helpers/cli.js'
-import {emuCopy, freePort, oracleTest, runEmu, startEmu, waitForListen} from '../helpers/oracle.js'
+import {ORACLES_DIR, emuCopy, freePort, oracleTest, runEmu, startEmu, waitForListen} from '../helpers/oracle.js'
 import {readVector, vectorsPresent} from '../helpers/vectors.js'
 
 const SEED = 'tdxkit-spdm-oracle'
@@ -168,6 +168,23 @@ oracleTest(test, 'libspdm requester trusts tdxkit device serve presenting libspd
   }
   // a key that is not the leaf's is refused before anything is served
   assert.throws(() => identityFromFiles(readFileSync(join(emu, 'ecp384/bundle_responder.certchain.der')), readFileSync(join(emu, 'ecp384/end_requester.key')), 'mismatched'), /does not belong/)
+})
+
+oracleTest(test, 'demo step: libspdm requester attests a tdxkit device (exit 0 run, then the TDISP app flow)', async () => {
+  const prev = process.env.TDXKIT_ORACLES
+  process.env.TDXKIT_ORACLES = ORACLES_DIR
+  try {
+    const {DEVICE_STEPS} = await import('../../src/demo/device-steps.js')
+    const step = DEVICE_STEPS.find((s) => s.id === 'device-libspdm')!
+    const store = new StateStore(tempDir('tdxkit-spdm-demo-'))
+    await initPlatform(store, {profile: 'tdx-connect', seed: SEED})
+    const r = await step.run({store, workDir: tempDir('tdxkit-spdm-demo-files-'), bag: new Map()})
+    assert.is(r.data?.clean_exit, 0)
+    assert.equal(r.data?.tdisp, ['CONFIG_UNLOCKED → CONFIG_LOCKED', 'CONFIG_LOCKED → RUN', 'RUN → CONFIG_UNLOCKED'])
+  } finally {
+    if (prev === undefined) delete process.env.TDXKIT_ORACLES
+    else process.env.TDXKIT_ORACLES = prev
+  }
 })
 
 /** Pass/fail counts of the DMTF SPDM Responder Validator's test.log. */
