@@ -48,6 +48,10 @@ export interface SpdmServer {
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 16
+/** Frames of one connection waiting for an answer before reading pauses (a client that pipelines). */
+const MAX_PENDING_FRAMES = 32
+/** Answers a client may leave unread before the connection is dropped. */
+const MAX_UNREAD_BYTES = 1 << 20
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000
 
 /** The ERROR a malformed frame gets, as a PCI_DOE SPDM data object. */
@@ -59,8 +63,14 @@ function serveConnection(sock: Socket, handler: ConnectionHandler, opts: SpdmSer
   const reader = new FrameReader(EMU_MAX_PAYLOAD)
   let queue: Promise<void> = Promise.resolve()
   const send = (f: EmuFrame) => {
-    if (!sock.destroyed) sock.write(encodeEmuFrame(f))
+    if (sock.destroyed) return
+    sock.write(encodeEmuFrame(f))
+    if (sock.writableLength > MAX_UNREAD_BYTES) {
+      log('close', 'the client does not read its answers')
+      sock.destroy()
+    }
   }
+  let pending = 0
   const end = () => {
     if (!sock.destroyed) sock.end()
   }
@@ -101,10 +111,16 @@ function serveConnection(sock: Socket, handler: ConnectionHandler, opts: SpdmSer
         queue = queue.then(() => send({command: EmuCommand.NORMAL, transport: EmuTransport.PCI_DOE, payload: doeError(SpdmErrorCode.RequestTooLarge)})).then(end)
         return
       }
-      queue = queue.then(() => one(ev.frame)).catch((error: unknown) => {
-        log('frame-error', (error as Error).message)
-        sock.destroy()
-      })
+      if (++pending >= MAX_PENDING_FRAMES) sock.pause()
+      queue = queue
+        .then(() => one(ev.frame))
+        .catch((error: unknown) => {
+          log('frame-error', (error as Error).message)
+          sock.destroy()
+        })
+        .finally(() => {
+          if (--pending < MAX_PENDING_FRAMES && !sock.destroyed) sock.resume()
+        })
     }
   })
   sock.on('error', (e) => log('close', e.message))

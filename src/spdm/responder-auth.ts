@@ -41,6 +41,20 @@ const SLOT_MASK = 1 << PROVISIONED_SLOT
 const SLOT_SIZE_REQUESTED = 0x01
 const SLOT_ID_MASK = 0x0f
 
+/** Cap on a kept transcript (message B, L1/L2): past it the transcript is dropped and the request refused. */
+export const MAX_TRANSCRIPT_BYTES = 0x10000
+const transcriptBytes = (parts: Buffer[]): number => parts.reduce((n, b) => n + b.length, 0)
+
+/** Append to a transcript within the cap; false (and the transcript emptied) when it would overflow. */
+function keep(parts: Buffer[], ...more: Buffer[]): boolean {
+  if (transcriptBytes(parts) + transcriptBytes(more) > MAX_TRANSCRIPT_BYTES) {
+    parts.length = 0
+    return false
+  }
+  parts.push(...more)
+  return true
+}
+
 /** The slot-0 chain in SPDM format for the negotiated hash. */
 export function responderChain(r: SpdmResponder, n: Negotiated): Buffer {
   return slotChain(r.backend.identity.certs, n.hash)
@@ -51,7 +65,7 @@ export function digestsResponse(r: SpdmResponder, msg: Buffer, session?: Session
   const req = msg.subarray(0, SPDM_HEADER.size)
   const digest = hashOf(n.hash, responderChain(r, n))
   const rsp = Buffer.concat([spdmHeader(n.version, SpdmResponse.DIGESTS, n.version >= SPDM_VERSION_13 ? SLOT_MASK : 0, SLOT_MASK), digest])
-  if (!session) r.messageB.push(req, rsp)
+  if (!session && !keep(r.messageB, req, rsp)) return r.error(SpdmErrorCode.Unspecified)
   return {msg: rsp}
 }
 
@@ -73,7 +87,7 @@ export function certificateResponse(r: SpdmResponder, msg: Buffer, session?: Ses
   head.writeUInt16LE(portion.length, SPDM_CERTIFICATE_RSP.fields.portion_length.offset)
   head.writeUInt16LE(sizeOnly ? chain.length : chain.length - offset - portion.length, SPDM_CERTIFICATE_RSP.fields.remainder_length.offset)
   const rsp = Buffer.concat([head, portion])
-  if (!session) r.messageB.push(req, rsp)
+  if (!session && !keep(r.messageB, req, rsp)) return r.error(SpdmErrorCode.Unspecified)
   return {msg: rsp}
 }
 
@@ -142,10 +156,7 @@ export function measurementsResponse(r: SpdmResponder, msg: Buffer, session?: Se
   const unsigned = Buffer.concat(parts)
   const transcript = session ? session.messageM : r.messageM
   const req = msg.subarray(0, m.size)
-  if (!m.signature_requested) {
-    transcript.push(req, unsigned)
-    return {msg: unsigned}
-  }
+  if (!m.signature_requested) return keep(transcript, req, unsigned) ? {msg: unsigned} : r.error(SpdmErrorCode.Unspecified)
   const l1l2 = Buffer.concat([...r.vca, ...transcript, req, unsigned])
   transcript.length = 0
   const sig = r.backend.identity.signer.sign(n.hash, signedMessage(n.version, n.hash, SPDM_MEASUREMENTS_SIGN_CONTEXT, l1l2))

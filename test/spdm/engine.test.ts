@@ -199,6 +199,16 @@ test('a record that does not authenticate ends the session with DecryptError', a
   }
 })
 
+test('an endless run of unsigned GET_MEASUREMENTS cannot grow the kept transcript past its cap', async () => {
+  const {req, rsp} = pair()
+  await req.negotiate()
+  const unsigned = Buffer.concat([spdmHeader(0x13, SpdmRequest.GET_MEASUREMENTS, 0, 0xff), Buffer.alloc(8)])
+  let refused = 0
+  for (let i = 0; i < 200; i++) if (errorCode(plain(rsp, unsigned)) === SpdmErrorCode.Unspecified) refused++
+  assert.ok(refused >= 1 && refused < 200, `${refused} refusals`)
+  assert.ok(rsp.messageM.reduce((n, b) => n + b.length, 0) <= 0x10000)
+})
+
 test('the leaf key the requester checks with is the chain leaf', () => {
   const dev = device()
   const chain = Buffer.concat([Buffer.alloc(4), Buffer.alloc(48), dev.chain.root, dev.chain.intermediate, dev.chain.leaf])
