@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run fuzz -- --runs N [--seed S] [--tamper] [--targets a,b]`: the long campaigns over the
 // simulator / device / event-log parsers (bench/fuzz) and over the quote verifier
-// (bench/verify-fuzz). --runs and --seed go to both; the other flags to the first.
+// (bench/verify-fuzz) and over the SPDM responder (bench/spdm-fuzz). --runs and --seed go to all;
+// the other flags to the first.
 import {spawnSync} from 'node:child_process'
 
 const args = process.argv.slice(2)
@@ -13,6 +14,7 @@ let failed = false
 for (const [script, argv] of [
   ['bench/fuzz/run.ts', args],
   ['bench/verify-fuzz/run.ts', [...pick('runs'), ...pick('seed')]],
+  ['bench/spdm-fuzz/run.ts', [...pick('runs'), ...pick('seed')]],
 ]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...argv], {stdio: 'inherit'})
   if (r.status !== 0) failed = true

@@ -1,4 +1,7 @@
-/** Demo steps for device evidence: lock → evidence → verify → accept, and one device that is refused. */
+/**
+ * Demo steps for device evidence: lock → evidence → verify → accept, one device that is refused, and —
+ * when DMTF's spdm-emu oracle is present — libspdm's requester attesting a tdxkit device on the wire.
+ */
 import {join} from 'node:path'
 import type {DemoContext, DemoStep} from './index.js'
 import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice} from '../app/device.js'
@@ -9,10 +12,30 @@ import {decodeCorim} from '../device/corim.js'
 import {verifyDeviceEvidence} from '../device/verifier.js'
 import {verdictLines} from '../device/cli-helpers.js'
 import {EVIDENCE_OBJECT_NAMES} from '../device/tsm.js'
+import {serveDevice, type ServeEvent} from '../app/spdm-device.js'
+import {copySpdmEmu, locateSpdmEmu, runLibspdmRequester} from '../app/spdm-oracle.js'
 
 const DEMO_DEVICE = 'nic0'
 const REFUSED_DEVICE = 'gpu-swapped'
 const DEMO_NONCE = Buffer.from('tdxkit demo verifier nonce 32 B!', 'ascii')
+/** libspdm's requester drives TDISP interface 0xBEEF, i.e. PCI address be:1d.7. */
+const WIRE_DEVICE = 'tdi-wire'
+const WIRE_BDF = 'be:1d.7'
+/** No mutual authentication (tdxkit has no requester certificate support); APP/PSK off for the clean run. */
+const LIBSPDM_NO_MUT = ['--mut_auth', 'NO', '--basic_mut_auth', 'NO']
+const LIBSPDM_NO_APP = [...LIBSPDM_NO_MUT, '--exe_session', 'KEY_EX,HEARTBEAT,KEY_UPDATE,MEAS,DIGEST,CERT']
+
+/** Serve the wire device, run libspdm's requester once with `args`, collect what the device saw. */
+async function libspdmRun(store: StateStore, emu: string, args: string[]): Promise<{code: number | null; events: ServeEvent[]}> {
+  const events: ServeEvent[] = []
+  const {server} = await serveDevice(store, {device: WIRE_DEVICE, port: 0, on_event: (e) => events.push(e)})
+  try {
+    const r = await runLibspdmRequester(emu, server.port, args)
+    return {code: r.code, events}
+  } finally {
+    await server.close()
+  }
+}
 
 /** The devices need a tdx-connect platform: the demo's own if it is one, else a separate one. */
 async function connectStore(ctx: DemoContext): Promise<{store: StateStore; note?: string}> {
@@ -118,6 +141,30 @@ export const DEVICE_STEPS: DemoStep[] = [
           lines: [`accept refused (exit ${error.exit}, step ${error.step}): ${error.message}`, `${REFUSED_DEVICE} stays ${after.tdi_state}, accepted: ${after.accepted}`],
           data: {exit_code: error.exit, step: error.step, tdi_state: after.tdi_state},
         }
+      }
+    },
+  },
+  {
+    id: 'device-libspdm',
+    title: "libspdm's requester (DMTF spdm-emu) attests a tdxkit device over PCI_DOE",
+    async run(ctx) {
+      const oracle = locateSpdmEmu()
+      if (!oracle) return {lines: ['spdm-emu oracle not found (set TDXKIT_ORACLES): step skipped'], data: {skipped: true}}
+      const {store} = await connectStore(ctx)
+      if (!(await listDevices(store)).result.some((d) => d.id === WIRE_DEVICE)) await addDeviceOp(store, {model: 'nic', id: WIRE_DEVICE, bdf: WIRE_BDF})
+      const emu = copySpdmEmu(oracle, ctx.workDir)
+      const clean = await libspdmRun(store, emu, LIBSPDM_NO_APP)
+      const sessions = clean.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'session').map((e) => String(e.data.request))
+      const app = await libspdmRun(store, emu, LIBSPDM_NO_MUT)
+      const tdisp = app.events.filter((e) => e.kind === 'tdisp').map((e) => e.detail)
+      const vendor = app.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'request' && e.data.request === 'VENDOR_DEFINED_REQUEST').length
+      return {
+        lines: [
+          `spdm_requester_emu ${LIBSPDM_NO_APP.join(' ')} → exit ${clean.code}: VCA, certificate, CHALLENGE, signed measurements, session (${[...new Set(sessions)].join(', ')})`,
+          `spdm_requester_emu ${LIBSPDM_NO_MUT.join(' ')} (IDE_KM + TDISP app flow): ${vendor} PCI-SIG vendor messages answered; TDI ${tdisp.join(', ')}`,
+          `  then it asks for CXL IDE_KM, which this PCIe device refuses (UnsupportedRequest) → exit ${app.code}`,
+        ],
+        data: {clean_exit: clean.code, app_exit: app.code, tdisp, sessions},
       }
     },
   },
