@@ -13,7 +13,8 @@ import {X509Certificate, createPublicKey, type KeyObject} from 'node:crypto'
 import {ParseError} from '../errors.js'
 import type {HashName} from '../abi/spdm.js'
 import {asBytes, asMap, cbor, isTag, Tag} from './cbor.js'
-import {ecSign, ecVerify, type EcKeyPair} from './crypto.js'
+import {verifyEcdsa} from '../x509/ecdsa.js'
+import {ecSign, type EcKeyPair} from '../x509/keys.js'
 import {thumbprint, type TrustAnchor} from './chain.js'
 
 export const CborTag = {
@@ -345,7 +346,7 @@ export function decodeCorim(buf: Uint8Array, opts: DecodeOptions = {}): CorimDoc
     }
     if (opts.key) {
       const h = ALG_HASH[alg as number]
-      info.status = h && ecVerify(opts.key, h, sigStructure(prot, payload), sig) ? 'valid' : 'invalid'
+      info.status = h && verifyEcdsa(opts.key, h, sigStructure(prot, payload), sig) ? 'valid' : 'invalid'
     }
     let inner = decodeNested(payload, 'COSE payload')
     // older drafts wrapped the CoRIM as #6.500(#6.502(...)); strip those

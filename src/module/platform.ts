@@ -103,6 +103,3 @@ export function verifyTdReportMac(doc: StateDoc, tdreport: Uint8Array): boolean 
   return checkReportMac(Buffer.from(doc.module.reportmac_key, 'hex'), tdreport)
 }
 
-// Compatibility for code written against the pre-issue-13 layout (to be removed after the merge):
-// opening, creating and saving the platform in the state directory now lives in src/app/platform.ts.
-export {ensurePlatform, initPlatform, withPlatform} from '../app/platform.js'
