@@ -7,7 +7,7 @@ import {builtinProfileNames} from '../../src/cost/profiles.js'
 import {comparisonJson, renderComparisonText, renderSweepText, sweepJson} from '../../src/cli/alloc-render.js'
 import {sweepChart} from '../../src/cost/report.js'
 import {DEFAULT_CHART_SWEEP, parseSweep, parseWorkload, type WorkloadInput} from '../../src/cost/workload.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {writeFileAtomic} from '../../src/app/files.js'
 
 export default class AllocCompare extends TdxCommand<typeof AllocCompare> {
   static summary = 'Compare vmap + MapGPA against the pre-shared DMA pool on a GetQuote workload.'

@@ -1,6 +1,6 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {readBinaryInput} from '../../src/util/bytes.js'
+import {readBinaryInput} from '../../src/app/files.js'
 import {InputError} from '../../src/errors.js'
 import {acceptDevice} from '../../src/app/device.js'
 import {DeviceVerificationError} from '../../src/device/service.js'

@@ -2,7 +2,7 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {encodeBinary, parseHex, type BinaryFormat} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {writeFileAtomic} from '../../src/app/files.js'
 import {collectEvidence} from '../../src/app/device.js'
 import {evidenceJson} from '../../src/device/evidence.js'
 

@@ -2,7 +2,7 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {encodeBinary, type BinaryFormat} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {writeFileAtomic} from '../../src/app/files.js'
 import {exportReference} from '../../src/app/device.js'
 
 export default class DeviceReference extends TdxCommand<typeof DeviceReference> {

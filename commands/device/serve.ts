@@ -1,7 +1,7 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
-import {readRawInput} from '../../src/util/bytes.js'
+import {readRawInput} from '../../src/app/files.js'
 import {InputError} from '../../src/errors.js'
 import {DEFAULT_HEARTBEAT_PERIOD, identityFromFiles, serveDevice} from '../../src/app/spdm-device.js'
 import {DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS} from '../../src/app/spdm-server.js'

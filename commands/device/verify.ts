@@ -1,6 +1,7 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {parseHex, readBinaryInput} from '../../src/util/bytes.js'
+import {parseHex} from '../../src/util/bytes.js'
+import {readBinaryInput} from '../../src/app/files.js'
 import {decodeEvidence} from '../../src/device/evidence.js'
 import {loadAnchors, loadPolicy, loadReference, parseAt, verdictLines} from '../../src/device/cli-helpers.js'
 import {verifyDeviceEvidence} from '../../src/device/verifier.js'

@@ -3,7 +3,7 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
 import {exportEventLog} from '../../src/app/eventlog.js'
 import {encodeBinary} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {writeFileAtomic} from '../../src/app/files.js'
 
 export default class EventlogExport extends TdxCommand<typeof EventlogExport> {
   static summary = "Write the simulated platform's RTMR extends as a CCEL-format (TCG2 crypto-agile) event log."

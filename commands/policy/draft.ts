@@ -2,8 +2,8 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {draftPolicy} from '../../src/appraise/draft.js'
 import {policyToJson} from '../../src/appraise/policy.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {readBinaryInput} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {readBinaryInput} from '../../src/app/files.js'
+import {writeFileAtomic} from '../../src/app/files.js'
 
 export default class PolicyDraft extends TdxCommand<typeof PolicyDraft> {
   static summary = 'Write an appraisal policy that pins the measurements of a known-good quote.'

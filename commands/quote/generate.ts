@@ -12,8 +12,9 @@ import {STRATEGIES, type StrategyName} from '../../src/guest/alloc/interface.js'
 import {eventToJson, formatEvent, type TraceCounters} from '../../src/machine/trace.js'
 import {DEFAULT_STRATEGY, type Completion} from '../../src/guest/quote.js'
 import {QGS_MODES, type QgsMode} from '../../src/host/qgs.js'
-import {encodeBinary, parseHexPadded, readBinaryInput, type BinaryFormat} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {encodeBinary, parseHexPadded, type BinaryFormat} from '../../src/util/bytes.js'
+import {readBinaryInput} from '../../src/app/files.js'
+import {writeFileAtomic} from '../../src/app/files.js'
 
 /** Counters worth a line in the text summary (all of them are in --json). */
 const SUMMARY: Array<[keyof TraceCounters, string]> = [

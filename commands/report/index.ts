@@ -3,7 +3,7 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {makeTdReport} from '../../src/app/report.js'
 import {REPORT_DATA_SIZE} from '../../src/abi/tdreport.js'
 import {encodeBinary, parseHexPadded, type BinaryFormat} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {writeFileAtomic} from '../../src/app/files.js'
 
 export default class Report extends TdxCommand<typeof Report> {
   static summary = 'TDG.MR.REPORT: produce the 1024-byte TDREPORT for up to 64 bytes of report data.'

@@ -5,7 +5,7 @@
 import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {InputError} from '../errors.js'
-import {MAX_INPUT_BYTES} from '../util/bytes.js'
+import {MAX_INPUT_BYTES} from './files.js'
 import {parseCollateralText} from '../verify/collateral-bundle.js'
 
 /** Bytes read per read(2) call. */

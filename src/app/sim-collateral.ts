@@ -6,7 +6,7 @@
 import {createHash} from 'node:crypto'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {InputError} from '../errors.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from './files.js'
 import {withPlatform} from './platform.js'
 import type {StateStore} from '../state/store.js'
 import {pcsDate} from '../host/collateral.js'

@@ -7,7 +7,7 @@ import {compareSweep} from '../cost/compare.js'
 import {builtinProfile} from '../cost/profiles.js'
 import {sweepChart} from '../cost/report.js'
 import {fmtUs} from '../cost/units.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from '../app/files.js'
 import {join} from 'node:path'
 import type {DemoStep} from './index.js'
 

@@ -9,7 +9,7 @@ import {TCG_PCR_EVENT2_HEADER, TPMT_HA_HEADER} from '../abi/tcg.js'
 import {extendRtmr} from '../guest/tdx-guest.js'
 import {ensurePlatform, withPlatform} from '../app/platform.js'
 import type {PlatformDoc} from '../module/platform.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from '../app/files.js'
 import {compareToRtmrs, eventsToCcelLog, parseEventLog, replayRtmrs} from '../eventlog/index.js'
 import type {DemoStep} from './index.js'
 

@@ -8,7 +8,7 @@ import {platformSysInfo} from '../app/sysinfo.js'
 import {moduleVersionString} from '../module/summary.js'
 import {extendRtmr} from '../guest/tdx-guest.js'
 import {parseTdReport} from '../abi/tdreport.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from '../app/files.js'
 
 export const DEMO_SEED = 'tdxkit-demo'
 

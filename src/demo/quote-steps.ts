@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {parseQuote} from '../abi/quote.js'
 import type {TraceCounters} from '../machine/trace.js'
 import {generateQuote} from '../app/quote.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from '../app/files.js'
 import type {DemoStep} from './index.js'
 
 const NONCE = Buffer.from('tdxkit demo nonce'.padEnd(64, '.'))

@@ -2,7 +2,7 @@
 import {readFileSync} from 'node:fs'
 import {X509Certificate} from 'node:crypto'
 import {InputError} from '../errors.js'
-import {readBinaryInput} from '../util/bytes.js'
+import {readBinaryInput} from '../app/files.js'
 import {check, kv} from '../cli/render.js'
 import {splitDerCerts} from '../x509/chain.js'
 import type {TrustAnchor} from './chain.js'

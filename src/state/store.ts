@@ -15,7 +15,7 @@ import {hostname, homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {StateError} from '../errors.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from './atomic.js'
 import {STATE_SCHEMA_VERSION, type StateDoc} from '../util/state-doc.js'
 
 export {STATE_SCHEMA_VERSION, type StateDoc} from '../util/state-doc.js'

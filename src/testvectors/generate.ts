@@ -17,7 +17,7 @@ import type {ProfileName} from '../module/platform.js'
 import {extendRtmr, getTdReport} from '../guest/tdx-guest.js'
 import {loadSimCollateral} from '../app/sim-collateral.js'
 import {eventsToCcelLog} from '../eventlog/index.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from '../app/files.js'
 
 export const DEFAULT_VECTOR_SEED = 'tdxkit-testvectors-1'
 

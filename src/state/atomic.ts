@@ -1,3 +1,4 @@
+/** The atomic file write (temp file, fsync, rename, directory fsync) the state store and every output file use. */
 import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, mkdirSync} from 'node:fs'
 import {dirname, basename, join} from 'node:path'
 import {randomBytes} from 'node:crypto'
