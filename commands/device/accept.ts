@@ -4,7 +4,8 @@ import {readBinaryInput} from '../../src/app/files.js'
 import {InputError} from '../../src/errors.js'
 import {acceptDevice} from '../../src/app/device.js'
 import {DeviceVerificationError} from '../../src/device/service.js'
-import {loadAnchors, loadPolicy, loadReference, parseAt, verdictLines} from '../../src/device/cli-helpers.js'
+import {loadAnchors, loadPolicy, loadReference, parseDeviceAt} from '../../src/app/device-inputs.js'
+import {verdictLines} from '../../src/cli/device-render.js'
 
 export default class DeviceAccept extends TdxCommand<typeof DeviceAccept> {
   static summary = 'Verify the device and, only if verification passes, START_INTERFACE: CONFIG_LOCKED → RUN.'
@@ -22,7 +23,7 @@ export default class DeviceAccept extends TdxCommand<typeof DeviceAccept> {
   }
 
   async run() {
-    const at = parseAt(this.flags.at)
+    const at = parseDeviceAt(this.flags.at)
     if (this.flags['reference-key'] && !this.flags.reference) throw new InputError('USAGE', '--reference-key needs --reference')
     const opts = {
       evidence: this.flags.evidence ? readBinaryInput(this.flags.evidence, 'evidence') : undefined,

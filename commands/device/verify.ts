@@ -3,7 +3,8 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {parseHex} from '../../src/util/bytes.js'
 import {readBinaryInput} from '../../src/app/files.js'
 import {decodeEvidence} from '../../src/device/evidence.js'
-import {loadAnchors, loadPolicy, loadReference, parseAt, verdictLines} from '../../src/device/cli-helpers.js'
+import {loadAnchors, loadPolicy, loadReference, parseDeviceAt} from '../../src/app/device-inputs.js'
+import {verdictLines} from '../../src/cli/device-render.js'
 import {verifyDeviceEvidence} from '../../src/device/verifier.js'
 import {DeviceVerificationError} from '../../src/device/service.js'
 
@@ -26,7 +27,7 @@ export default class DeviceVerify extends TdxCommand<typeof DeviceVerify> {
   }
 
   async run() {
-    const at = parseAt(this.flags.at)
+    const at = parseDeviceAt(this.flags.at)
     const evidence = decodeEvidence(readBinaryInput(this.args.evidence, 'evidence'))
     const reference = loadReference(this.flags.reference, this.flags['reference-key'], at)
     const verdict = verifyDeviceEvidence({

@@ -19,19 +19,16 @@ import {deviceResponder, keyAsym, keySigner} from '../device/spdm-responder.js'
 import type {SpdmIdentity} from '../spdm/context.js'
 import type {SpdmEvent} from '../spdm/responder.js'
 import {parseCert, type Cert} from '../x509/cert.js'
-import {splitDerCerts} from '../x509/chain.js'
 import {OPEN_PROFILE} from '../x509/profile.js'
+import {certificatesOf} from './device-inputs.js'
 import {connectEmu, parseHostPort} from './spdm-client.js'
 import {startSpdmServer, type ServerLog, type SpdmServer} from './spdm-server.js'
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g
-
 /** An identity from files: a chain (DER concatenation or PEM, root first) and the leaf's EC private key. */
 export function identityFromFiles(chainBytes: Buffer, keyBytes: Buffer, where: string): SpdmIdentity {
-  const text = chainBytes.toString('latin1')
   let certs: Buffer[]
   try {
-    certs = text.includes('-----BEGIN CERTIFICATE-----') ? [...text.matchAll(PEM_CERT)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64')) : splitDerCerts(chainBytes)
+    certs = certificatesOf(chainBytes)
   } catch (error) {
     throw new InputError('BAD_IDENTITY', `${where}: the chain is not DER or PEM certificates (${(error as Error).message})`)
   }
