@@ -34,7 +34,7 @@ import {
   OID_SUBJECT_ALT_NAME,
   OID_SUBJECT_KEY_ID,
 } from '../x509/oids.js'
-import {hash} from './digest.js'
+import {hashOf} from '../spdm/crypto.js'
 
 /** Fixed validity so certificates are byte-identical across runs (UTCTime range). */
 export const DEVICE_CERT_NOT_BEFORE = new Date(Date.UTC(2025, 0, 1))
@@ -62,7 +62,7 @@ const name = (cn: string): NameAttribute[] => [
   {oid: OID_CN, value: cn},
 ]
 
-const keyId = (k: EcKeyPair): Buffer => hash('sha256', k.pub).subarray(0, KEY_ID_SIZE)
+const keyId = (k: EcKeyPair): Buffer => hashOf('sha256', k.pub).subarray(0, KEY_ID_SIZE)
 
 /**
  * The device profile's extensions: basic constraints and key usage (critical), SKI, AKI (not on a

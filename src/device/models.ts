@@ -16,7 +16,7 @@ import {
   type MeasurementBlock,
 } from '../abi/spdm.js'
 import {InterfaceInfo, MmioRangeAttr, PAGE_4K} from '../abi/tdisp.js'
-import {hash} from './digest.js'
+import {hashOf} from '../spdm/crypto.js'
 
 export type ModelName = 'nic' | 'gpu' | 'nvme'
 export const MODEL_NAMES: readonly ModelName[] = ['nic', 'gpu', 'nvme']
@@ -114,7 +114,7 @@ export function modelSpec(m: string): ModelSpec | undefined {
 /** Firmware string a device runs when the "firmware swapped" fault is set. */
 export const swappedFirmware = (spec: ModelSpec): string => `${spec.golden_firmware}-unsigned-hotfix`
 
-const image = (spec: ModelSpec, what: string, version: string): Buffer => hash('sha384', Buffer.from(`tdxkit SIMULATED ${spec.vendor_label}/${spec.model} ${what} ${version}`))
+const image = (spec: ModelSpec, what: string, version: string): Buffer => hashOf('sha384', Buffer.from(`tdxkit SIMULATED ${spec.vendor_label}/${spec.model} ${what} ${version}`))
 
 /** Device-mode value: normal operational mode, no debug. */
 export function deviceModeValue(): Buffer {

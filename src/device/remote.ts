@@ -37,7 +37,7 @@ import {SpdmRequester, type DoePort, type RequesterSession} from '../spdm/reques
 import {parseCert} from '../x509/cert.js'
 import {OPEN_PROFILE} from '../x509/profile.js'
 import {parseCertChain, verifyCertChain} from './chain.js'
-import {hash} from './digest.js'
+import {hashOf} from '../spdm/crypto.js'
 import {EvidenceObject, type EvidenceBundle} from './evidence.js'
 
 /** The responder's leaf public key from its SPDM slot chain. */
@@ -199,7 +199,7 @@ export async function attestOverSpdm(port: DoePort, o: RemoteOptions): Promise<R
     [EvidenceObject.MEASUREMENTS, measurements],
   ])
   if (report) objects.set(EvidenceObject.REPORT, report)
-  const digests = new Map([...objects.entries()].map(([k, v]) => [k, hash('sha384', v)]))
+  const digests = new Map([...objects.entries()].map(([k, v]) => [k, hashOf('sha384', v)]))
   out.bundle = {
     device: {id: o.id ?? 'remote', bdf: bdfFromFunctionId(o.function_id), function_id: o.function_id, model: 'remote', ...pciIdsFromChain(chain, n.hash)},
     pci: {bars: o.bars ?? []},

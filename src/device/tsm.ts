@@ -46,7 +46,7 @@ import {
   tdispMessageName,
 } from '../abi/tdisp.js'
 import {deriveBytes} from '../util/seed.js'
-import {hash} from './digest.js'
+import {hashOf} from '../spdm/crypto.js'
 import type {DeviceRuntime} from './device.js'
 import type {SpdmResponder} from '../spdm/responder.js'
 
@@ -195,7 +195,7 @@ export function tsmLock(dev: DeviceRuntime): LockOutcome {
   dev.rec.tsm = {
     lock_generation: dev.rec.tdi.lock_generation,
     report: report.toString('hex'),
-    report_digest: hash(TSM_HASH, report).toString('hex'),
+    report_digest: hashOf(TSM_HASH, report).toString('hex'),
     lock_measurements: spdm.measurements.toString('hex'),
     lock_nonce_measurements: lockNonce.toString('hex'),
   }
@@ -238,7 +238,7 @@ export function tsmCollect(dev: DeviceRuntime, nonce: Buffer): CollectedEvidence
     [EvidenceObject.REPORT]: Buffer.from(tsm.report, 'hex'),
   }
   const digests: Record<number, Buffer> = {}
-  for (const [k, v] of Object.entries(objects)) digests[Number(k)] = hash(TSM_HASH, v)
+  for (const [k, v] of Object.entries(objects)) digests[Number(k)] = hashOf(TSM_HASH, v)
   const gen = (tsm.evidence_generation ?? 0) + 1
   tsm.evidence_generation = gen
   tsm.digests = Object.fromEntries(Object.entries(digests).map(([k, v]) => [k, v.toString('hex')]))

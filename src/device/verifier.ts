@@ -50,7 +50,7 @@ import {
 } from '../abi/tdisp.js'
 import {verifyCertChain, type ChainResult, type TrustAnchor} from './chain.js'
 import type {CorimDocument, RefMeasurement} from './corim.js'
-import {hash} from './digest.js'
+import {hashOf} from '../spdm/crypto.js'
 import {EvidenceObject, type EvidenceBundle} from './evidence.js'
 import {measurementL1L2, measurementSigningMessage} from './transcript.js'
 import {spdmVerifySignature} from '../spdm/crypto.js'
@@ -339,7 +339,7 @@ function stepTsmBinding(c: VerifyContext): Step {
     const want = c.tsm.digests.get(k)
     if (!blob) s.check(name, false, `${name} object missing`)
     else if (!want) s.check(name, false, `TSM holds no digest for ${name}`)
-    else s.check(name, hash(c.tsm.hash_alg, blob).equals(want), `${name} ${c.tsm.hash_alg} ${hash(c.tsm.hash_alg, blob).equals(want) ? 'matches' : 'does NOT match'} the TSM digest`)
+    else s.check(name, hashOf(c.tsm.hash_alg, blob).equals(want), `${name} ${c.tsm.hash_alg} ${hashOf(c.tsm.hash_alg, blob).equals(want) ? 'matches' : 'does NOT match'} the TSM digest`)
   }
   if (c.input.tsm) {
     s.check('lock_generation', c.ev.tsm.lock_generation === c.tsm.lock_generation, `evidence from lock generation ${c.ev.tsm.lock_generation}, TSM at ${c.tsm.lock_generation}`)
