@@ -1,7 +1,7 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
-import {readRawInput} from '../../src/app/files.js'
+import {MAX_CERT_FILE_BYTES, readRawInput} from '../../src/app/files.js'
 import {InputError} from '../../src/errors.js'
 import {DEFAULT_HEARTBEAT_PERIOD, identityFromFiles, serveDevice} from '../../src/app/spdm-device.js'
 import {DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS} from '../../src/app/spdm-server.js'
@@ -31,7 +31,7 @@ export default class DeviceServe extends TdxCommand<typeof DeviceServe> {
   async run() {
     if (this.flags.trans !== 'PCI_DOE') throw new InputError('USAGE', '--trans: only PCI_DOE is supported')
     const identity = this.flags.identity
-      ? identityFromFiles(readRawInput(this.flags.identity, 'identity chain'), readRawInput(this.flags['identity-key']!, 'identity key'), `--identity ${this.flags.identity}`)
+      ? identityFromFiles(readRawInput(this.flags.identity, '--identity', MAX_CERT_FILE_BYTES), readRawInput(this.flags['identity-key']!, '--identity-key', MAX_CERT_FILE_BYTES), `--identity ${this.flags.identity}`)
       : undefined
     const json = this.jsonEnabled()
     const line = (o: Record<string, unknown>) => this.writeStdout(JSON.stringify(o) + '\n')

@@ -11,7 +11,7 @@
  * - requestQuote frees its buffer before returning; to hold C buffers in flight the allocator is
  *   wrapped so its free is deferred until the engine's model time reaches the request's end.
  */
-import {existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import type {AllocatorDriver, BeginExhausted, BeginOk, DriverFactory, DriverOptions, FinishOps, WaitOutcome} from '../cost/driver.js'
 import {MAX_PROFILE_BYTES, profileFromJson} from '../cost/profile-load.js'
 import {DEFAULT_PROFILE as DEFAULT_COST_PROFILE, builtinProfile, builtinProfileNames, type CostProfile} from '../cost/profiles.js'
@@ -27,6 +27,7 @@ import {OpTrace, diffCounters, type TraceCounters} from '../machine/trace.js'
 import {Platform, createPlatformDoc, DEFAULT_PROFILE} from '../module/platform.js'
 import {InputError} from '../errors.js'
 import {deriveBytes} from '../util/seed.js'
+import {readTextInput} from './files.js'
 import {requestQuoteOnHost} from './quote.js'
 import {TdSession} from './session.js'
 
@@ -225,18 +226,16 @@ export function guestDriverFactory(o: GuestDriverOptions = {}): DriverFactory {
   }
 }
 
-/** `--profile NAME|FILE`: a builtin by name (or alias), else a JSON file (bounded, validated). */
+/** `--profile NAME|FILE`: a builtin by name (or alias), else a JSON file (the bounded UTF-8 reader, then validated). */
 export function loadProfile(spec?: string): CostProfile {
   if (spec === undefined || spec === '') return builtinProfile(DEFAULT_COST_PROFILE)!
   const builtin = builtinProfile(spec)
   if (builtin) return builtin
   if (!existsSync(spec)) throw new InputError('BAD_PROFILE', `unknown profile '${spec}': not a builtin (${builtinProfileNames().join(', ')}) and no such file`)
-  const st = statSync(spec)
-  if (!st.isFile()) throw new InputError('BAD_PROFILE', `profile '${spec}' is not a file`)
-  if (st.size > MAX_PROFILE_BYTES) throw new InputError('BAD_PROFILE', `profile '${spec}' is larger than ${MAX_PROFILE_BYTES} bytes`)
+  const text = readTextInput(spec, '--profile', MAX_PROFILE_BYTES)
   let doc: unknown
   try {
-    doc = JSON.parse(readFileSync(spec, 'utf8'))
+    doc = JSON.parse(text)
   } catch (error) {
     throw new InputError('BAD_PROFILE', `profile '${spec}' is not valid JSON: ${(error as Error).message}`)
   }

@@ -10,8 +10,7 @@ import {defaultPolicy, type DevicePolicy} from '../device/verifier.js'
 import {parseCert} from '../x509/cert.js'
 import {splitDerCerts} from '../x509/chain.js'
 import {OPEN_PROFILE} from '../x509/profile.js'
-import {readJsonText} from './collateral-file.js'
-import {readBinaryInput, readRawInput} from './files.js'
+import {MAX_CERT_FILE_BYTES, readBinaryInput, readRawInput, readTextInput} from './files.js'
 
 const PEM_CERT_BEGIN = '-----BEGIN CERTIFICATE-----'
 const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g
@@ -28,7 +27,7 @@ export function loadPolicy(path: string | undefined): Partial<DevicePolicy> | un
   if (!path) return undefined
   let v: unknown
   try {
-    v = JSON.parse(readJsonText(path, 'policy'))
+    v = JSON.parse(readTextInput(path, 'policy'))
   } catch (error) {
     if (error instanceof InputError) throw error
     throw new InputError('BAD_POLICY', `policy ${path} is not valid JSON`)
@@ -51,7 +50,7 @@ export function loadAnchors(paths: string[] | undefined): TrustAnchor[] | undefi
   for (const p of paths) {
     let ders: Buffer[]
     try {
-      ders = certificatesOf(readRawInput(p, 'trust anchor'))
+      ders = certificatesOf(readRawInput(p, '--trust-anchor', MAX_CERT_FILE_BYTES))
     } catch (error) {
       if (error instanceof InputError) throw error
       throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${p} is not a PEM or DER certificate`)
@@ -71,7 +70,7 @@ export function loadAnchors(paths: string[] | undefined): TrustAnchor[] | undefi
 /** Reference values (CoRIM / signed CoRIM / CoMID), signature checked with the key if given. */
 export function loadReference(path: string, keyPath: string | undefined, at: Date): CorimDocument {
   const bytes = readBinaryInput(path, 'reference values')
-  const key = keyPath ? loadPublicKey(readRawInput(keyPath, 'reference key'), `reference key ${keyPath}`) : undefined
+  const key = keyPath ? loadPublicKey(readRawInput(keyPath, '--reference-key', MAX_CERT_FILE_BYTES), `reference key ${keyPath}`) : undefined
   return decodeCorim(bytes, {key, at})
 }
 

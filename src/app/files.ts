@@ -1,74 +1,118 @@
 /**
- * Files for the use cases and the commands: bounded reading of inputs (a path or '-' for stdin, at
- * most MAX_INPUT_BYTES from any source, so a huge file, a FIFO or /dev/zero is a clear error and
- * never an out-of-memory crash) and the atomic write every output goes through (the state store's:
- * temp file, fsync, rename; src/app is the only importer of src/state).
+ * Files for the use cases and the commands. Inputs: one bounded, typed reader (a path or '-' for
+ * stdin; src/state/read.ts does the bounded read, so /dev/zero, an endless or silent FIFO and a
+ * 2 GB file are one-line errors, exit 2) giving raw bytes, binary (raw/hex/base64 auto-detected)
+ * or strict UTF-8 text. Outputs: the one output-file writer (a directory or a missing parent is a
+ * usage error, parents are never created; the write is atomic) over the state store's atomic write.
+ * src/app is the only importer of src/state.
  */
-import {closeSync, openSync, readSync as readSyncFd} from 'node:fs'
+import {statSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
 import {InputError, TdxkitError} from '../errors.js'
 import {decodeBinary} from '../util/bytes.js'
+import {readFdBounded, readFileBounded} from '../state/read.js'
+import {writeFileAtomic} from '../state/atomic.js'
 
 export {writeFileAtomic} from '../state/atomic.js'
+export {readFileBounded} from '../state/read.js'
 
 /** Max bytes we will read from any single input file or stdin. */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024
-
-/**
- * Read a binary input: a path or '-' for stdin; auto-detects raw/hex/base64. At most
- * MAX_INPUT_BYTES are read from any source (see readRawInput).
- */
-export function readBinaryInput(pathOrDash: string, what = 'input'): Buffer {
-  return decodeBinary(readRawInput(pathOrDash, what))
-}
+/** Max bytes of a certificate, key or trust-anchor file (a PEM bundle of a few chains is far less). */
+export const MAX_CERT_FILE_BYTES = 1024 * 1024
 
 /** stdin can be read once: a second read of '-' in the same process returns the same bytes. */
 let stdinBytes: Buffer | undefined
 
 /**
- * The bytes of a path or '-' (stdin), as they are. Reads at most MAX_INPUT_BYTES from any source
- * (a huge file, a FIFO or /dev/zero included), so memory stays bounded: more is INPUT_TOO_LARGE.
+ * The bytes of a path or '-' (stdin), as they are, at most `limit` of them (INPUT_TOO_LARGE
+ * beyond). A path is read with readFileBounded (a FIFO or pipe that stays silent times out);
+ * stdin is the user's own pipeline and is waited for.
  */
-export function readRawInput(pathOrDash: string, what = 'input'): Buffer {
-  const source = pathOrDash === '-' ? 'stdin' : pathOrDash
-  if (pathOrDash === '-' && stdinBytes) return stdinBytes
-  let fd: number | undefined
+export function readRawInput(pathOrDash: string, what = 'input', limit = MAX_INPUT_BYTES): Buffer {
+  if (pathOrDash !== '-') return readFileBounded(pathOrDash, {limit, what})
+  if (stdinBytes) {
+    if (stdinBytes.length > limit) throw new InputError('INPUT_TOO_LARGE', `${what}: stdin: larger than ${limit} bytes`)
+    return stdinBytes
+  }
   try {
-    fd = pathOrDash === '-' ? 0 : openSync(pathOrDash, 'r')
-    const bytes = readFdSync(fd, MAX_INPUT_BYTES, `${what}: ${source}`)
-    if (pathOrDash === '-') stdinBytes = bytes
-    return bytes
+    stdinBytes = readFdBounded(0, {limit, what, idleMs: 0}, 'stdin')
   } catch (error) {
     if (error instanceof TdxkitError) throw error
-    const e = error as NodeJS.ErrnoException
-    throw new InputError('UNREADABLE_INPUT', `${what}: cannot read ${source}: ${e.code ?? e.message}`)
-  } finally {
-    if (fd !== undefined && fd !== 0) closeSync(fd)
+    throw new InputError('UNREADABLE_INPUT', `${what}: cannot read stdin: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
+  return stdinBytes
+}
+
+/** A binary input (quote, TDREPORT, event log, evidence …): a path or '-'; raw, hex or base64 auto-detected. */
+export function readBinaryInput(pathOrDash: string, what = 'input', limit = MAX_INPUT_BYTES): Buffer {
+  return decodeBinary(readRawInput(pathOrDash, what, limit))
+}
+
+/** Decodes strictly: invalid UTF-8 throws; a leading BOM is dropped (ignoreBOM false). */
+const utf8 = new TextDecoder('utf-8', {fatal: true})
+
+/**
+ * A text input (policy, collateral bundle, cost profile …): strict UTF-8. A leading UTF-8 BOM (as
+ * Windows editors write) is accepted and dropped; invalid UTF-8 is BAD_ENCODING (exit 2), never
+ * silently turned into U+FFFD.
+ */
+export function readTextInput(pathOrDash: string, what = 'input', limit = MAX_INPUT_BYTES): string {
+  const bytes = readRawInput(pathOrDash, what, limit)
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    const source = pathOrDash === '-' ? 'stdin' : pathOrDash
+    throw new InputError('BAD_ENCODING', `${what}: ${source} is not UTF-8 text (invalid byte sequence at offset ${firstInvalidUtf8(bytes)})`)
   }
 }
 
-export function readStdinSync(limit = MAX_INPUT_BYTES): Buffer {
-  return readFdSync(0, limit, 'stdin')
-}
-
-/** Read a file descriptor to its end, refusing more than `limit` bytes (InputError INPUT_TOO_LARGE). */
-function readFdSync(fd: number, limit: number, what: string): Buffer {
-  const chunks: Buffer[] = []
-  let total = 0
-  const chunk = Buffer.alloc(1 << 16)
-  for (;;) {
-    let n: number
+/** Offset of the first byte that does not start (or continue) a valid UTF-8 sequence. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const n = b[i] < 0x80 ? 1 : b[i] >= 0xc2 && b[i] < 0xe0 ? 2 : b[i] >= 0xe0 && b[i] < 0xf0 ? 3 : b[i] >= 0xf0 && b[i] < 0xf5 ? 4 : 0
+    if (n === 0 || i + n > b.length) return i
     try {
-      n = readSyncFd(fd, chunk)
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException
-      if (e.code === 'EAGAIN') continue
-      if (e.code === 'EOF') break
-      throw error
+      utf8.decode(b.subarray(i, i + n))
+    } catch {
+      return i
     }
-    if (n === 0) break
-    total += n
-    if (total > limit) throw new InputError('INPUT_TOO_LARGE', `${what}: larger than ${limit} bytes`)
-    chunks.push(Buffer.from(chunk.subarray(0, n)))
+    i += n
   }
-  return Buffer.concat(chunks)
+  return b.length
+}
+
+/**
+ * Refuse an output path before any work is done: '-' is not a path (stdout is the caller's), a
+ * directory or a missing / non-directory parent is OUTPUT_PATH (exit 2). Parents are never created.
+ */
+export function checkOutputPath(path: string, what = '--output'): void {
+  if (path === '') throw new InputError('OUTPUT_PATH', `${what}: empty path`)
+  const isDir = (p: string): boolean | undefined => {
+    try {
+      return statSync(p).isDirectory()
+    } catch {
+      return undefined
+    }
+  }
+  if (isDir(path)) throw new InputError('OUTPUT_PATH', `${what}: ${path} is a directory; name a file in it`)
+  const parent = dirname(resolve(path))
+  const parentIsDir = isDir(parent)
+  if (parentIsDir === undefined) throw new InputError('OUTPUT_PATH', `${what}: directory ${parent} does not exist (create it first)`)
+  if (!parentIsDir) throw new InputError('OUTPUT_PATH', `${what}: ${parent} is not a directory`)
+}
+
+/**
+ * THE write of a command's output file: checked as checkOutputPath, then atomic (temp file in the
+ * same directory, fsync, rename: a reader or a crash sees the old file or the new one); any other
+ * failure (read-only file system, permissions, full disk) is UNWRITABLE_OUTPUT (exit 2).
+ */
+export function writeOutputFile(path: string, data: string | Uint8Array, what = '--output', mode = 0o644): void {
+  checkOutputPath(path, what)
+  try {
+    writeFileAtomic(path, data, mode)
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException
+    throw new InputError('UNWRITABLE_OUTPUT', `${what}: cannot write ${path}: ${e.code ?? e.message}`)
+  }
 }

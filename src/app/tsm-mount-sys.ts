@@ -4,10 +4,11 @@
  * (fusermount -u -z from Debian's `fuse` package, or `umount -l` as root).
  */
 import {spawnSync} from 'node:child_process'
-import {accessSync, constants as fsConstants, existsSync, readFileSync} from 'node:fs'
+import {accessSync, constants as fsConstants, existsSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {delimiter, join, resolve} from 'node:path'
 import {InputError, RefusedError} from '../errors.js'
+import {readTextInput} from './files.js'
 
 /** The npm package that binds libfuse 2 (optional dependency, built at install time). */
 export const FUSE_PACKAGE = '@cocalc/fuse-native'
@@ -17,6 +18,8 @@ export const FUSE_DEBIAN_PACKAGES = ['libfuse2', 'libfuse-dev', 'fuse', 'pkg-con
 export const TSM_FSNAME = 'tdxkit-tsm'
 /** How long an unmount helper may take. */
 const UNMOUNT_TIMEOUT_MS = 10_000
+/** Largest /proc/self/mountinfo read (thousands of mounts are a few hundred KiB). */
+const MAX_MOUNTINFO_BYTES = 16 * 1024 * 1024
 
 /** The parts of the binding's API the adapter uses (its own types are not needed to build). */
 export interface FuseStat {
@@ -99,7 +102,7 @@ const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: s
 export function findMount(dir: string, mountinfo?: string): MountEntry | undefined {
   const want = resolve(dir)
   let found: MountEntry | undefined
-  const text = mountinfo ?? readFileSync('/proc/self/mountinfo', 'utf8')
+  const text = mountinfo ?? readTextInput('/proc/self/mountinfo', 'mount table', MAX_MOUNTINFO_BYTES)
   for (const line of text.split('\n')) {
     // id parent major:minor root mountpoint options [optional fields] - fstype source superoptions
     const dash = line.indexOf(' - ')

@@ -7,7 +7,7 @@ import {compareSweep} from '../cost/compare.js'
 import {builtinProfile} from '../cost/profiles.js'
 import {sweepChart} from '../cost/report.js'
 import {fmtUs} from '../cost/units.js'
-import {writeFileAtomic} from '../app/files.js'
+import {writeOutputFile} from '../app/files.js'
 import {join} from 'node:path'
 import type {DemoStep} from './index.js'
 
@@ -18,7 +18,7 @@ export const ALLOC_STEPS: DemoStep[] = [
     async run(ctx) {
       const sw = compareSweep({requests: 200}, {key: 'vcpus', values: ['8', '32', '248']}, builtinProfile('granite-rapids')!, {driverFactory: guestDriverFactory()})
       const chart = join(ctx.workDir, 'alloc-compare.svg')
-      writeFileAtomic(chart, sweepChart(sw), 0o644)
+      writeOutputFile(chart, sweepChart(sw))
       const lines = sw.points.map((p) => {
         const A = p.comparison.results['vmap-mapgpa']
         const B = p.comparison.results['dma-pool']

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import type {DemoContext, DemoStep} from './index.js'
 import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice} from '../app/device.js'
 import {initPlatform, openStore, type StateStore} from '../app/platform.js'
-import {writeFileAtomic} from '../app/files.js'
+import {writeOutputFile} from '../app/files.js'
 import {TdxkitError} from '../errors.js'
 import {decodeCorim} from '../device/corim.js'
 import {verifyDeviceEvidence} from '../device/verifier.js'
@@ -85,7 +85,7 @@ export const DEVICE_STEPS: DemoStep[] = [
       const {store} = await connectStore(ctx)
       const {result} = await collectEvidence(store, DEMO_DEVICE, DEMO_NONCE)
       const file = join(ctx.workDir, `${DEMO_DEVICE}.evidence.cbor`)
-      writeFileAtomic(file, result.bytes, 0o644)
+      writeOutputFile(file, result.bytes)
       ctx.bag.set('device-evidence', file)
       return {
         lines: [
@@ -103,7 +103,7 @@ export const DEVICE_STEPS: DemoStep[] = [
       const {store} = await connectStore(ctx)
       const ref = (await exportReference(store, DEMO_DEVICE)).result
       const refFile = join(ctx.workDir, `${DEMO_DEVICE}.ref.cbor`)
-      writeFileAtomic(refFile, ref.bytes, 0o644)
+      writeOutputFile(refFile, ref.bytes)
       ctx.bag.set('device-reference', refFile)
       const {result} = await collectEvidence(store, DEMO_DEVICE, DEMO_NONCE)
       const verdict = verifyDeviceEvidence({evidence: result.bundle, reference: decodeCorim(ref.bytes), at: new Date(), expected_nonce: DEMO_NONCE})

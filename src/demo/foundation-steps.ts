@@ -8,7 +8,7 @@ import {platformSysInfo} from '../app/sysinfo.js'
 import {moduleVersionString} from '../module/summary.js'
 import {extendRtmr} from '../guest/tdx-guest.js'
 import {parseTdReport} from '../abi/tdreport.js'
-import {writeFileAtomic} from '../app/files.js'
+import {writeOutputFile} from '../app/files.js'
 
 export const DEMO_SEED = 'tdxkit-demo'
 
@@ -59,7 +59,7 @@ export const FOUNDATION_STEPS: DemoStep[] = [
       const reportData = createHash('sha512').update('tdxkit demo nonce').digest()
       const {report} = await makeTdReport(ctx.store, quiet, reportData)
       const file = join(ctx.workDir, 'td.report')
-      writeFileAtomic(file, report, 0o644)
+      writeOutputFile(file, report)
       ctx.bag.set('tdreport', report)
       const r = parseTdReport(report)
       const ok = r.hashes.tee_tcb_info_hash_ok && r.hashes.tee_info_hash_ok

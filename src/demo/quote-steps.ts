@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {parseQuote} from '../abi/quote.js'
 import type {TraceCounters} from '../machine/trace.js'
 import {generateQuote} from '../app/quote.js'
-import {writeFileAtomic} from '../app/files.js'
+import {writeOutputFile} from '../app/files.js'
 import type {DemoStep} from './index.js'
 
 const NONCE = Buffer.from('tdxkit demo nonce'.padEnd(64, '.'))
@@ -55,7 +55,7 @@ export const QUOTE_STEPS: DemoStep[] = [
       const q = parseQuote(second.quote)
       ctx.bag.set('quote', second.quote)
       const file = join(ctx.workDir, 'quote.bin')
-      writeFileAtomic(file, second.quote, 0o644)
+      writeOutputFile(file, second.quote)
       return {
         lines: [
           `pool ${first.pool!.pool_bytes} bytes (${first.pool!.slots} slots) converted once: ${summary(first.total)}`,

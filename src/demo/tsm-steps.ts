@@ -13,7 +13,7 @@ import {serveTsm} from '../app/tsm-mount.js'
 import {fuseAvailability} from '../app/tsm-mount-sys.js'
 import {TdxkitError} from '../errors.js'
 import {loadSimCollateral} from '../app/sim-collateral.js'
-import {writeFileAtomic} from '../app/files.js'
+import {writeOutputFile} from '../app/files.js'
 import {fingerprintOf} from '../verify/roots.js'
 import {QuoteVerifier, defaultOptions} from '../verify/verifier.js'
 import type {DemoStep} from './index.js'
@@ -42,7 +42,7 @@ export const TSM_STEPS: DemoStep[] = [
       const v = new QuoteVerifier({...defaultOptions(Math.floor(Date.now() / 1000)), trustedRoots: [fingerprintOf(sim.root_ca_der)], collateral: sim.collateral}).verify(quote)
       if (!bound || !v.ok) throw new TdxkitError('DEMO_TSM', `the quote from the mount ${bound ? `did not verify: ${v.error?.message}` : 'does not carry the REPORTDATA'}`)
       const file = join(ctx.workDir, 'tsm-quote.bin')
-      writeFileAtomic(file, quote, 0o644)
+      writeOutputFile(file, quote)
       return {
         lines: [
           `mounted ${server.report_root} (provider ${server.provider}: ${server.tree.visibleAttributes().join(', ')})`,

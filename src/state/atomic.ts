@@ -1,5 +1,5 @@
-/** The atomic file write (temp file, fsync, rename, directory fsync) the state store and every output file use. */
-import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, mkdirSync} from 'node:fs'
+/** The atomic file write (temp file, fsync, rename, directory fsync) the state store and every output file use. The directory must exist: parents are never created here. */
+import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
 import {dirname, basename, join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 
@@ -9,7 +9,6 @@ import {randomBytes} from 'node:crypto'
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
   const dir = dirname(path)
-  mkdirSync(dir, {recursive: true})
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
   const fd = openSync(tmp, 'wx', mode)
   try {
