@@ -7,7 +7,7 @@ import {builtinProfileNames} from '../../src/cost/profiles.js'
 import {comparisonJson, renderComparisonText, renderSweepText, sweepJson} from '../../src/cli/alloc-render.js'
 import {sweepChart} from '../../src/cost/report.js'
 import {DEFAULT_CHART_SWEEP, parseSweep, parseWorkload, type WorkloadInput} from '../../src/cost/workload.js'
-import {writeFileAtomic} from '../../src/app/files.js'
+import {OutputTarget} from '../../src/cli/output.js'
 
 export default class AllocCompare extends TdxCommand<typeof AllocCompare> {
   static summary = 'Compare vmap + MapGPA against the pre-shared DMA pool on a GetQuote workload.'
@@ -45,12 +45,13 @@ durations too (250us, 5ms, 1s). Builtin profiles: ${builtinProfileNames().join('
     profile: Flags.string({summary: `Cost profile: a builtin (${builtinProfileNames().join(', ')}) or a JSON file.`, default: 'granite-rapids'}),
     cost: Flags.string({summary: 'Override one primitive: key=value[:kind] (e.g. t_call=4, t_kick@248=150:measured).', multiple: true}),
     sweep: Flags.string({summary: 'Vary one workload parameter: key=v1,v2,… (e.g. vcpus=8,32,248).'}),
-    chart: Flags.string({summary: 'Write an SVG chart of the sweep (latency, allocator time, forced exits) to this file.'}),
+    chart: Flags.string({summary: 'Write an SVG chart of the sweep (latency, allocator time, forced exits) to this file (- for stdout).'}),
     exact: Flags.boolean({summary: 'Drive every request through the real allocator (no steady-state replay; slower).', default: false}),
   }
 
   async run() {
     const f = this.flags
+    const chart = OutputTarget.of(f.chart, '--chart', {json: this.jsonEnabled()})
     const input: WorkloadInput = {
       requests: f.requests,
       size: f.size,
@@ -92,11 +93,11 @@ durations too (250us, 5ms, 1s). Builtin profiles: ${builtinProfileNames().join('
     const sweep = parseSweep(sweepText)
     const sw = compareSweep(input, sweep, profile, {driverFactory, onPoint: (i, n, v) => draw(`sweep ${sweep.key}: point ${i + 1}/${n} (${v})`)})
     draw('')
-    if (f.chart !== undefined) {
-      writeFileAtomic(f.chart, sweepChart(sw), 0o644)
-      if (!this.jsonEnabled()) this.notice(`chart written to ${f.chart}`)
+    if (chart.given) {
+      chart.write(sweepChart(sw))
+      if (!this.jsonEnabled()) this.notice(`chart written to ${chart.name}`)
     }
-    if (!this.jsonEnabled()) this.log(renderSweepText(sw))
+    if (!this.jsonEnabled()) chart.say(renderSweepText(sw))
     return {...sweepJson(sw), ...(f.chart !== undefined ? {chart: f.chart} : {})}
   }
 }

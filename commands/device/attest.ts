@@ -2,7 +2,7 @@ import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {parseHex} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/app/files.js'
+import {OutputTarget} from '../../src/cli/output.js'
 import {InputError} from '../../src/errors.js'
 import {FUNCTION_ID_SEGMENT_VALID, functionIdFromBdf, parseBdf} from '../../src/abi/tdisp.js'
 import {attestDevice} from '../../src/app/spdm-device.js'
@@ -22,7 +22,7 @@ export default class DeviceAttest extends TdxCommand<typeof DeviceAttest> {
   ]
   static flags = {
     connect: Flags.string({summary: 'HOST:PORT of the responder.', required: true}),
-    output: Flags.string({char: 'o', summary: 'Write the CBOR evidence bundle here.', required: true}),
+    output: Flags.string({char: 'o', summary: 'Write the CBOR evidence bundle here (- for stdout).', required: true}),
     nonce: Flags.string({summary: 'Verifier nonce for GET_MEASUREMENTS (32 bytes hex; default random).'}),
     'function-id': Flags.string({summary: 'TDISP INTERFACE_ID.FUNCTION_ID to lock (hex, or a PCI address bb:dd.f).', default: '0xbeef'}),
     tdisp: Flags.string({summary: 'How far to drive TDISP when the device supports it.', options: ['none', 'lock', 'start'], default: 'start'}),
@@ -51,6 +51,7 @@ export default class DeviceAttest extends TdxCommand<typeof DeviceAttest> {
   }
 
   async run() {
+    const target = OutputTarget.of(this.flags.output, '--output', {json: this.jsonEnabled()})
     const nonce = evidenceNonce(this.flags.nonce === undefined ? undefined : parseHex(this.flags.nonce, '--nonce', 32))
     const {outcome, bytes} = await attestDevice({
       connect: this.flags.connect,
@@ -63,11 +64,11 @@ export default class DeviceAttest extends TdxCommand<typeof DeviceAttest> {
       timeout_ms: this.flags.timeout * 1000,
       end: this.flags.end as 'shutdown' | 'continue',
     })
-    writeFileAtomic(this.flags.output, bytes, 0o644)
+    target.write(bytes)
     if (!this.jsonEnabled()) {
-      for (const s of outcome.steps) this.log(`✓ ${s}`)
-      this.log(kv([
-        ['evidence', `${this.flags.output} (${bytes.length} bytes)`],
+      for (const s of outcome.steps) target.say(`✓ ${s}`)
+      target.say(kv([
+        ['evidence', `${target.name} (${bytes.length} bytes)`],
         ['spdm', outcome.spdm_version],
         ['tdisp', outcome.tdisp.supported ? outcome.tdisp.states.join(' → ') : `not spoken${outcome.tdisp.error ? ` (${outcome.tdisp.error})` : ''}`],
       ]))

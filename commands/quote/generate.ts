@@ -14,7 +14,7 @@ import {DEFAULT_STRATEGY, type Completion} from '../../src/guest/quote.js'
 import {QGS_MODES, type QgsMode} from '../../src/host/qgs.js'
 import {encodeBinary, parseHexPadded, type BinaryFormat} from '../../src/util/bytes.js'
 import {readBinaryInput} from '../../src/app/files.js'
-import {writeFileAtomic} from '../../src/app/files.js'
+import {humanLines, OutputTarget} from '../../src/cli/output.js'
 
 /** Counters worth a line in the text summary (all of them are in --json). */
 const SUMMARY: Array<[keyof TraceCounters, string]> = [
@@ -63,9 +63,9 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     provider: Flags.string({summary: 'sim (the simulated TD) or tsm (Linux configfs-tsm: a TDX guest or a tsm mount).', options: ['sim', 'tsm'], default: 'sim'}),
     'tsm-root': Flags.string({summary: 'configfs-tsm report directory for --provider tsm (default $TDXKIT_TSM_ROOT, else /sys/kernel/config/tsm/report).'}),
     privlevel: Flags.integer({summary: 'With --provider tsm: privilege level to write (only providers with a privlevel attribute).', min: 0, max: TSM_REPORT_PRIVLEVEL_MAX}),
-    'aux-output': Flags.string({summary: "With --provider tsm: write the provider's auxblob to this file."}),
+    'aux-output': Flags.string({summary: "With --provider tsm: write the provider's auxblob to this file (- for stdout)."}),
     trace: Flags.boolean({summary: 'Print every TDCALL / TDVMCALL and host operation.'}),
-    output: Flags.string({char: 'o', summary: 'Write the quote to this file.'}),
+    output: Flags.string({char: 'o', summary: 'Write the quote to this file (- for stdout).'}),
     format: Flags.string({summary: 'Output encoding (default: bin for -o, hex for stdout).', options: ['bin', 'hex', 'base64']}),
   }
 
@@ -74,16 +74,18 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     if (f['report-data'] === undefined && f.tdreport === undefined) {
       throw new InputError('MISSING_REPORT_DATA', 'give --report-data HEX (or --tdreport FILE)')
     }
-    const out = f.output
-    const format = (f.format ?? (out ? 'bin' : 'hex')) as BinaryFormat
+    const target = OutputTarget.of(f.output, '--output', {json: this.jsonEnabled()})
+    const aux = OutputTarget.of(f['aux-output'], '--aux-output', {json: this.jsonEnabled(), stdoutTakenBy: target.file ? undefined : 'the quote'})
+    const out = target.file
+    const format = (f.format ?? (target.given ? 'bin' : 'hex')) as BinaryFormat
     const reportData = f['report-data'] !== undefined ? parseHexPadded(f['report-data'], REPORT_DATA_SIZE, '--report-data') : undefined
     this.refuseFlagsOf(f.provider === 'tsm' ? SIM_ONLY_FLAGS : TSM_ONLY_FLAGS, f.provider)
     if (f.provider === 'tsm') {
       if (!reportData) throw new InputError('BAD_FLAGS', '--provider tsm needs --report-data')
       const r = await generateQuoteTsm(reportData, {root: f['tsm-root'] ?? tsmRoot(), privlevel: f.privlevel})
       if (f['aux-output'] && !r.auxblob) throw new InputError('BAD_FLAGS', `--aux-output does not apply: provider ${r.provider} at ${r.root} has no auxblob`)
-      if (f['aux-output']) writeFileAtomic(f['aux-output'], r.auxblob!, 0o644)
-      this.emit(r.quote, out, format)
+      aux.write(r.auxblob!)
+      this.emit(r.quote, target, format)
       return {
         provider: 'tsm',
         tsm_provider: r.provider,
@@ -92,7 +94,7 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
         attempts: r.attempts,
         size: r.quote.length,
         ...(r.privlevel !== undefined ? {privlevel: r.privlevel} : {}),
-        ...(r.auxblob ? {auxblob_size: r.auxblob.length, ...(f['aux-output'] ? {aux_output: f['aux-output']} : {})} : {}),
+        ...(r.auxblob ? {auxblob_size: r.auxblob.length, ...(aux.file ? {aux_output: aux.file} : {})} : {}),
         ...(out ? {output: out, format} : {quote: r.quote.toString('hex')}),
       }
     }
@@ -116,9 +118,9 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       },
       (doc) => this.notice(createdMessage(doc, store.dir)),
     )
-    this.emit(r.quote, out, format)
+    this.emit(r.quote, target, format)
     if (!this.jsonEnabled()) {
-      const say = (s: string) => (out ? this.log(s) : this.notice(s))
+      const say = target.given ? humanLines(target, aux) : (s: string) => this.notice(s)
       if (f.trace) for (const e of r.events) say(formatEvent(e))
       say(`quote v${r.quote_version}, ${r.quote.length} bytes via ${r.strategy} (${r.completion})${out ? ` → ${out}` : ''}`)
       if (r.pool) say(`dma-pool: ${r.pool.slots} × ${r.pool.slot_bytes} bytes (${r.pool.pool_bytes} bytes shared${r.pool.restored ? ', reused from an earlier run' : ', converted now'})`)
@@ -145,8 +147,8 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     if (given) throw new InputError('BAD_FLAGS', `--${given} does not apply to --provider ${provider}`)
   }
 
-  private emit(quote: Buffer, out: string | undefined, format: BinaryFormat): void {
-    if (out) writeFileAtomic(out, encodeBinary(quote, format), 0o644)
+  private emit(quote: Buffer, target: OutputTarget, format: BinaryFormat): void {
+    if (target.given) target.write(encodeBinary(quote, format))
     else if (!this.jsonEnabled()) this.writeStdout(encodeBinary(quote, format))
   }
 }

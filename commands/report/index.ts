@@ -3,7 +3,7 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {makeTdReport} from '../../src/app/report.js'
 import {REPORT_DATA_SIZE} from '../../src/abi/tdreport.js'
 import {encodeBinary, parseHexPadded, type BinaryFormat} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/app/files.js'
+import {OutputTarget} from '../../src/cli/output.js'
 
 export default class Report extends TdxCommand<typeof Report> {
   static summary = 'TDG.MR.REPORT: produce the 1024-byte TDREPORT for up to 64 bytes of report data.'
@@ -15,18 +15,19 @@ export default class Report extends TdxCommand<typeof Report> {
   ]
   static flags = {
     'report-data': Flags.string({summary: 'REPORTDATA as hex (≤ 64 bytes, zero-padded).'}),
-    output: Flags.string({char: 'o', summary: 'Write the TDREPORT to this file.'}),
+    output: Flags.string({char: 'o', summary: 'Write the TDREPORT to this file (- for stdout).'}),
     format: Flags.string({summary: 'Output encoding (default: bin for -o, hex for stdout).', options: ['bin', 'hex', 'base64']}),
   }
 
   async run() {
     const reportData = parseHexPadded(this.flags['report-data'] ?? '', REPORT_DATA_SIZE, '--report-data')
+    const target = OutputTarget.of(this.flags.output, '--output', {json: this.jsonEnabled()})
     const {profile, report} = await makeTdReport(this.store(), (m) => this.notice(m), reportData)
-    const out = this.flags.output
-    const format = (this.flags.format ?? (out ? 'bin' : 'hex')) as BinaryFormat
-    if (out) {
-      writeFileAtomic(out, encodeBinary(report, format), 0o644)
-      if (!this.jsonEnabled()) this.notice(`wrote ${report.length}-byte TDREPORT to ${out} (${format})`)
+    const out = target.file
+    const format = (this.flags.format ?? (target.given ? 'bin' : 'hex')) as BinaryFormat
+    if (target.given) {
+      target.write(encodeBinary(report, format))
+      if (!this.jsonEnabled()) this.notice(`wrote ${report.length}-byte TDREPORT to ${target.name} (${format})`)
     } else if (!this.jsonEnabled()) {
       this.writeStdout(encodeBinary(report, format))
     }

@@ -83,11 +83,13 @@ function firstInvalidUtf8(b: Uint8Array): number {
 }
 
 /**
- * Refuse an output path before any work is done: '-' is not a path (stdout is the caller's), a
- * directory or a missing / non-directory parent is OUTPUT_PATH (exit 2). Parents are never created.
+ * Refuse an output path before any work is done: a directory, or a missing or non-directory
+ * parent, is UNWRITABLE_OUTPUT (exit 2). Parents are never created. ('-' for stdout is the
+ * caller's: src/cli/output.ts.)
  */
 export function checkOutputPath(path: string, what = '--output'): void {
-  if (path === '') throw new InputError('OUTPUT_PATH', `${what}: empty path`)
+  const refuse = (reason: string) => new InputError('UNWRITABLE_OUTPUT', `cannot write ${path} (${what}): ${reason}`)
+  if (path === '') throw refuse('empty path')
   const isDir = (p: string): boolean | undefined => {
     try {
       return statSync(p).isDirectory()
@@ -95,17 +97,17 @@ export function checkOutputPath(path: string, what = '--output'): void {
       return undefined
     }
   }
-  if (isDir(path)) throw new InputError('OUTPUT_PATH', `${what}: ${path} is a directory; name a file in it`)
+  if (isDir(path)) throw refuse('it is a directory; name a file in it')
   const parent = dirname(resolve(path))
   const parentIsDir = isDir(parent)
-  if (parentIsDir === undefined) throw new InputError('OUTPUT_PATH', `${what}: directory ${parent} does not exist (create it first)`)
-  if (!parentIsDir) throw new InputError('OUTPUT_PATH', `${what}: ${parent} is not a directory`)
+  if (parentIsDir === undefined) throw refuse(`directory ${parent} does not exist (tdxkit does not create it)`)
+  if (!parentIsDir) throw refuse(`${parent} is not a directory`)
 }
 
 /**
  * THE write of a command's output file: checked as checkOutputPath, then atomic (temp file in the
  * same directory, fsync, rename: a reader or a crash sees the old file or the new one); any other
- * failure (read-only file system, permissions, full disk) is UNWRITABLE_OUTPUT (exit 2).
+ * failure (read-only file system, permissions, full disk) is UNWRITABLE_OUTPUT (exit 2) too.
  */
 export function writeOutputFile(path: string, data: string | Uint8Array, what = '--output', mode = 0o644): void {
   checkOutputPath(path, what)
@@ -113,6 +115,6 @@ export function writeOutputFile(path: string, data: string | Uint8Array, what = 
     writeFileAtomic(path, data, mode)
   } catch (error) {
     const e = error as NodeJS.ErrnoException
-    throw new InputError('UNWRITABLE_OUTPUT', `${what}: cannot write ${path}: ${e.code ?? e.message}`)
+    throw new InputError('UNWRITABLE_OUTPUT', `cannot write ${path} (${what}): ${e.code ?? e.message}`)
   }
 }

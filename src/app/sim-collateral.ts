@@ -5,8 +5,6 @@
  */
 import {createHash} from 'node:crypto'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
-import {InputError} from '../errors.js'
-import {writeFileAtomic} from './files.js'
 import {withPlatform} from './platform.js'
 import type {StateStore} from '../state/store.js'
 import {pcsDate} from '../host/collateral.js'
@@ -72,15 +70,5 @@ export function collateralSummary(host: HostState) {
     tcb_evaluation_data_number: tcbInfo.tcbEvaluationDataNumber,
     tcb_levels: tcbInfo.tcbLevels.length,
     root_ca_sha256: createHash('sha256').update(rootCaDer(host)).digest('hex'),
-  }
-}
-
-/** Write a command's output file atomically; an unwritable path is a usage error (exit 2), not a crash. */
-export function writeOutputFile(path: string, data: string | Uint8Array): void {
-  try {
-    writeFileAtomic(path, data, 0o644)
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException
-    throw new InputError('UNWRITABLE_OUTPUT', `cannot write ${path}: ${e.code ?? e.message}`)
   }
 }

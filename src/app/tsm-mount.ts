@@ -15,6 +15,7 @@ import {readNum} from '../abi/layout.js'
 import {QUOTE_HEADER} from '../abi/quote.js'
 import type {StrategyName} from '../guest/alloc/interface.js'
 import type {QgsMode} from '../host/qgs.js'
+import {checkOutputPath} from './files.js'
 import {InputError} from '../errors.js'
 import type {StateStore} from '../state/store.js'
 import {tsmBackendPlatform, tsmBackendQuote} from './tsm-backend.js'
@@ -275,6 +276,7 @@ function serverHandle(fuse: FuseInstance, dir: string, tree: TsmReportTree, info
 
 /** Append-only JSON-lines log file (opened once, created 0644). */
 export function openTsmLog(path: string): {write(r: TsmLogRecord): void; close(): void} {
+  checkOutputPath(path, '--log')
   let fd: number
   try {
     fd = openSync(path, 'a', 0o644)
