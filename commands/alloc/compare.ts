@@ -43,7 +43,7 @@ durations too (250us, 5ms, 1s). Builtin profiles: ${builtinProfileNames().join('
     'on-exhaustion': Flags.string({summary: 'When the pool is full: wait for a buffer, or fail the request.', options: ['wait', 'fail'], default: 'wait'}),
     seed: Flags.string({summary: 'Seed for the simulated TD and Poisson arrivals.'}),
     profile: Flags.string({summary: `Cost profile: a builtin (${builtinProfileNames().join(', ')}) or a JSON file.`, default: 'granite-rapids'}),
-    cost: Flags.string({summary: 'Override one primitive: key=value[:kind] (e.g. t_call=4, t_kick@248=150:measured).', multiple: true}),
+    cost: Flags.string({summary: 'Override one primitive: key=value[:kind] (e.g. t_call=4, t_kick@248=150:measured).', multiple: true, multipleNonGreedy: true}),
     sweep: Flags.string({summary: 'Vary one workload parameter: key=v1,v2,… (e.g. vcpus=8,32,248).'}),
     chart: Flags.string({summary: 'Write an SVG chart of the sweep (latency, allocator time, forced exits) to this file (- for stdout).'}),
     exact: Flags.boolean({summary: 'Drive every request through the real allocator (no steady-state replay; slower).', default: false}),

@@ -17,7 +17,7 @@ export default class DeviceAccept extends TdxCommand<typeof DeviceAccept> {
     evidence: Flags.string({summary: 'Evidence bundle to use (must be the latest collection).', dependsOn: ['reference']}),
     reference: Flags.string({summary: 'CoRIM reference values (default: the golden values of the device model).'}),
     'reference-key': Flags.string({summary: 'Public key (JWK/PEM/DER) that signed the CoRIM.', dependsOn: ['reference']}),
-    'trust-anchor': Flags.string({summary: 'Pinned root certificate(s), PEM or DER.', multiple: true}),
+    'trust-anchor': Flags.string({summary: 'Pinned root certificate(s), PEM or DER.', multiple: true, multipleNonGreedy: true}),
     policy: Flags.string({summary: 'Policy JSON.'}),
     at: Flags.string({summary: 'Time for validity checks (ISO 8601, default now).'}),
   }

@@ -27,7 +27,7 @@ export default class DeviceAttest extends TdxCommand<typeof DeviceAttest> {
     'function-id': Flags.string({summary: 'TDISP INTERFACE_ID.FUNCTION_ID to lock (hex, or a PCI address bb:dd.f).', default: '0xbeef'}),
     tdisp: Flags.string({summary: 'How far to drive TDISP when the device supports it.', options: ['none', 'lock', 'start'], default: 'start'}),
     stop: Flags.boolean({summary: 'STOP_INTERFACE at the end (back to CONFIG_UNLOCKED).', default: false}),
-    bar: Flags.string({summary: 'BAR of the device as INDEX:SIZE (repeatable), for the interface-report check.', multiple: true}),
+    bar: Flags.string({summary: 'BAR of the device as INDEX:SIZE (repeatable), for the interface-report check.', multiple: true, multipleNonGreedy: true}),
     id: Flags.string({summary: 'Device name recorded in the bundle.', default: 'remote'}),
     timeout: Flags.integer({summary: 'Seconds to wait for each answer.', default: DEFAULT_CLIENT_TIMEOUT_MS / 1000, min: 1, max: 600}),
     end: Flags.string({summary: 'Socket command that ends the connection (SHUTDOWN stops an emulator).', options: ['shutdown', 'continue'], default: 'shutdown'}),

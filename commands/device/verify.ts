@@ -20,7 +20,7 @@ export default class DeviceVerify extends TdxCommand<typeof DeviceVerify> {
   static flags = {
     reference: Flags.string({summary: 'CoRIM / signed CoRIM / CoMID with reference values.', required: true}),
     'reference-key': Flags.string({summary: 'Public key (JWK/PEM/DER) that signed the CoRIM.'}),
-    'trust-anchor': Flags.string({summary: 'Pinned root certificate(s), PEM or DER (default: the CoRIM identity triples).', multiple: true}),
+    'trust-anchor': Flags.string({summary: 'Pinned root certificate(s), PEM or DER (default: the CoRIM identity triples).', multiple: true, multipleNonGreedy: true}),
     policy: Flags.string({summary: 'Policy JSON (see docs).'}),
     nonce: Flags.string({summary: 'The nonce you asked for (default: the one recorded in the bundle).'}),
     at: Flags.string({summary: 'Time for certificate / signer validity (ISO 8601, default now).'}),
