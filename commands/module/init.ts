@@ -12,7 +12,7 @@ import {setHostScenario} from '../../src/app/sim-collateral.js'
 export default class ModuleInit extends TdxCommand<typeof ModuleInit> {
   static summary = 'Create the simulated TDX platform (module, CPU, TD) in the state directory.'
   static description =
-    'Everything is derived from the seed (HKDF): the same --seed gives byte-identical measurements, keys and TDREPORTs on every machine. Without --seed a random one is chosen and recorded. Refuses to replace an existing platform unless --force.'
+    "Everything is derived from the seed (HKDF): the same --seed gives byte-identical measurements, keys and TDREPORTs on every machine. Without --seed a random one is chosen and recorded. The seed is the platform's only secret and is printed only with --show-seed. Refuses to replace an existing platform unless --force."
   static examples = [
     '<%= config.bin %> module init --seed 7',
     '<%= config.bin %> module init --profile tdx-1.0 --seed demo --force',
@@ -21,6 +21,7 @@ export default class ModuleInit extends TdxCommand<typeof ModuleInit> {
   static flags = {
     profile: Flags.string({summary: 'Module profile.', options: [...PROFILE_NAMES], default: 'tdx-1.5'}),
     seed: Flags.string({summary: 'Seed for everything deterministic (default: random).'}),
+    'show-seed': Flags.boolean({summary: "Print the seed (the platform's only secret) in the summary.", default: false}),
     force: Flags.boolean({summary: 'Replace an existing platform (deletes all of its state).', default: false}),
     'tcb-status': Flags.string({
       summary: "TCB status the simulated collateral gives this platform (default UpToDate).",
@@ -55,7 +56,7 @@ export default class ModuleInit extends TdxCommand<typeof ModuleInit> {
       ...(this.flags['expired-collateral'] ? {collateral_expired: true} : {}),
     }
     if (Object.keys(scenario).length > 0) await setHostScenario(store, scenario)
-    const summary = platformSummary(doc, store.dir)
+    const summary = platformSummary(doc, store.dir, {showSeed: this.flags['show-seed']})
     if (!this.jsonEnabled()) {
       this.log(`created simulated platform in ${store.dir}`)
       this.log(kv(summary.rows))

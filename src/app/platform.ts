@@ -34,8 +34,9 @@ const defaultPlatform = (): PlatformDoc => createPlatform({profile: DEFAULT_PROF
 
 const hasPlatform = (doc: StateDoc | undefined): doc is StateDoc => doc !== undefined && doc.module !== undefined
 
+/** The stderr notice of an auto-created platform. Never the seed: every simulated key derives from it. */
 export function createdMessage(doc: PlatformDoc, dir: string): string {
-  return `created default platform (profile ${doc.module.profile}, seed ${doc.module.seed}) in ${dir}`
+  return `created default platform (profile ${doc.module.profile}, random seed) in ${dir}`
 }
 
 /**

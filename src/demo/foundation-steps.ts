@@ -29,10 +29,11 @@ export const FOUNDATION_STEPS: DemoStep[] = [
       const m = doc.module
       return {
         lines: [
-          `${created ? 'created' : 'using'} platform: profile ${m.profile}, seed ${m.seed}, module ${moduleVersionString(m.version)}`,
+          // The demo's own seed is public; a platform it did not create keeps its seed to itself.
+          `${created ? `created platform (demo seed "${DEMO_SEED}")` : 'using platform'}: profile ${m.profile}, module ${moduleVersionString(m.version)}`,
           `MRTD ${doc.td.mrtd.slice(0, 32)}… (TDH.MEM.PAGE.ADD / TDH.MR.EXTEND over the seed's TD image)`,
         ],
-        data: {created, profile: m.profile, seed: m.seed, mrtd: doc.td.mrtd},
+        data: {created, profile: m.profile, ...(created ? {seed: DEMO_SEED} : {}), mrtd: doc.td.mrtd},
       }
     },
   },
