@@ -1,5 +1,4 @@
 import {Flags} from '../../src/cli/oclif.js'
-import {REPORT_DATA_SIZE} from '../../src/abi/tdreport.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {createdMessage} from '../../src/app/platform.js'
 import {generateQuote} from '../../src/app/quote.js'
@@ -12,7 +11,8 @@ import {STRATEGIES, type StrategyName} from '../../src/guest/alloc/interface.js'
 import {eventToJson, formatEvent, type TraceCounters} from '../../src/machine/trace.js'
 import {DEFAULT_STRATEGY, type Completion} from '../../src/guest/quote.js'
 import {QGS_MODES, type QgsMode} from '../../src/host/qgs.js'
-import {encodeBinary, parseHexPadded, type BinaryFormat} from '../../src/util/bytes.js'
+import {encodeBinary, type BinaryFormat} from '../../src/util/bytes.js'
+import {REPORT_DATA_FLAG_NAMES, reportDataFlags, reportDataFromFlags} from '../../src/cli/report-data.js'
 import {readBinaryInput} from '../../src/app/files.js'
 import {humanLines, OutputTarget} from '../../src/cli/output.js'
 
@@ -51,8 +51,8 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     '<%= config.bin %> quote generate --report-data 00 --allocator dma-pool --pool-size 8KiB --notify --json',
   ]
   static flags = {
-    'report-data': Flags.string({summary: 'REPORTDATA as hex (≤ 64 bytes, zero-padded).', exclusive: ['tdreport']}),
-    tdreport: Flags.string({summary: 'Quote this TDREPORT file (raw/hex/base64, or - for stdin) instead of making one.', exclusive: ['report-data']}),
+    ...reportDataFlags(['tdreport']),
+    tdreport: Flags.string({summary: 'Quote this TDREPORT file (raw/hex/base64, or - for stdin) instead of making one.', exclusive: [...REPORT_DATA_FLAG_NAMES]}),
     allocator: Flags.string({summary: 'Shared-buffer strategy.', options: [...STRATEGIES], default: DEFAULT_STRATEGY}),
     'quote-version': Flags.string({summary: 'Quote version (default: the profile\'s, 4 for tdx-1.0, 5 otherwise).', options: ['4', '5']}),
     'pool-size': Flags.string({summary: 'dma-pool size, e.g. 8KiB (one buffer, like Linux) or 1MiB (default 64KiB, or the existing pool).'}),
@@ -71,23 +71,27 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
 
   async run() {
     const f = this.flags
-    if (f['report-data'] === undefined && f.tdreport === undefined) {
-      throw new InputError('MISSING_REPORT_DATA', 'give --report-data HEX (or --tdreport FILE)')
+    const choice = reportDataFromFlags(f)
+    if (!choice && f.tdreport === undefined) {
+      throw new InputError('MISSING_REPORT_DATA', 'give --report-data HEX (or --report-data-file FILE, --report-data-base64 B64, --nonce, --tdreport FILE)')
     }
     const target = OutputTarget.of(f.output, '--output', {json: this.jsonEnabled()})
     const aux = OutputTarget.of(f['aux-output'], '--aux-output', {json: this.jsonEnabled(), stdoutTakenBy: target.file ? undefined : 'the quote'})
     const out = target.file
     const format = (f.format ?? (target.given ? 'bin' : 'hex')) as BinaryFormat
-    const reportData = f['report-data'] !== undefined ? parseHexPadded(f['report-data'], REPORT_DATA_SIZE, '--report-data') : undefined
+    const reportData = choice?.bytes
+    const nonce = choice?.nonce ? {nonce: choice.nonce.toString('hex')} : {}
     this.refuseFlagsOf(f.provider === 'tsm' ? SIM_ONLY_FLAGS : TSM_ONLY_FLAGS, f.provider)
     if (f.provider === 'tsm') {
-      if (!reportData) throw new InputError('BAD_FLAGS', '--provider tsm needs --report-data')
+      if (!reportData) throw new InputError('BAD_FLAGS', '--provider tsm needs --report-data (or --report-data-file, --report-data-base64, --nonce)')
       const r = await generateQuoteTsm(reportData, {root: f['tsm-root'] ?? tsmRoot(), privlevel: f.privlevel})
       if (f['aux-output'] && !r.auxblob) throw new InputError('BAD_FLAGS', `--aux-output does not apply: provider ${r.provider} at ${r.root} has no auxblob`)
       aux.write(r.auxblob!)
       this.emit(r.quote, target, format)
+      if (choice?.nonce && !this.jsonEnabled()) this.notice(`nonce ${choice.nonce.toString('hex')}`)
       return {
         provider: 'tsm',
+        ...nonce,
         tsm_provider: r.provider,
         tsm_root: r.root,
         generation: Number(r.generation),
@@ -122,12 +126,14 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     if (!this.jsonEnabled()) {
       const say = target.given ? humanLines(target, aux) : (s: string) => this.notice(s)
       if (f.trace) for (const e of r.events) say(formatEvent(e))
+      if (choice?.nonce) say(`nonce ${choice.nonce.toString('hex')} (REPORTDATA; verify with --expect report_data=<nonce>)`)
       say(`quote v${r.quote_version}, ${r.quote.length} bytes via ${r.strategy} (${r.completion})${out ? ` → ${out}` : ''}`)
       if (r.pool) say(`dma-pool: ${r.pool.slots} × ${r.pool.slot_bytes} bytes (${r.pool.pool_bytes} bytes shared${r.pool.restored ? ', reused from an earlier run' : ', converted now'})`)
       say('this request:\n' + kv(SUMMARY.map(([k, label]) => [label, String(r.request[k])])))
     }
     return {
       provider: 'sim',
+      ...nonce,
       allocator: r.strategy,
       completion: r.completion,
       quote_version: r.quote_version,
