@@ -15,6 +15,7 @@ import {encodeBinary, type BinaryFormat} from '../../src/util/bytes.js'
 import {REPORT_DATA_FLAG_NAMES, reportDataFlags, reportDataFromFlags} from '../../src/cli/report-data.js'
 import {readBinaryInput} from '../../src/app/files.js'
 import {humanLines, OutputTarget} from '../../src/cli/output.js'
+import {traceSequenceSvg} from '../../src/cli/trace-svg.js'
 
 /** Counters worth a line in the text summary (all of them are in --json). */
 const SUMMARY: Array<[keyof TraceCounters, string]> = [
@@ -33,7 +34,7 @@ const SUMMARY: Array<[keyof TraceCounters, string]> = [
 ]
 
 /** Flags of the simulated TD path: configfs-tsm decides these itself. */
-const SIM_ONLY_FLAGS = ['tdreport', 'allocator', 'quote-version', 'pool-size', 'buffer-size', 'notify', 'poll', 'qgs', 'trace'] as const
+const SIM_ONLY_FLAGS = ['tdreport', 'allocator', 'quote-version', 'pool-size', 'buffer-size', 'notify', 'poll', 'qgs', 'trace', 'trace-svg'] as const
 /** Flags that only mean something to a configfs-tsm client. */
 const TSM_ONLY_FLAGS = ['tsm-root', 'privlevel', 'aux-output'] as const
 
@@ -42,7 +43,7 @@ export default class QuoteGenerate extends TdxCommand<typeof QuoteGenerate> {
   static description = `Walks the path a Linux TD takes: TDG.MR.REPORT, a shared buffer from the chosen allocator, the GetQuote TDVMCALL, then polling (or the event-notify interrupt) until the host's quote generation service has written the quote.
 
 Allocators: dma-pool (default; a pool converted to shared once and kept in the state directory, like the kernel's pre-shared buffer) or vmap-mapgpa (per-request MapGPA to shared and back, with accepts).
---trace prints every TDCALL / TDVMCALL with its status name and the host's page-conversion work.
+--trace prints every TDCALL / TDVMCALL with its status name and the host's page-conversion work; --trace-svg FILE draws the same as a sequence diagram.
 Without -o the quote goes to stdout (hex unless --format says otherwise) and the summary to stderr.
 --provider tsm asks Linux configfs-tsm instead (a TDX guest's /sys/kernel/config/tsm/report, or a \`tsm mount\` DIR/report given by --tsm-root or TDXKIT_TSM_ROOT): provider checked, generation race retried, auxblob read when shown, --privlevel written when the provider has it. Flags of the simulated path (--allocator, --qgs, --trace, …) are refused with it.`
   static examples = [
@@ -65,6 +66,7 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     privlevel: Flags.integer({summary: 'With --provider tsm: privilege level to write (only providers with a privlevel attribute).', min: 0, max: TSM_REPORT_PRIVLEVEL_MAX}),
     'aux-output': Flags.string({summary: "With --provider tsm: write the provider's auxblob to this file (- for stdout)."}),
     trace: Flags.boolean({summary: 'Print every TDCALL / TDVMCALL and host operation.'}),
+    'trace-svg': Flags.string({summary: 'Write the trace as an SVG sequence diagram (guest → module → GHCI → VMM → QGS → QE and back) to this file (- for stdout).'}),
     output: Flags.string({char: 'o', summary: 'Write the quote to this file (- for stdout).'}),
     format: Flags.string({summary: 'Output encoding (default: bin for -o, hex for stdout).', options: ['bin', 'hex', 'base64']}),
   }
@@ -76,6 +78,7 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       throw new InputError('MISSING_REPORT_DATA', 'give --report-data HEX (or --report-data-file FILE, --report-data-base64 B64, --nonce, --tdreport FILE)')
     }
     const target = OutputTarget.of(f.output, '--output', {json: this.jsonEnabled()})
+    const traceSvg = OutputTarget.of(f['trace-svg'], '--trace-svg', {json: this.jsonEnabled(), stdoutTakenBy: target.file ? undefined : 'the quote'})
     const aux = OutputTarget.of(f['aux-output'], '--aux-output', {json: this.jsonEnabled(), stdoutTakenBy: target.file ? undefined : 'the quote'})
     const out = target.file
     const format = (f.format ?? (target.given ? 'bin' : 'hex')) as BinaryFormat
@@ -123,8 +126,9 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       (doc) => this.notice(createdMessage(doc, store.dir)),
     )
     this.emit(r.quote, target, format)
+    traceSvg.write(traceSequenceSvg(r.events, `quote generate: ${r.strategy} (${r.completion}), quote v${r.quote_version}`))
     if (!this.jsonEnabled()) {
-      const say = target.given ? humanLines(target, aux) : (s: string) => this.notice(s)
+      const say = target.given ? humanLines(target, traceSvg) : (s: string) => this.notice(s)
       if (f.trace) for (const e of r.events) say(formatEvent(e))
       if (choice?.nonce) say(`nonce ${choice.nonce.toString('hex')} (REPORTDATA; verify with --expect report_data=<nonce>)`)
       say(`quote v${r.quote_version}, ${r.quote.length} bytes via ${r.strategy} (${r.completion})${out ? ` → ${out}` : ''}`)
@@ -143,6 +147,7 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       counters: r.request,
       run_counters: r.total,
       ...(f.trace ? {trace: r.events.map(eventToJson)} : {}),
+      ...(traceSvg.file ? {trace_svg: traceSvg.file} : {}),
       ...(out ? {output: out, format} : {quote: r.quote.toString('hex')}),
     }
   }
