@@ -8,7 +8,7 @@ import {quoteTdReport} from '../host/qe.js'
 import {Qgs, type QgsMode, type QgsOptions} from '../host/qgs.js'
 import {Vmm, type MapGpaHostOptions} from '../host/vmm.js'
 import {GhciDispatcher} from '../ghci/dispatcher.js'
-import {abandonedSlotGpas, type DmaPoolState} from '../guest/alloc/dma-pool.js'
+import {abandonedSlotGpas, type DmaPoolState} from '../guest/alloc/preshared-pool.js'
 import {GuestTd} from '../guest/td.js'
 import {Machine} from '../machine/machine.js'
 import type {GuestMemory} from '../machine/memory.js'
@@ -52,7 +52,12 @@ export class TdSession extends GuestTd {
    * it still holds the buffers earlier runs abandoned to it (their status words read IN_FLIGHT).
    */
   holdAbandoned(pool: DmaPoolState): void {
-    for (const gpa of abandonedSlotGpas(this.memory, pool)) this.qgs.holdAbandoned(this.vmm, gpa)
+    this.holdAbandonedGpas(abandonedSlotGpas(this.memory, pool))
+  }
+
+  /** The same for any buffers earlier runs left with the host (see abandonedGpas in guest/alloc/doc.ts). */
+  holdAbandonedGpas(gpas: readonly bigint[]): void {
+    for (const gpa of gpas) this.qgs.holdAbandoned(this.vmm, gpa)
   }
 
   /** Let one tick of simulated time pass (host work that is due runs). Returns the tasks run. */

@@ -11,8 +11,8 @@
  * (Poisson, rate λ, at most C in flight). A begin() refused by an exhausted pool either waits for a
  * returned buffer (FIFO) or fails the request (`on_exhaustion`).
  */
-import type {AllocatorDriver} from './driver.js'
-import {OP_KEYS, effectiveTlbFlushes, forcedExits, priceOps, septChanges, zeroOps, type OpCounts} from './ops.js'
+import type {AllocatorDriver, WaitOutcome} from './driver.js'
+import {OP_KEYS, effectiveTlbFlushes, forcedExits, opsSignature, priceOps, septChanges, zeroOps, type OpCounts} from './ops.js'
 import {resolveCosts, type CostProfile, type ResolvedCosts} from './profiles.js'
 import type {StrategyName, Workload} from './workload.js'
 import {deriveBytes} from '../util/seed.js'
@@ -202,11 +202,90 @@ export function seededUniform(seed: string): () => number {
   }
 }
 
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0
-  // Nearest-rank percentile.
-  const rank = Math.max(1, Math.ceil(q * sorted.length))
-  return sorted[rank - 1]
+/** Latencies kept exactly up to this many; beyond, a fixed-size histogram takes over (memory stays constant). */
+export const EXACT_LATENCIES = 65_536
+/** Relative width of a histogram bucket: percentiles beyond EXACT_LATENCIES are within 0.1 %. */
+const HIST_REL = 1e-3
+const HIST_LOG_BASE = Math.log1p(HIST_REL)
+/** Bucket 0 holds values below 1 ns; the top bucket everything above ~1e12 µs. */
+const HIST_MIN = 1e-3
+const HIST_BUCKETS = Math.ceil(Math.log(1e15) / HIST_LOG_BASE) + 2
+
+/** Log-bucket histogram keeping, per bucket, the count and the largest value seen (nearest-rank percentiles). */
+class LogHistogram {
+  private readonly counts = new Uint32Array(HIST_BUCKETS)
+  private readonly top = new Float64Array(HIST_BUCKETS)
+
+  private bucket(v: number): number {
+    if (!(v >= HIST_MIN)) return 0
+    return Math.min(HIST_BUCKETS - 1, 1 + Math.floor(Math.log(v / HIST_MIN) / HIST_LOG_BASE))
+  }
+
+  private lastV = NaN
+  private lastB = 0
+
+  add(v: number): void {
+    // Modelled latencies repeat exactly in a steady state: skip the logarithm for a repeat.
+    const b = v === this.lastV ? this.lastB : this.bucket(v)
+    this.lastV = v
+    this.lastB = b
+    this.counts[b]++
+    if (v > this.top[b] || this.counts[b] === 1) this.top[b] = v
+  }
+
+  /** Nearest-rank percentile of n values: the largest value of the bucket holding rank ceil(q·n). */
+  percentile(q: number, n: number): number {
+    const rank = Math.max(1, Math.ceil(q * n))
+    let seen = 0
+    for (let b = 0; b < HIST_BUCKETS; b++) {
+      seen += this.counts[b]
+      if (seen >= rank) return this.top[b]
+    }
+    return 0
+  }
+}
+
+/** Completed requests' latencies: exact while few, a histogram beyond (mean and max stay exact). */
+class LatencyRecorder {
+  private exact: Float64Array | undefined = new Float64Array(1024)
+  private hist?: LogHistogram
+  private n = 0
+  private sum = 0
+  private max = 0
+
+  add(v: number): void {
+    this.sum += v
+    if (v > this.max || this.n === 0) this.max = v
+    if (this.exact) {
+      if (this.n === this.exact.length) {
+        if (this.n < EXACT_LATENCIES) {
+          const grown = new Float64Array(Math.min(EXACT_LATENCIES, this.n * 2))
+          grown.set(this.exact)
+          this.exact = grown
+        } else {
+          this.hist = new LogHistogram()
+          for (let i = 0; i < this.n; i++) this.hist.add(this.exact[i])
+          this.exact = undefined
+        }
+      }
+    }
+    if (this.exact) this.exact[this.n] = v
+    else this.hist!.add(v)
+    this.n++
+  }
+
+  stats(): LatencyStats {
+    const n = this.n
+    if (n === 0) return {mean_us: 0, p50_us: 0, p99_us: 0, max_us: 0}
+    const pct = (q: number): number => {
+      if (this.hist) return this.hist.percentile(q, n)
+      return this.sorted![Math.max(1, Math.ceil(q * n)) - 1]
+    }
+    if (this.exact) this.sorted = this.exact.subarray(0, n).sort()
+    return {mean_us: this.sum / n, p50_us: pct(0.5), p99_us: pct(0.99), max_us: this.max}
+  }
+
+  private sorted?: Float64Array
 }
 
 /** Run one strategy through the workload. The driver is used once (fresh allocator state). */
@@ -214,25 +293,31 @@ export function runStrategy(driver: AllocatorDriver, w: Workload, profile: CostP
   return new StrategyRun(driver, w, profile, opts).run()
 }
 
+/**
+ * One distinct set of operation counts, priced once. Requests only count how often each set was
+ * used (`uses` overall, `allocatorUses` in the alloc / free phases): the per-request cost is a
+ * counter increment, and the totals are vector × count at the end.
+ */
 interface PricedOps {
-  /** The counts as a vector in OP_KEYS order. */
-  vec: Float64Array
-  /** Their modelled time (µs). */
+  ops: OpCounts
   price: number
+  uses: number
+  allocatorUses: number
 }
 
-const NK = OP_KEYS.length
-
 /**
- * Prices operation counts: each distinct OpCounts object is converted and priced once (the replay
- * driver hands back the same few objects for every request, so this is the hot path), with a
- * small identity memo in front of the WeakMap.
+ * Prices operation counts: each distinct OpCounts object is priced once (the replay driver hands
+ * back the same few objects for every request, so this is the hot path), with a small identity
+ * memo in front of the WeakMap.
  */
 class OpPricer {
   private readonly cache = new WeakMap<OpCounts, PricedOps>()
+  private readonly bySignature = new Map<string, PricedOps>()
   private readonly memoObj: OpCounts[] = []
   private readonly memoInfo: PricedOps[] = []
   private memoNext = 0
+  /** Every priced set, for the totals (bounded by the distinct sets a run produces). */
+  readonly all: PricedOps[] = []
 
   constructor(private readonly costs: ResolvedCosts) {}
 
@@ -240,9 +325,15 @@ class OpPricer {
     for (let i = 0; i < this.memoObj.length; i++) if (this.memoObj[i] === o) return this.memoInfo[i]
     let e = this.cache.get(o)
     if (!e) {
-      const vec = new Float64Array(NK)
-      for (let i = 0; i < NK; i++) vec[i] = o[OP_KEYS[i]]
-      e = {vec, price: priceOps(o, this.costs)}
+      // Same counts, same entry: a run driven for real (--exact) makes a new object per request,
+      // but only a handful of distinct sets, so memory stays constant in the number of requests.
+      const sig = opsSignature(o)
+      e = this.bySignature.get(sig)
+      if (!e) {
+        e = {ops: {...o}, price: priceOps(o, this.costs), uses: 0, allocatorUses: 0}
+        this.bySignature.set(sig, e)
+        this.all.push(e)
+      }
       this.cache.set(o, e)
     }
     const slot = this.memoNext++ % 8
@@ -250,42 +341,62 @@ class OpPricer {
     this.memoInfo[slot] = e
     return e
   }
+
+  /** Σ ops × uses (or × allocatorUses). */
+  total(which: 'uses' | 'allocatorUses'): OpCounts {
+    const o = zeroOps()
+    for (const e of this.all) if (e[which] > 0) for (const k of OP_KEYS) o[k] += e.ops[k] * e[which]
+    return o
+  }
 }
 
-const accumulate = (into: Float64Array, v: Float64Array): void => {
-  for (let i = 0; i < NK; i++) into[i] += v[i]
-}
+/**
+ * The requests in flight, in recycled slots: memory depends on how many are in flight at once,
+ * never on how many the run models.
+ */
+class RequestSlots {
+  handles: unknown[] = []
+  arrival = new Float64Array(16)
+  startedAt = new Float64Array(16)
+  allocCost = new Float64Array(16)
+  freeCost = new Float64Array(16)
+  polls = new Uint32Array(16)
+  private freeList: number[] = []
+  private next = 0
 
-const vectorToOps = (v: Float64Array): OpCounts => {
-  const o = zeroOps()
-  OP_KEYS.forEach((k, i) => {
-    o[k] = v[i]
-  })
-  return o
-}
+  private grow(): void {
+    const n = this.arrival.length * 2
+    const g = <T extends Float64Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n)
+      b.set(a)
+      return b
+    }
+    this.arrival = g(this.arrival, (k) => new Float64Array(k))
+    this.startedAt = g(this.startedAt, (k) => new Float64Array(k))
+    this.allocCost = g(this.allocCost, (k) => new Float64Array(k))
+    this.freeCost = g(this.freeCost, (k) => new Float64Array(k))
+    this.polls = g(this.polls, (k) => new Uint32Array(k))
+  }
 
-/** Per-request records, indexed by request id (latency by completion order). */
-class RequestTable {
-  readonly handles: unknown[]
-  readonly arrival: Float64Array
-  readonly startedAt: Float64Array
-  readonly submitAt: Float64Array
-  readonly latency: Float64Array
-  readonly allocCost: Float64Array
-  readonly freeCost: Float64Array
-  readonly polls: Uint32Array
-  readonly failed: Uint8Array
+  /** A slot for a request that arrived at `t`. */
+  take(t: number): number {
+    let i = this.freeList.pop()
+    if (i === undefined) {
+      if (this.next === this.arrival.length) this.grow()
+      i = this.next++
+    }
+    this.arrival[i] = t
+    this.startedAt[i] = 0
+    this.allocCost[i] = 0
+    this.freeCost[i] = 0
+    this.polls[i] = 0
+    this.handles[i] = undefined
+    return i
+  }
 
-  constructor(n: number) {
-    this.handles = new Array(n)
-    this.arrival = new Float64Array(n)
-    this.startedAt = new Float64Array(n)
-    this.submitAt = new Float64Array(n)
-    this.latency = new Float64Array(n)
-    this.allocCost = new Float64Array(n)
-    this.freeCost = new Float64Array(n)
-    this.polls = new Uint32Array(n)
-    this.failed = new Uint8Array(n)
+  release(i: number): void {
+    this.handles[i] = undefined
+    this.freeList.push(i)
   }
 }
 
@@ -303,15 +414,17 @@ class StrategyRun {
   private readonly uniform: () => number
   private readonly init: StrategyResult['init']
   private readonly pricer: OpPricer
-  private readonly req: RequestTable
-  /** Operations over all requests, and the allocator's share (alloc + free phases), as vectors. */
-  private readonly opsVec = new Float64Array(NK)
-  private readonly allocatorVec = new Float64Array(NK)
+  private readonly req = new RequestSlots()
+  private readonly latencies = new LatencyRecorder()
   private readonly heap = new EventHeap()
+  /** Requests (slots) waiting for a buffer. */
   private readonly poolWaiters = new Fifo()
+  /** Open loop: arrival times of requests waiting for admission. */
   private readonly admission = new Fifo()
   /** When each QGS worker is next free. */
   private readonly hostFree: Float64Array
+  /** The wait outcome handed to finish() (one object, refilled per request). */
+  private readonly wait: WaitOutcome = {polls: 0, notified: false}
   private pollsTotal = 0
   private notifiesTotal = 0
   private allocUs = 0
@@ -342,13 +455,13 @@ class StrategyRun {
     this.delta = w.poll_interval_us ?? c.poll_interval
     this.workers = w.host_workers ?? c.qgs_workers
     this.notify = w.completion === 'notify'
+    this.wait.notified = this.notify
     this.N = w.requests
     this.C = w.concurrency
     // Init: the pool's one-time conversion (priced, but outside per-request figures).
     const initOps = driver.init()
     this.init = {time_us: priceOps(initOps, c), ops: initOps, forced_exits: forcedExits(initOps, c, w.vcpus)}
     this.pricer = new OpPricer(c)
-    this.req = new RequestTable(this.N)
     this.hostFree = new Float64Array(this.workers)
     this.sharedNow = driver.sharedBytes()
     this.sharedPeak = this.sharedNow
@@ -410,9 +523,8 @@ class StrategyRun {
   }
 
   private issue(t: number): void {
-    const id = this.issued++
-    this.req.arrival[id] = t
-    this.heap.push(t, EV_START, id)
+    this.issued++
+    this.heap.push(t, EV_START, this.req.take(t))
   }
 
   private countFinished(): void {
@@ -426,26 +538,26 @@ class StrategyRun {
     if (this.closedLoop) {
       if (this.issued < this.N) this.issue(t)
     } else if (this.admission.length > 0) {
-      this.heap.push(t, EV_START, this.admission.shift())
+      this.heap.push(t, EV_START, this.req.take(this.admission.shift()))
     }
   }
 
   /** Open loop: next arrival after an exponential gap; admit up to C in flight. */
   private onArrival(t: number): void {
-    const rid = this.issued++
-    this.req.arrival[rid] = t
-    if (this.inFlight < this.C) this.heap.push(t, EV_START, rid)
-    else this.admission.push(rid)
+    this.issued++
+    if (this.inFlight < this.C) this.heap.push(t, EV_START, this.req.take(t))
+    else this.admission.push(t)
     if (this.issued < this.N) this.heap.push(t + (-Math.log(1 - this.uniform()) / this.w.rate!) * 1e6, EV_ARRIVAL, -1)
   }
 
-  /** Take a buffer for request id at time t; an exhausted pool makes it wait or fail. */
+  /** Take a buffer for request `id` at time t; a full pool makes it wait or fail. */
   private tryBegin(id: number, t: number): void {
     const r = this.driver.begin()
     if (!r.ok) {
-      accumulate(this.opsVec, this.pricer.priced(r.ops).vec)
+      this.pricer.priced(r.ops).uses++
       this.poolExhausted++
-      if (this.w.on_exhaustion === 'wait') this.poolWaiters.push(id)
+      // The kernel waits only where it blocks (a mutex); SWIOTLB's mapping error and -EBUSY fail.
+      if (r.blocking !== false && this.w.on_exhaustion === 'wait') this.poolWaiters.push(id)
       else this.failRequest(id, t)
       return
     }
@@ -453,19 +565,19 @@ class StrategyRun {
     this.req.startedAt[id] = t
     const ai = this.pricer.priced(r.alloc)
     const pi = this.pricer.priced(r.path)
-    accumulate(this.opsVec, ai.vec)
-    accumulate(this.allocatorVec, ai.vec)
-    accumulate(this.opsVec, pi.vec)
+    ai.uses++
+    ai.allocatorUses++
+    pi.uses++
     this.req.allocCost[id] = ai.price
     this.noteShared(t)
     this.heap.push(t + ai.price + pi.price, EV_SUBMIT, id)
   }
 
-  /** `on_exhaustion: fail`: the request is refused; its caller backs off one poll interval (-EBUSY). */
+  /** The request is refused; its caller backs off one poll interval (closed loop) and tries again. */
   private failRequest(id: number, t: number): void {
-    this.req.failed[id] = 1
     this.failedRequests++
     this.inFlight--
+    this.req.release(id)
     if (this.closedLoop) {
       this.countFinished()
       if (this.issued < this.N) this.issue(t + this.delta)
@@ -474,7 +586,6 @@ class StrategyRun {
 
   /** FIFO host service: the earliest-free worker takes it; completion is seen by notify or the next poll tick. */
   private onSubmit(id: number, t: number): void {
-    this.req.submitAt[id] = t
     let k = 0
     for (let j = 1; j < this.workers; j++) if (this.hostFree[j] < this.hostFree[k]) k = j
     const start = Math.max(t, this.hostFree[k])
@@ -492,13 +603,14 @@ class StrategyRun {
 
   /** Completion detected: copy out and free (priced); the returned buffer goes to the oldest waiter. */
   private onDetect(id: number, t: number): void {
-    const f = this.driver.finish(this.req.handles[id], {polls: this.req.polls[id], notified: this.notify})
+    this.wait.polls = this.req.polls[id]
+    const f = this.driver.finish(this.req.handles[id], this.wait)
     this.req.handles[id] = undefined
     const fi = this.pricer.priced(f.free)
     const pi = this.pricer.priced(f.path)
-    accumulate(this.opsVec, pi.vec)
-    accumulate(this.opsVec, fi.vec)
-    accumulate(this.allocatorVec, fi.vec)
+    pi.uses++
+    fi.uses++
+    fi.allocatorUses++
     // The wait is the model's: its status checks (or the notify interrupt) are counted here.
     this.pollsTotal += this.req.polls[id]
     if (this.notify) this.notifiesTotal++
@@ -510,17 +622,18 @@ class StrategyRun {
 
   private onComplete(id: number, t: number): void {
     this.inFlight--
-    this.req.latency[this.completed] = t - this.req.arrival[id]
+    this.latencies.add(t - this.req.arrival[id])
     this.allocUs += this.req.allocCost[id]
     this.freeUs += this.req.freeCost[id]
     this.queueWaitUs += this.req.startedAt[id] - this.req.arrival[id]
     this.completed++
+    this.req.release(id)
     this.done(t)
   }
 
   private result(): StrategyResult {
     const {c, w, completed, now, init} = this
-    const ops = vectorToOps(this.opsVec)
+    const ops = this.pricer.total('uses')
     ops.polls += this.pollsTotal
     ops.notifies += this.notifiesTotal
     const per = completed > 0 ? 1 / completed : 0
@@ -532,12 +645,12 @@ class StrategyRun {
       completed,
       makespan_us: now,
       throughput_per_s: now > 0 ? (completed / now) * 1e6 : 0,
-      latency: latencyStats(this.req.latency.subarray(0, completed)),
+      latency: this.latencies.stats(),
       overhead_us: {alloc: this.allocUs * per, free: this.freeUs * per, total: (this.allocUs + this.freeUs) * per},
       queue_wait_us: this.queueWaitUs * per,
       init,
       ops,
-      allocator_ops: vectorToOps(this.allocatorVec),
+      allocator_ops: this.pricer.total('allocatorUses'),
       per_request: {
         tdcalls: ops.tdcalls * per,
         tdvmcalls: ops.tdvmcalls * per,
@@ -555,18 +668,5 @@ class StrategyRun {
       shared_bytes: {mean: now > 0 ? this.sharedArea / now : this.sharedNow, peak: this.sharedPeak},
       failures: {pool_exhausted: this.poolExhausted, failed_requests: this.failedRequests, mapgpa_retries: ops.mapgpa_retries},
     }
-  }
-}
-
-/** Mean and nearest-rank percentiles of the completed requests' latencies (sorts `lat` in place). */
-function latencyStats(lat: Float64Array): LatencyStats {
-  lat.sort()
-  let sum = 0
-  for (let i = 0; i < lat.length; i++) sum += lat[i]
-  return {
-    mean_us: lat.length > 0 ? sum / lat.length : 0,
-    p50_us: percentile(lat, 0.5),
-    p99_us: percentile(lat, 0.99),
-    max_us: lat.length > 0 ? lat[lat.length - 1] : 0,
   }
 }

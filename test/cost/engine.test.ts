@@ -17,7 +17,7 @@ import {parseWorkload, type WorkloadInput} from '../../src/cost/workload.js'
 function nullDriver(slots = Infinity): AllocatorDriver<number> & {maxInFlight: number} {
   let inFlight = 0
   const d = {
-    strategy: 'dma-pool' as const,
+    strategy: 'preshared-pool' as const,
     maxInFlight: 0,
     init: () => zeroOps(),
     begin() {

@@ -1,9 +1,13 @@
 /**
- * Strategy B, a pre-shared pool: one contiguous block converted to shared once, the way
- * set_memory_decrypted() does it (cache flush, direct-map protection change — splitting large
- * mappings at the block's edges — TLB flush, MapGPA), then carved into fixed slots. A request takes
- * a slot and returns it: no TDCALL, no TDVMCALL, no S-EPT change. The Linux tdx-guest driver's
- * single 8 KiB buffer is this pool's smallest configuration (one slot).
+ * `preshared-pool` (formerly `dma-pool`): tdxkit's pre-shared pool — one contiguous block converted
+ * to shared once at driver init, the way set_memory_decrypted() does it (cache flush, direct-map
+ * protection change — splitting large mappings at the block's edges — TLB flush, MapGPA), then
+ * carved into fixed slots. A request takes a slot and returns it: no TDCALL, no TDVMCALL, no S-EPT
+ * change. It is the merged tdx-guest buffer (drivers/virt/coco/tdx-guest/tdx-guest.c, v6.7: one
+ * buffer, alloc_pages_exact + set_memory_decrypted in tdx_guest_init) generalised to N slots, the
+ * shape of the kernel's atomic DMA pool (kernel/dma/pool.c: decrypted when (re)filled, never shrunk).
+ * It is NOT what the 2022 thread meant by the DMA-pool path: that is `swiotlb` (converted at boot,
+ * no direct-map change at run time); this pool's direct-map splits happen at its init, once.
  *
  * The pool survives across CLI invocations through DmaPoolState (doc.alloc.dma_pool): a later run
  * restores it without paying the conversion again. A slot whose request timed out stays owned by
@@ -15,8 +19,8 @@ import {readUint} from '../../abi/layout.js'
 import {InputError, TdxkitError} from '../../errors.js'
 import {PAGE_SIZE, PAGE_SIZE_2M, type GuestMemory} from '../../machine/memory.js'
 import type {GuestTd} from '../td.js'
-import {PoolExhaustedError, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
-import {checkRange} from './vmap-mapgpa.js'
+import {PoolExhaustedError, checkRange, type SharedBuffer, type SharedBufferAllocator, readDirect, writeDirect} from './interface.js'
+import {restoreSharedRun, setMemoryDecrypted, setMemoryEncrypted} from './set-memory.js'
 
 /** Default pool: 8 slots of 8 KiB. */
 export const DEFAULT_POOL_BYTES = 64 * 1024
@@ -50,8 +54,8 @@ export function validatePoolSizes(poolBytes: number, slotBytes: number): void {
   if (poolBytes < slotBytes) throw new InputError('POOL_TOO_SMALL', `pool of ${poolBytes} bytes is smaller than one ${slotBytes}-byte buffer`)
 }
 
-export class DmaPoolAllocator implements SharedBufferAllocator {
-  readonly strategy = 'dma-pool' as const
+export class PresharedPoolAllocator implements SharedBufferAllocator {
+  readonly strategy = 'preshared-pool' as const
   private readonly td: GuestTd
   readonly poolBytes: number
   readonly slotBytes: number
@@ -77,7 +81,7 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
 
   /** The state to persist. */
   state(): DmaPoolState {
-    if (!this.persisted) throw new TdxkitError('POOL_NOT_INITIALIZED', 'dma-pool: init() was not called', {exit: 1})
+    if (!this.persisted) throw new TdxkitError('POOL_NOT_INITIALIZED', 'preshared-pool: init() was not called', {exit: 1})
     return {...this.persisted, abandoned: [...this.abandonedSlots].sort((a, b) => a - b)}
   }
 
@@ -93,26 +97,14 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
 
   /** The one-time conversion, as set_memory_decrypted() on the pool's direct-map range. */
   private convert(): void {
-    const {memory, trace, ghci} = this.td
+    const {memory, trace} = this.td
     const before = trace.snapshot()
     const pages = this.pages
     const align = this.poolBytes >= PAGE_SIZE_2M ? PAGE_SIZE_2M / PAGE_SIZE : undefined
     const pfn = memory.pages.allocContiguous(pages, align)
     const gpa = memory.gpaOf(pfn)
-    trace.add({kind: 'page_alloc', layer: 'guest', name: 'alloc_pages_exact (pool)', gpa, count: pages})
-    trace.add({kind: 'cache_flush', layer: 'guest', name: 'clflush before conversion', gpa, count: pages})
-    const change = memory.directMap.setProtection(pfn, pages, true)
-    for (let i = 0; i < change.splits_1g; i++) trace.add({kind: 'dm_split', layer: 'guest', name: 'direct map split', level: '1G', count: 1})
-    for (let i = 0; i < change.splits_2m; i++) trace.add({kind: 'dm_split', layer: 'guest', name: 'direct map split', level: '2M', count: 1})
-    trace.add({kind: 'dm_prot', layer: 'guest', name: 'direct map → decrypted', gpa, count: pages})
-    trace.add({kind: 'tlb_flush', layer: 'guest', name: 'cpa_flush (TLB shootdown)', count: pages})
-    try {
-      ghci.mapGpa(gpa, this.poolBytes, true)
-    } catch (error) {
-      trace.add({kind: 'leak', layer: 'guest', name: 'pool pages leaked after failed MapGPA', gpa, count: pages})
-      throw error
-    }
-    trace.add({kind: 'shared_delta', layer: 'guest', name: 'pool shared', gpa, count: this.poolBytes})
+    trace.add({kind: 'page_alloc', layer: 'guest', name: 'alloc_pages_exact (pool)', gpa, count: pages, phase: 'init'})
+    const change = trace.during('init', () => setMemoryDecrypted(this.td, pfn, pages, 'pool'))
     const after = trace.snapshot()
     this.basePfn = pfn
     this.persisted = {
@@ -135,7 +127,7 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
     restorePoolMemory(memory, s)
     this.basePfn = s.base_pfn
     for (const slot of s.abandoned) if (slot >= 0 && slot < this.slots) this.abandonedSlots.add(slot)
-    trace.add({kind: 'note', layer: 'guest', name: 'dma-pool restored', gpa: memory.gpaOf(s.base_pfn), detail: `${s.pool_bytes} bytes already shared, ${this.slots} slots`})
+    trace.add({kind: 'note', layer: 'guest', name: 'preshared-pool restored', gpa: memory.gpaOf(s.base_pfn), detail: `${s.pool_bytes} bytes already shared, ${this.slots} slots`})
     // The pool is shared memory this TD holds; count it without an operation.
     trace.add({kind: 'shared_delta', layer: 'guest', name: 'pool shared (restored)', count: s.pool_bytes})
   }
@@ -159,7 +151,7 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
   alloc(bytes: number): SharedBuffer {
     this.init()
     if (bytes > this.slotBytes) {
-      throw new InputError('BUFFER_TOO_LARGE', `dma-pool: a ${bytes}-byte buffer does not fit the pool's ${this.slotBytes}-byte slots`)
+      throw new InputError('BUFFER_TOO_LARGE', `preshared-pool: a ${bytes}-byte buffer does not fit the pool's ${this.slotBytes}-byte slots`)
     }
     if (this.abandonedSlots.size > 0) this.reclaim()
     let slot = -1
@@ -170,9 +162,9 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
       }
     }
     if (slot < 0) {
-      this.td.trace.add({kind: 'pool_exhausted', layer: 'guest', name: 'dma-pool exhausted', detail: `${this.busy.size} in flight, ${this.abandonedSlots.size} held by the host, ${this.slots} slots`})
+      this.td.trace.add({kind: 'pool_exhausted', layer: 'guest', name: 'preshared-pool exhausted', detail: `${this.busy.size} in flight, ${this.abandonedSlots.size} held by the host, ${this.slots} slots`})
       const held = this.abandonedSlots.size > 0 ? `; ${this.abandonedSlots.size} held by the host from timed-out requests` : ''
-      throw new PoolExhaustedError(`dma-pool exhausted: all ${this.slots} slot(s) of ${this.slotBytes} bytes are in use (${this.busy.size} in flight${held})`, {
+      throw new PoolExhaustedError(`preshared-pool exhausted: all ${this.slots} slot(s) of ${this.slotBytes} bytes are in use (${this.busy.size} in flight${held})`, {
         slots: this.slots,
         in_flight: this.busy.size,
         abandoned: this.abandonedSlots.size,
@@ -190,36 +182,40 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
       va: this.td.memory.directMap.va(gpa),
     }
     this.busy.set(slot, buf)
-    this.td.trace.add({kind: 'slot_alloc', layer: 'guest', name: `dma-pool slot ${slot}`, gpa})
+    this.td.trace.add({kind: 'slot_alloc', layer: 'guest', name: `preshared-pool slot ${slot}`, gpa})
     return buf
   }
 
+  mapForDevice(buf: SharedBuffer): bigint {
+    return buf.gpa
+  }
+
+  syncForCpu(): void {}
+
   private slotOf(buf: SharedBuffer): number {
     for (const [slot, b] of this.busy) if (b === buf) return slot
-    throw new TdxkitError('BAD_FREE', `buffer ${buf.id} is not a live dma-pool buffer`, {exit: 1})
+    throw new TdxkitError('BAD_FREE', `buffer ${buf.id} is not a live preshared-pool buffer`, {exit: 1})
   }
 
   free(buf: SharedBuffer): void {
     const slot = this.slotOf(buf)
     this.busy.delete(slot)
-    this.td.trace.add({kind: 'slot_free', layer: 'guest', name: `dma-pool slot ${slot}`, gpa: this.slotGpa(slot)})
+    this.td.trace.add({kind: 'slot_free', layer: 'guest', name: `preshared-pool slot ${slot}`, gpa: this.slotGpa(slot)})
   }
 
   abandon(buf: SharedBuffer): void {
     const slot = this.slotOf(buf)
     this.busy.delete(slot)
     this.abandonedSlots.add(slot)
-    this.td.trace.add({kind: 'note', layer: 'guest', name: `dma-pool slot ${slot} abandoned to the host`, gpa: this.slotGpa(slot)})
+    this.td.trace.add({kind: 'note', layer: 'guest', name: `preshared-pool slot ${slot} abandoned to the host`, gpa: this.slotGpa(slot)})
   }
 
   read(buf: SharedBuffer, offset: number, len: number): Buffer {
-    checkRange(buf, offset, len)
-    return this.td.memory.directMap.read(this.td.memory.strip(buf.gpa) + BigInt(offset), len)
+    return readDirect(this.td.memory, buf, offset, len)
   }
 
   write(buf: SharedBuffer, offset: number, data: Uint8Array): void {
-    checkRange(buf, offset, data.length)
-    this.td.memory.directMap.write(this.td.memory.strip(buf.gpa) + BigInt(offset), data)
+    writeDirect(this.td.memory, buf, offset, data)
   }
 
   inFlight(): number {
@@ -245,20 +241,15 @@ export class DmaPoolAllocator implements SharedBufferAllocator {
   destroy(): void {
     if (!this.initialized) return
     if (this.busy.size > 0 || this.abandonedSlots.size > 0) {
-      throw new PoolExhaustedError('dma-pool: cannot release the pool while slots are in use or held by the host', {
+      throw new PoolExhaustedError('preshared-pool: cannot release the pool while slots are in use or held by the host', {
         in_flight: this.busy.size,
         abandoned: this.abandonedSlots.size,
       })
     }
-    const {memory, trace, ghci} = this.td
+    const {memory, trace} = this.td
     const gpa = memory.gpaOf(this.basePfn)
     const pages = this.pages
-    ghci.mapGpa(gpa, this.poolBytes, false)
-    this.td.acceptPages(gpa, pages)
-    memory.directMap.setProtection(this.basePfn, pages, false)
-    trace.add({kind: 'dm_prot', layer: 'guest', name: 'direct map → encrypted', gpa, count: pages})
-    trace.add({kind: 'tlb_flush', layer: 'guest', name: 'cpa_flush (TLB shootdown)', count: pages})
-    trace.add({kind: 'shared_delta', layer: 'guest', name: 'pool private again', gpa, count: -this.poolBytes})
+    setMemoryEncrypted(this.td, this.basePfn, pages, 'pool')
     memory.pages.freePages(this.basePfn, pages)
     trace.add({kind: 'page_free', layer: 'guest', name: 'free_pages_exact (pool)', gpa, count: pages})
     this.basePfn = -1
@@ -276,8 +267,9 @@ export function abandonedSlotGpas(memory: GuestMemory, s: DmaPoolState): bigint[
  * decrypted) without recording anything: the TD's state, whichever strategy this run uses.
  */
 export function restorePoolMemory(memory: GuestMemory, s: DmaPoolState): void {
-  const pages = s.pool_bytes / PAGE_SIZE
-  memory.pages.reserve(s.base_pfn, pages)
-  memory.setState(memory.gpaOf(s.base_pfn), pages, 'shared')
-  memory.directMap.setProtection(s.base_pfn, pages, true)
+  restoreSharedRun(memory, s.base_pfn, s.pool_bytes / PAGE_SIZE)
 }
+
+/** The pre-issue-16 name of this allocator. */
+export const DmaPoolAllocator = PresharedPoolAllocator
+export type DmaPoolAllocator = PresharedPoolAllocator
