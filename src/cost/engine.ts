@@ -59,6 +59,8 @@ export interface StrategyResult {
   dm_splits: {'1g': number; '2m': number; init_1g: number; init_2m: number}
   shared_bytes: {mean: number; peak: number}
   failures: {pool_exhausted: number; failed_requests: number; mapgpa_retries: number}
+  /** What the model kept in memory: independent of the number of requests (issue 17). */
+  model: {distinct_operation_sets: number; request_slots: number}
 }
 
 export interface EngineOptions {
@@ -246,7 +248,7 @@ class LogHistogram {
 }
 
 /** Completed requests' latencies: exact while few, a histogram beyond (mean and max stay exact). */
-class LatencyRecorder {
+export class LatencyRecorder {
   private exact: Float64Array | undefined = new Float64Array(1024)
   private hist?: LogHistogram
   private n = 0
@@ -397,6 +399,11 @@ class RequestSlots {
   release(i: number): void {
     this.handles[i] = undefined
     this.freeList.push(i)
+  }
+
+  /** Slots ever handed out (the peak number of requests in flight or waiting for a buffer). */
+  get size(): number {
+    return this.next
   }
 }
 
@@ -667,6 +674,7 @@ class StrategyRun {
       dm_splits: {'1g': ops.dm_splits_1g + init.ops.dm_splits_1g, '2m': ops.dm_splits_2m + init.ops.dm_splits_2m, init_1g: init.ops.dm_splits_1g, init_2m: init.ops.dm_splits_2m},
       shared_bytes: {mean: now > 0 ? this.sharedArea / now : this.sharedNow, peak: this.sharedPeak},
       failures: {pool_exhausted: this.poolExhausted, failed_requests: this.failedRequests, mapgpa_retries: ops.mapgpa_retries},
+      model: {distinct_operation_sets: this.pricer.all.length, request_slots: this.req.size},
     }
   }
 }

@@ -56,14 +56,14 @@ export function callService(td: GuestTd, guid: string, data: Uint8Array, respons
       writeField(SERVICE_CMD_HEADER, h, 'length', SERVICE_HEADER_SIZE + data.length)
       alloc.write(cmd, 0, Buffer.concat([h, data]))
       const r = Buffer.alloc(SERVICE_HEADER_SIZE)
-      writeField(SERVICE_RSP_HEADER, r, 'length', rsp.bytes)
+      writeField(SERVICE_RSP_HEADER, r, 'length', responseBytes)
       alloc.write(rsp, 0, r)
       td.ghci.service(cmd.gpa, rsp.gpa)
       const out = alloc.read(rsp, 0, SERVICE_HEADER_SIZE)
       const length = readNum(SERVICE_RSP_HEADER, out, 'length')
       const status = readNum(SERVICE_RSP_HEADER, out, 'status')
       // The length is the host's word: read no more than the buffer holds.
-      const dataLen = Math.max(0, Math.min(length, rsp.bytes) - SERVICE_HEADER_SIZE)
+      const dataLen = Math.max(0, Math.min(length, responseBytes) - SERVICE_HEADER_SIZE)
       return {guid: guidFromBytes(out.subarray(0, 16)), status, status_name: serviceStatusName(status), length, data: alloc.read(rsp, SERVICE_HEADER_SIZE, dataLen)}
     } finally {
       alloc.free(rsp)

@@ -120,4 +120,47 @@ test('breakpoint: vmap overhead reaches 10 % of T_q between 32 and 248 vCPUs on 
   assert.ok(v !== null && v > 32 && v <= 248, String(v))
 })
 
+test('issue 16: swiotlb converts at boot only (zero run-time splits, zero S-EPT changes), bounces 16 KiB per request', () => {
+  const cmp = run({requests: 40, concurrency: 2, vcpus: 8, memory: '4GiB', 'host-workers': 2})
+  const S = cmp.results.swiotlb!
+  assert.is(S.init.ops.pages_to_shared, (256 * 1024 * 1024) / 4096, '256 MiB pool converted once (6 % of 4 GiB, rounded)')
+  assert.is(S.dm_splits['1g'] - S.dm_splits.init_1g + S.dm_splits['2m'] - S.dm_splits.init_2m, 0)
+  for (const k of ['pages_converted', 'sept_changes', 'mapgpa_calls', 'forced_exits', 'tlb_flushes'] as const) assert.is(S.per_request[k], 0, k)
+  assert.is(S.ops.bounce_bytes / S.completed, 8192 + 24 + 24 + 8192)
+  assert.is(S.ops.slot_searches, S.completed)
+  // dma-coherent splits the direct map at run time (1G → 2M → 4K at its first buffer); upstream at init
+  const C = cmp.results['dma-coherent']!
+  assert.equal([C.dm_splits.init_1g, C.dm_splits.init_2m, C.dm_splits['1g'], C.dm_splits['2m']], [0, 0, 1, 1])
+  const U = cmp.results.upstream!
+  assert.equal([U.dm_splits['1g'], U.dm_splits['2m']], [U.dm_splits.init_1g, U.dm_splits.init_2m])
+  assert.is(cmp.breakpoints.capacity.upstream, 1)
+  assert.is(cmp.breakpoints.capacity.swiotlb, (256 * 1024 * 1024) / 8192)
+})
+
+test('issue 16: a full SWIOTLB fails requests at once ("swiotlb buffer is full"); upstream serialises on quote_lock', () => {
+  const cmp = run({requests: 120, concurrency: 40, 'swiotlb-size': '256KiB', strategies: 'swiotlb,upstream', 'host-workers': 40, vcpus: 1})
+  const S = cmp.results.swiotlb!
+  assert.is(cmp.breakpoints.capacity.swiotlb, 32)
+  assert.ok(S.failures.pool_exhausted > 0)
+  assert.ok(S.failures.failed_requests > 0)
+  assert.is(S.queue_wait_us, 0)
+  const U = cmp.results.upstream!
+  assert.is(U.failures.failed_requests, 0)
+  assert.is(U.completed, 120)
+  assert.ok(U.queue_wait_us > 0)
+})
+
+test('issue 17: the model keeps only what is in flight — request slots ≤ concurrency, a handful of operation sets, whatever the count', () => {
+  for (const factory of [guestDriverFactory(), exact]) {
+    const n = factory === exact ? 3000 : 200_000
+    const r = run({requests: n, concurrency: 3, strategies: 'vmap-mapgpa,upstream'}, factory)
+    for (const s of ['vmap-mapgpa', 'upstream'] as const) {
+      const m = r.results[s]!.model
+      assert.ok(m.request_slots <= 3, `${s}: ${m.request_slots} slots`)
+      assert.ok(m.distinct_operation_sets <= 8, `${s}: ${m.distinct_operation_sets} operation sets`)
+      assert.is(r.results[s]!.completed, n)
+    }
+  }
+})
+
 test.run()
