@@ -92,7 +92,7 @@ with the module's status (exit 7). docs/guide/alloc.md explains each strategy an
       const cmp = compareStrategies(w, profile, {
         driverFactory,
         maxVcpus,
-        onProgress: w.requests >= 100_000 ? (s, d, t) => draw(`${s}: ${d.toLocaleString('en-US')}/${t.toLocaleString('en-US')} requests`) : undefined,
+        onProgress: progress && w.requests >= 100_000 ? (s, d, t) => draw(`${s}: ${d.toLocaleString('en-US')}/${t.toLocaleString('en-US')} requests`) : undefined,
       })
       draw('')
       if (!this.jsonEnabled()) this.log(renderComparisonText(cmp))

@@ -56,6 +56,11 @@ export interface AllocatorDriver<H = unknown> {
   capacity(): number
   /** Free resources (the engine calls it once at the end). */
   close?(): void
+  /**
+   * True once every further begin() and finish() returns the same operations (a replaying driver
+   * in its steady state). Lets the engine fast-forward identical requests (see engine.ts).
+   */
+  steady?(): boolean
 }
 
 export type DriverFactory = (strategy: StrategyName, opts: DriverOptions) => AllocatorDriver

@@ -60,7 +60,7 @@ export interface StrategyResult {
   shared_bytes: {mean: number; peak: number}
   failures: {pool_exhausted: number; failed_requests: number; mapgpa_retries: number}
   /** What the model kept in memory: independent of the number of requests (issue 17). */
-  model: {distinct_operation_sets: number; request_slots: number}
+  model: {distinct_operation_sets: number; request_slots: number; fast_forwarded: number}
 }
 
 export interface EngineOptions {
@@ -215,7 +215,7 @@ const HIST_BUCKETS = Math.ceil(Math.log(1e15) / HIST_LOG_BASE) + 2
 
 /** Log-bucket histogram keeping, per bucket, the count and the largest value seen (nearest-rank percentiles). */
 class LogHistogram {
-  private readonly counts = new Uint32Array(HIST_BUCKETS)
+  private readonly counts = new Float64Array(HIST_BUCKETS)
   private readonly top = new Float64Array(HIST_BUCKETS)
 
   private bucket(v: number): number {
@@ -233,6 +233,12 @@ class LogHistogram {
     this.lastB = b
     this.counts[b]++
     if (v > this.top[b] || this.counts[b] === 1) this.top[b] = v
+  }
+
+  addMany(v: number, count: number): void {
+    const b = this.bucket(v)
+    if (this.counts[b] === 0 || v > this.top[b]) this.top[b] = v
+    this.counts[b] += count
   }
 
   /** Nearest-rank percentile of n values: the largest value of the bucket holding rank ceil(q·n). */
@@ -274,6 +280,24 @@ export class LatencyRecorder {
     if (this.exact) this.exact[this.n] = v
     else this.hist!.add(v)
     this.n++
+  }
+
+  /** `count` more latencies of `v` (a fast-forwarded steady state). */
+  addMany(v: number, count: number): void {
+    if (count <= 0) return
+    if (this.exact && this.n + count <= EXACT_LATENCIES) {
+      for (let i = 0; i < count; i++) this.add(v)
+      return
+    }
+    if (this.exact) {
+      this.hist = new LogHistogram()
+      for (let i = 0; i < this.n; i++) this.hist.add(this.exact[i])
+      this.exact = undefined
+    }
+    this.sum += v * count
+    if (v > this.max || this.n === 0) this.max = v
+    this.hist!.addMany(v, count)
+    this.n += count
   }
 
   stats(): LatencyStats {
@@ -407,6 +431,21 @@ class RequestSlots {
   }
 }
 
+/** One request of a single caller, as the fast-forward compares them. */
+interface Step {
+  latency: number
+  alloc: number
+  free: number
+  wait: number
+  polls: number
+  /** Shared-memory integral (byte·µs) from the previous request's begin to this one's. */
+  area: number
+  ai: PricedOps
+  pi: PricedOps
+  fi: PricedOps
+  pf: PricedOps
+}
+
 /** One strategy's pass through the workload: the model's state and one handler per event kind. */
 class StrategyRun {
   private readonly c: ResolvedCosts
@@ -449,6 +488,18 @@ class StrategyRun {
   private sharedArea = 0
   private lastT = 0
   private now = 0
+  /** Latest completion (the makespan's end: completions handled early still end at their time). */
+  private lastEnd = 0
+  /** Closed loop, one caller: identical consecutive requests may be fast-forwarded. */
+  private readonly canFastForward: boolean
+  /** The request in flight (one caller): its priced operation sets and the area at its begin. */
+  private cur = {ai: undefined as PricedOps | undefined, pi: undefined as PricedOps | undefined, fi: undefined as PricedOps | undefined, pf: undefined as PricedOps | undefined}
+  private areaAtBegin = 0
+  private prevAreaAtBegin = NaN
+  private prevStep?: Step
+  private sameSteps = 0
+  /** Requests fast-forwarded (for diagnostics). */
+  private fastForwarded = 0
 
   constructor(
     private readonly driver: AllocatorDriver,
@@ -475,11 +526,13 @@ class StrategyRun {
     this.every = opts.progressEvery ?? Math.max(1000, Math.floor(this.N / 100))
     this.closedLoop = w.rate === undefined
     this.uniform = seededUniform(w.seed)
+    this.canFastForward = this.closedLoop && this.C === 1 && typeof driver.steady === 'function'
   }
 
   run(): StrategyResult {
     this.seedArrivals()
     this.drain()
+    if (this.lastEnd > this.now) this.now = this.lastEnd
     this.noteShared(this.now)
     this.driver.close?.()
     return this.result()
@@ -577,6 +630,12 @@ class StrategyRun {
     pi.uses++
     this.req.allocCost[id] = ai.price
     this.noteShared(t)
+    if (this.canFastForward) {
+      this.cur.ai = ai
+      this.cur.pi = pi
+      this.prevAreaAtBegin = this.areaAtBegin
+      this.areaAtBegin = this.sharedArea
+    }
     this.heap.push(t + ai.price + pi.price, EV_SUBMIT, id)
   }
 
@@ -622,20 +681,82 @@ class StrategyRun {
     this.pollsTotal += this.req.polls[id]
     if (this.notify) this.notifiesTotal++
     this.req.freeCost[id] = fi.price
+    if (this.canFastForward) {
+      this.cur.fi = fi
+      this.cur.pf = pi
+    }
     this.noteShared(t)
-    this.heap.push(t + fi.price + pi.price + (this.notify ? this.c.t_notify : 0), EV_COMPLETE, id)
+    const end = t + fi.price + pi.price + (this.notify ? this.c.t_notify : 0)
+    // Closed loop: nothing between detection and completion reads the request (the next caller
+    // starts at `end` through its own event), so complete now; open loop keeps the event, as
+    // admission counts requests in flight until they complete.
+    if (this.closedLoop) this.onComplete(id, end)
+    else this.heap.push(end, EV_COMPLETE, id)
     if (this.poolWaiters.length > 0) this.tryBegin(this.poolWaiters.shift(), t)
   }
 
   private onComplete(id: number, t: number): void {
+    if (t > this.lastEnd) this.lastEnd = t
     this.inFlight--
-    this.latencies.add(t - this.req.arrival[id])
+    const latency = t - this.req.arrival[id]
+    this.latencies.add(latency)
     this.allocUs += this.req.allocCost[id]
     this.freeUs += this.req.freeCost[id]
     this.queueWaitUs += this.req.startedAt[id] - this.req.arrival[id]
     this.completed++
+    const step = this.canFastForward ? this.stepOf(id, latency) : undefined
     this.req.release(id)
+    if (step && this.steadyFor(step)) this.fastForward(t, step)
     this.done(t)
+  }
+
+  /** What one request of a single caller contributed, to recognise identical requests. */
+  private stepOf(id: number, latency: number): Step | undefined {
+    const {ai, pi, fi, pf} = this.cur
+    if (!ai || !pi || !fi || !pf) return undefined
+    return {latency, alloc: this.req.allocCost[id], free: this.req.freeCost[id], wait: this.req.startedAt[id] - this.req.arrival[id], polls: this.req.polls[id], area: this.areaAtBegin - this.prevAreaAtBegin, ai, pi, fi, pf}
+  }
+
+  /** Three identical requests in a row from a driver that promises no change: a steady state. */
+  private steadyFor(step: Step): boolean {
+    const p = this.prevStep
+    const same =
+      p !== undefined && p.latency === step.latency && p.alloc === step.alloc && p.free === step.free && p.wait === step.wait && p.polls === step.polls &&
+      p.area === step.area && p.ai === step.ai && p.pi === step.pi && p.fi === step.fi && p.pf === step.pf
+    this.sameSteps = same ? this.sameSteps + 1 : 0
+    this.prevStep = step
+    return this.sameSteps >= 2 && this.driver.steady!()
+  }
+
+  /**
+   * One caller in a closed loop, a driver replaying the same operations, a deterministic host:
+   * every remaining request is the last one again, one after the other. Account for all of them at
+   * once — the same sums the event loop would reach (up to floating-point rounding), without
+   * walking each event.
+   */
+  private fastForward(t: number, s: Step): void {
+    const R = this.N - this.issued
+    if (R <= 0) return
+    this.latencies.addMany(s.latency, R)
+    this.allocUs += s.alloc * R
+    this.freeUs += s.free * R
+    this.queueWaitUs += s.wait * R
+    this.pollsTotal += s.polls * R
+    if (this.notify) this.notifiesTotal += R
+    s.ai.uses += R
+    s.ai.allocatorUses += R
+    s.pi.uses += R
+    s.fi.uses += R
+    s.fi.allocatorUses += R
+    s.pf.uses += R
+    this.sharedArea += s.area * R
+    this.lastT += s.latency * R
+    this.lastEnd = t + s.latency * R
+    this.completed += R
+    this.issued += R
+    this.finishedOrFailed += R - 1
+    this.fastForwarded += R
+    this.countFinished()
   }
 
   private result(): StrategyResult {
@@ -674,7 +795,7 @@ class StrategyRun {
       dm_splits: {'1g': ops.dm_splits_1g + init.ops.dm_splits_1g, '2m': ops.dm_splits_2m + init.ops.dm_splits_2m, init_1g: init.ops.dm_splits_1g, init_2m: init.ops.dm_splits_2m},
       shared_bytes: {mean: now > 0 ? this.sharedArea / now : this.sharedNow, peak: this.sharedPeak},
       failures: {pool_exhausted: this.poolExhausted, failed_requests: this.failedRequests, mapgpa_retries: ops.mapgpa_retries},
-      model: {distinct_operation_sets: this.pricer.all.length, request_slots: this.req.size},
+      model: {distinct_operation_sets: this.pricer.all.length, request_slots: this.req.size, fast_forwarded: this.fastForwarded},
     }
   }
 }

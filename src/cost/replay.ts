@@ -155,6 +155,11 @@ export class ReplayDriver<H> implements AllocatorDriver<Handle<H>> {
     return this.inner.sharedBytes() + this.replayedShared
   }
 
+  /** Replaying: every further call repeats the recorded operations (refusals only at capacity). */
+  steady(): boolean {
+    return this.replaying
+  }
+
   capacity(): number {
     return this.cap
   }

@@ -163,4 +163,28 @@ test('issue 17: the model keeps only what is in flight — request slots ≤ con
   }
 })
 
+test('one caller: the steady state fast-forwards to the figures the event loop reaches (ops exact, times to rounding)', () => {
+  const x: WorkloadInput = {requests: 3000, vcpus: 16}
+  const walked = run(x) // exact: every request through the real allocator, every event
+  const ff = run(x, guestDriverFactory({calibrate: 64}))
+  for (const s of ['vmap-mapgpa', 'swiotlb', 'dma-coherent', 'upstream', 'preshared-pool'] as const) {
+    const a = walked.results[s]!
+    const b = ff.results[s]!
+    assert.is(a.model.fast_forwarded, 0)
+    assert.ok(b.model.fast_forwarded > 2800, `${s}: ${b.model.fast_forwarded} fast-forwarded`)
+    assert.equal(b.ops, a.ops, s)
+    assert.equal(b.allocator_ops, a.allocator_ops, s)
+    assert.is(b.completed, a.completed)
+    for (const [got, want] of [
+      [b.latency.mean_us, a.latency.mean_us],
+      [b.latency.p99_us, a.latency.p99_us],
+      [b.makespan_us, a.makespan_us],
+      [b.overhead_us.total, a.overhead_us.total],
+      [b.shared_bytes.mean, a.shared_bytes.mean],
+    ]) {
+      assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${s}: ${got} vs ${want}`)
+    }
+  }
+})
+
 test.run()
