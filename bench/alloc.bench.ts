@@ -50,6 +50,14 @@ function anchor(requests: number): number {
   const t = new Float64Array(cap)
   const kind = new Uint8Array(cap)
   let n = 0
+  const swap = (i: number, j: number) => {
+    const x = t[i]
+    t[i] = t[j]
+    t[j] = x
+    const y = kind[i]
+    kind[i] = kind[j]
+    kind[j] = y
+  }
   const push = (time: number, k: number) => {
     let i = n++
     t[i] = time
@@ -57,12 +65,7 @@ function anchor(requests: number): number {
     while (i > 0) {
       const p = (i - 1) >> 1
       if (t[p] <= t[i]) break
-      const x = t[p]
-      t[p] = t[i]
-      t[i] = x
-      const y = kind[p]
-      kind[p] = kind[i]
-      kind[i] = y
+      swap(p, i)
       i = p
     }
   }
@@ -78,12 +81,7 @@ function anchor(requests: number): number {
       if (l < n && t[l] < t[m]) m = l
       if (l + 1 < n && t[l + 1] < t[m]) m = l + 1
       if (m === i) break
-      const x = t[m]
-      t[m] = t[i]
-      t[i] = x
-      const y = kind[m]
-      kind[m] = kind[i]
-      kind[i] = y
+      swap(m, i)
       i = m
     }
     return out
