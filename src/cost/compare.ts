@@ -20,7 +20,10 @@ export interface CompareRow {
   unit: string
   better: Better
   values: Partial<Record<StrategyName, number>>
+  /** The best strategy, or 'tie' when several share the best value. */
   winner: Winner
+  /** Every strategy within 0.5 % of the best value. */
+  winners: StrategyName[]
 }
 
 export interface Breakpoints {
@@ -56,16 +59,18 @@ export interface CompareOptions {
 /** Relative difference under which two figures count as a tie. */
 const TIE_REL = 0.005
 
-/** The best strategy on a row, or 'tie' when the best two are within 0.5 % of each other. */
-export function pickWinner(values: Partial<Record<StrategyName, number>>, better: Better): Winner {
+/** Every strategy whose value is within 0.5 % of the best one on a row. */
+export function pickWinners(values: Partial<Record<StrategyName, number>>, better: Better): StrategyName[] {
   const entries = Object.entries(values) as Array<[StrategyName, number]>
-  if (entries.length === 0) return 'tie'
-  const sorted = [...entries].sort((a, b) => (better === 'lower' ? a[1] - b[1] : b[1] - a[1]))
-  if (sorted.length === 1) return sorted[0][0]
-  const [best, second] = sorted
-  const scale = Math.max(Math.abs(best[1]), Math.abs(second[1]))
-  if (scale === 0 || Math.abs(best[1] - second[1]) <= TIE_REL * scale) return 'tie'
-  return best[0]
+  if (entries.length === 0) return []
+  const best = entries.reduce((b, e) => ((better === 'lower' ? e[1] < b[1] : e[1] > b[1]) ? e : b))[1]
+  return entries.filter(([, v]) => v === best || Math.abs(v - best) <= TIE_REL * Math.max(Math.abs(v), Math.abs(best))).map(([s]) => s)
+}
+
+/** The best strategy on a row, or 'tie' when the best value is shared. */
+export function pickWinner(values: Partial<Record<StrategyName, number>>, better: Better): Winner {
+  const w = pickWinners(values, better)
+  return w.length === 1 ? w[0] : 'tie'
 }
 
 type RowSpec = [id: string, label: string, unit: string, better: Better, get: (r: StrategyResult) => number]
@@ -102,7 +107,8 @@ function rowsOf(res: Partial<Record<StrategyName, StrategyResult>>, strategies: 
   return ROWS.map(([id, label, unit, better, get]) => {
     const values: Partial<Record<StrategyName, number>> = {}
     for (const s of strategies) values[s] = get(res[s]!)
-    return {id, label, unit, better, values, winner: pickWinner(values, better)}
+    const winners = pickWinners(values, better)
+    return {id, label, unit, better, values, winner: winners.length === 1 ? winners[0] : 'tie', winners}
   })
 }
 
@@ -145,9 +151,9 @@ function strategyLine(s: StrategyName, r: StrategyResult, w: Workload, cap: numb
 const STRATEGY_NOTES: Readonly<Record<StrategyName, string>> = {
   'vmap-mapgpa': 'leaves the private direct-map alias of each shared page in place (touching it kills the TD)',
   swiotlb: 'needs a platform device for the DMA API; its pool is converted at boot and shared with virtio, so attestation adds no conversion of its own',
-  'dma-coherent': 'GFP_KERNEL dma_alloc_coherent decrypts direct-map pages per allocation in a TDX guest; the splits stay (no re-collapse for enc/dec changes)',
-  upstream: 'one buffer, one request at a time (quote_lock); a timed-out request leaves it with the VMM and later requests get -EBUSY',
-  'preshared-pool': 'tdxkit\'s pool: the upstream buffer generalised to several slots, converted once at init',
+  'dma-coherent': 'decrypts direct-map pages per allocation (GFP_KERNEL dma_alloc_coherent in a TDX guest); the splits stay (no re-collapse for enc/dec changes)',
+  upstream: 'holds one buffer and serves one request at a time (quote_lock); a timed-out request leaves the buffer with the VMM and later requests get -EBUSY',
+  'preshared-pool': 'is tdxkit\'s pool: the upstream buffer generalised to several slots, converted once at init',
 }
 
 function reading(w: Workload, profile: CostProfile, strategies: readonly StrategyName[], res: Partial<Record<StrategyName, StrategyResult>>, bp: Breakpoints): string[] {

@@ -46,8 +46,9 @@ export function describeWorkload(w: Workload): string {
   return `${fmtNum(w.requests)} requests, ${fmtBytes(w.buffer_bytes)} buffers (P = ${P}), ${arrival}, ${w.vcpus} vCPUs, ${fmtBytes(w.memory_bytes)} TD${pool}${sw}${up}, ${completion}`
 }
 
-function winnerCell(r: CompareRow): string {
-  return r.winner === 'tie' ? dim('tie') : green(r.winner)
+function winnerCell(r: CompareRow, all: number): string {
+  if (r.winners.length === all) return dim('tie')
+  return green(r.winners.join(', '))
 }
 
 export function renderComparisonText(cmp: Comparison): string {
@@ -55,7 +56,7 @@ export function renderComparisonText(cmp: Comparison): string {
   out.push(bold('Allocator comparison: ') + describeWorkload(cmp.workload))
   out.push(dim(`profile ${cmp.profile.name}: ${cmp.profile.title}`))
   out.push('')
-  out.push(table(['metric', ...cmp.strategies, 'winner'], cmp.rows.map((r) => [r.label, ...cmp.strategies.map((s) => fmtValue(r.values[s], r.unit)), winnerCell(r)])))
+  out.push(table(['metric', ...cmp.strategies, 'winner'], cmp.rows.map((r) => [r.label, ...cmp.strategies.map((s) => fmtValue(r.values[s], r.unit)), winnerCell(r, cmp.strategies.length)])))
   out.push('')
   out.push(bold('Reading'))
   for (const l of cmp.reading) out.push(`  • ${l}`)
@@ -82,7 +83,7 @@ export function renderSweepText(sw: SweepResult): string {
         fmtNum(Number(R.per_request.forced_exits.toFixed(1))),
         `${R.dm_splits['1g']}/${R.dm_splits['2m']}`,
         fmtNum(R.failures.pool_exhausted),
-        lat.winner === s ? green('◀') : '',
+        lat.winners.length < p.comparison.strategies.length && lat.winners.includes(s) ? green('◀') : '',
       ])
     })
   }
@@ -148,7 +149,7 @@ export function comparisonJson(cmp: Comparison): Record<string, unknown> {
     rows: cmp.rows.map((r) => {
       const values: Record<string, number | undefined> = {}
       for (const s of cmp.strategies) values[strategyKey(s)] = r.values[s]
-      return {id: r.id, label: r.label, unit: r.unit, better: r.better, ...values, winner: r.winner}
+      return {id: r.id, label: r.label, unit: r.unit, better: r.better, ...values, winner: r.winner, winners: r.winners}
     }),
     breakpoints: {
       ...cmp.breakpoints,
