@@ -7,7 +7,6 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {GET_QUOTE_CMD_VERSION, GET_QUOTE_HEADER, GET_QUOTE_HEADER_SIZE} from '../../src/abi/ghci.js'
 import {writeField} from '../../src/abi/layout.js'
-import type {TdxkitError} from '../../src/errors.js'
 import {DmaCoherentAllocator} from '../../src/guest/alloc/dma-coherent.js'
 import {allocDoc, openAllocator, saveAllocator} from '../../src/guest/alloc/doc.js'
 import {PoolExhaustedError, type SharedBufferAllocator} from '../../src/guest/alloc/interface.js'
@@ -17,18 +16,12 @@ import {UpstreamTdxGuestAllocator} from '../../src/guest/alloc/upstream.js'
 import {VmapMapGpaAllocator} from '../../src/guest/alloc/vmap-mapgpa.js'
 import {requestQuote} from '../../src/guest/quote.js'
 import {diffCounters, type TraceEvent} from '../../src/machine/trace.js'
+import {errorCode} from '../helpers/errors.js'
 import {freshTd} from './helpers.js'
 
 const GiB = 1024 ** 3
 const MiB = 1024 ** 2
-const code = (fn: () => unknown): string => {
-  try {
-    fn()
-  } catch (error) {
-    return (error as TdxkitError).code
-  }
-  return 'no error'
-}
+const code = errorCode
 
 /** The request's events (between request_begin and request_end) as "kind name" lines, host chunks folded. */
 function requestSequence(events: readonly TraceEvent[]): string[] {
