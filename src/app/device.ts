@@ -14,6 +14,7 @@ import {
   deviceList,
   deviceReference,
   lockInterface,
+  resetDevice,
   unlockInterface,
   type AcceptOptions,
   type DeviceContext,
@@ -73,6 +74,10 @@ export async function lockDevice(store: StateStore, id: string) {
 
 export async function unlockDevice(store: StateStore, id: string) {
   return withDevices(store, (ctx) => unlockInterface(ctx, id))
+}
+
+export async function resetDeviceOp(store: StateStore, id: string) {
+  return withDevices(store, (ctx) => resetDevice(ctx, id))
 }
 
 export async function collectEvidence(store: StateStore, id: string, nonce?: Buffer) {

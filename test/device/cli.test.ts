@@ -77,4 +77,19 @@ test('concurrent locks of different devices lose no update', async () => {
   for (const id of ids) assert.is(devs.find((d) => d.id === id)!.tdi_state, 'CONFIG_LOCKED')
 })
 
+test('cxl-mem: add names it mem0 with a TSP state; reset returns a locked TDI to CONFIG_UNLOCKED', () => {
+  const add = run('device', 'add', '--model', 'cxl-mem', '--json')
+  assert.is(add.code, 0, add.stderr)
+  assert.is(json(add).device.id, 'mem0')
+  const mem = (json(run('device', 'list', '--json')).devices as Array<{id: string; cxl?: {tsp_state: string}}>).find((d) => d.id === 'mem0')!
+  assert.equal(mem.cxl, {tsp_state: 'CONFIG_UNLOCKED', tsp_lock_generation: 0, te_ranges: []})
+  assert.match(run('device', 'list').stdout, /mem0 .* CONFIG_UNLOCKED \(TSP CONFIG_UNLOCKED\)/)
+  const r = run('device', 'reset', 'nic0', '--json')
+  assert.is(r.code, 0, r.stderr)
+  assert.is(json(r).from.tdi_state, 'CONFIG_LOCKED')
+  assert.is(json(r).tdi_state, 'CONFIG_UNLOCKED')
+  assert.match(run('device', 'reset', 'mem0').stdout, /mem0: reset: TDI CONFIG_UNLOCKED → CONFIG_UNLOCKED, CXL TSP CONFIG_UNLOCKED → CONFIG_UNLOCKED/)
+  assert.is(run('device', 'reset', 'nope').code, 2)
+})
+
 test.run()
