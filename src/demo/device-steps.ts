@@ -1,10 +1,11 @@
 /**
  * Demo steps for device evidence: lock → evidence → verify → accept, one device that is refused, and —
- * when DMTF's spdm-emu oracle is present — libspdm's requester attesting a tdxkit device on the wire.
+ * when DMTF's spdm-emu oracle is present — libspdm's requester running its whole default flow against
+ * a tdxkit CXL memory device on the wire.
  */
 import {join} from 'node:path'
 import type {DemoContext, DemoStep} from './index.js'
-import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice} from '../app/device.js'
+import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice, resetDeviceOp} from '../app/device.js'
 import {initPlatform, openStore, type StateStore} from '../app/platform.js'
 import {writeFileAtomic} from '../app/files.js'
 import {TdxkitError} from '../errors.js'
@@ -18,12 +19,13 @@ import {copySpdmEmu, locateSpdmEmu, runLibspdmRequester} from '../app/spdm-oracl
 const DEMO_DEVICE = 'nic0'
 const REFUSED_DEVICE = 'gpu-swapped'
 const DEMO_NONCE = Buffer.from('tdxkit demo verifier nonce 32 B!', 'ascii')
-/** libspdm's requester drives TDISP interface 0xBEEF, i.e. PCI address be:1d.7. */
-const WIRE_DEVICE = 'tdi-wire'
+/** libspdm's requester drives TDISP interface 0xBEEF, i.e. PCI address be:1d.7: a CXL memory device there. */
+const WIRE_DEVICE = 'mem-wire'
 const WIRE_BDF = 'be:1d.7'
-/** No mutual authentication (tdxkit has no requester certificate support); APP/PSK off for the clean run. */
-const LIBSPDM_NO_MUT = ['--mut_auth', 'NO', '--basic_mut_auth', 'NO']
-const LIBSPDM_NO_APP = [...LIBSPDM_NO_MUT, '--exe_session', 'KEY_EX,HEARTBEAT,KEY_UPDATE,MEAS,DIGEST,CERT']
+/** The default flow, without mutual authentication (tdxkit has no requester certificate support). */
+const LIBSPDM_DEFAULT_FLOW = ['--mut_auth', 'NO', '--basic_mut_auth', 'NO']
+/** Protocol families of the vendor-defined messages, by the prefix the device's event log gives them. */
+const VDM_FAMILIES = ['IDE_KM', 'TDISP', 'CXL IDE_KM', 'CXL TSP']
 
 /** Serve the wire device, run libspdm's requester once with `args`, collect what the device saw. */
 async function libspdmRun(store: StateStore, emu: string, args: string[]): Promise<{code: number | null; events: ServeEvent[]}> {
@@ -146,25 +148,32 @@ export const DEVICE_STEPS: DemoStep[] = [
   },
   {
     id: 'device-libspdm',
-    title: "libspdm's requester (DMTF spdm-emu) attests a tdxkit device over PCI_DOE",
+    title: "libspdm's requester (DMTF spdm-emu) runs its whole default flow against a tdxkit CXL memory device over PCI_DOE",
     async run(ctx) {
       const oracle = locateSpdmEmu()
       if (!oracle) return {lines: ['spdm-emu oracle not found (set TDXKIT_ORACLES): step skipped'], data: {skipped: true}}
       const {store} = await connectStore(ctx)
-      if (!(await listDevices(store)).result.some((d) => d.id === WIRE_DEVICE)) await addDeviceOp(store, {model: 'nic', id: WIRE_DEVICE, bdf: WIRE_BDF})
+      const existing = (await listDevices(store)).result.find((d) => d.id === WIRE_DEVICE)
+      if (!existing) await addDeviceOp(store, {model: 'cxl-mem', id: WIRE_DEVICE, bdf: WIRE_BDF})
+      // a previous run left the TSP configuration locked: TSP has no unlock, the host resets the device
+      else if (existing.cxl?.tsp_state !== 'CONFIG_UNLOCKED' || existing.tdi_state !== 'CONFIG_UNLOCKED') await resetDeviceOp(store, WIRE_DEVICE)
       const emu = copySpdmEmu(oracle, ctx.workDir)
-      const clean = await libspdmRun(store, emu, LIBSPDM_NO_APP)
-      const sessions = clean.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'session').map((e) => String(e.data.request))
-      const app = await libspdmRun(store, emu, LIBSPDM_NO_MUT)
-      const tdisp = app.events.filter((e) => e.kind === 'tdisp').map((e) => e.detail)
-      const vendor = app.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'request' && e.data.request === 'VENDOR_DEFINED_REQUEST').length
+      const run = await libspdmRun(store, emu, LIBSPDM_DEFAULT_FLOW)
+      const sessions = [...new Set(run.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'session').map((e) => String(e.data.request)))]
+      const tdisp = run.events.filter((e) => e.kind === 'tdisp').map((e) => e.detail)
+      const tsp = run.events.filter((e) => e.kind === 'tsp').map((e) => e.detail)
+      const vdm = run.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'request' && e.data.request === 'VENDOR_DEFINED_REQUEST').map((e) => String(e.data.detail))
+      const messages = Object.fromEntries(VDM_FAMILIES.map((f) => [f, vdm.filter((m) => m.startsWith(`${f} `)).length]))
       return {
         lines: [
-          `spdm_requester_emu ${LIBSPDM_NO_APP.join(' ')} → exit ${clean.code}: VCA, certificate, CHALLENGE, signed measurements, session (${[...new Set(sessions)].join(', ')})`,
-          `spdm_requester_emu ${LIBSPDM_NO_MUT.join(' ')} (IDE_KM + TDISP app flow): ${vendor} PCI-SIG vendor messages answered; TDI ${tdisp.join(', ')}`,
-          `  then it asks for CXL IDE_KM, which this PCIe device refuses (UnsupportedRequest) → exit ${app.code}`,
+          `spdm_requester_emu --trans PCI_DOE ${LIBSPDM_DEFAULT_FLOW.join(' ')} → exit ${run.code}`,
+          `  VCA, certificates, CHALLENGE, signed measurements; session: ${sessions.join(', ')}`,
+          `  in the session: ${VDM_FAMILIES.map((f) => `${messages[f]} ${f}`).join(', ')} messages answered`,
+          `  TDI ${tdisp.join(', ')}`,
+          `  CXL TSP ${tsp.join(', ')} (configured: AES-XTS-256 memory encryption; TE state set and cleared)`,
+          '  (the default flow also asks for a PSK session; libspdm skips it because the device does not advertise PSK_CAP)',
         ],
-        data: {clean_exit: clean.code, app_exit: app.code, tdisp, sessions},
+        data: {clean_exit: run.code, tdisp, tsp, sessions, messages},
       }
     },
   },
