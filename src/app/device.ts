@@ -21,6 +21,7 @@ import {
 } from '../device/service.js'
 import {profileInfo} from '../module/platform.js'
 import {initPlatform, withPlatform, type StateStore} from './platform.js'
+import type {Platform} from '../module/platform.js'
 
 export interface DeviceOutcome<T> {
   result: T
@@ -41,8 +42,8 @@ async function ensureConnectPlatform(store: StateStore): Promise<boolean> {
   }
 }
 
-/** Run fn with the devices section loaded under the state lock; refuses non-TDISP profiles. */
-export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext) => T | Promise<T>): Promise<DeviceOutcome<T>> {
+/** Run fn with the devices section (and the platform, e.g. the TD's memory) under the state lock; refuses non-TDISP profiles. */
+export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext, p: Platform) => T | Promise<T>): Promise<DeviceOutcome<T>> {
   let defaultsCreated = false
   const connectCreated = await ensureConnectPlatform(store)
   const {result, created} = await withPlatform(store, async (p) => {
@@ -55,7 +56,7 @@ export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext)
       defaultsCreated = true
     }
     assertDevicesSection(doc.devices, store.file)
-    return fn({seed: p.doc.module.seed, section: doc.devices})
+    return fn({seed: p.doc.module.seed, section: doc.devices}, p)
   })
   return {result, platform_created: created || connectCreated, defaults_created: defaultsCreated}
 }

@@ -102,6 +102,18 @@ export function resetDevice(ctx: DeviceContext, id: string) {
   return {from, device: summarize(rec)}
 }
 
+/**
+ * Whether a device may send TEE-TLPs (T=1) for DMA: only when its TDI is in RUN and the TD accepted
+ * it (TDX Connect: START_INTERFACE, then TDG.DMAR.ACCEPT; tdxkit's `device accept` does both). STOP
+ * or ERROR drops acceptance, and there is no "unaccept" (TEE-IO Device Guide Fig. 1-4 and Table A-8;
+ * Linux PCI/TSM: "TDISP can only go from RUN to UNLOCKED/ERROR, so there is no 'unaccept' verb").
+ */
+export function dmaTrust(rec: DeviceRecord): {trusted: boolean; why: string} {
+  if (rec.tdi.state === 'RUN' && rec.accepted) return {trusted: true, why: `${rec.id} is RUN and accepted by the TD`}
+  const accepted = rec.accepted ? 'accepted' : 'not accepted'
+  return {trusted: false, why: `${rec.id} is ${rec.tdi.state}, ${accepted}`}
+}
+
 /** Fresh 32-byte verifier nonce, or the one given (must be 32 bytes). */
 export function evidenceNonce(nonce?: Buffer): Buffer {
   if (nonce === undefined) return randomBytes(SPDM_NONCE_SIZE)
