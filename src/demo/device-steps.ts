@@ -14,11 +14,15 @@ import {verifyDeviceEvidence} from '../device/verifier.js'
 import {verdictLines} from '../cli/device-render.js'
 import {EVIDENCE_OBJECT_NAMES} from '../device/tsm.js'
 import {serveDevice, type ServeEvent} from '../app/spdm-device.js'
+import {deviceDma} from '../app/device-dma.js'
 import {copySpdmEmu, locateSpdmEmu, runLibspdmRequester} from '../app/spdm-oracle.js'
 
 const DEMO_DEVICE = 'nic0'
 const REFUSED_DEVICE = 'gpu-swapped'
 const DEMO_NONCE = Buffer.from('tdxkit demo verifier nonce 32 B!', 'ascii')
+/** The TD buffer the demo device DMAs into (256 MiB into guest RAM), and how much. */
+const DMA_GPA = 0x1000_0000n
+const DMA_BYTES = 4096
 /** libspdm's requester drives TDISP interface 0xBEEF, i.e. PCI address be:1d.7: a CXL memory device there. */
 const WIRE_DEVICE = 'mem-wire'
 const WIRE_BDF = 'be:1d.7'
@@ -65,6 +69,24 @@ export const DEVICE_STEPS: DemoStep[] = [
       return {
         lines: [...(note ? [note] : []), ...result.map((d) => `${d.id}  ${d.bdf}  ${d.product}  firmware ${d.firmware}  ${d.tdi_state}`)],
         data: {devices: result.map((d) => ({id: d.id, tdi_state: d.tdi_state}))},
+      }
+    },
+  },
+  {
+    id: 'device-dma-untrusted',
+    title: `Before accept, ${DEMO_DEVICE}'s DMA is T=0: the IOMMU lets it reach shared memory only (TEE-IO guide Table A-8)`,
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const shared = (await deviceDma(store, {device: DEMO_DEVICE, gpa: DMA_GPA, bytes: DMA_BYTES, direction: 'write', shared: true})).result
+      try {
+        await deviceDma(store, {device: DEMO_DEVICE, gpa: DMA_GPA, bytes: DMA_BYTES, direction: 'write'})
+        throw new Error('an unaccepted device wrote into private memory')
+      } catch (error) {
+        if (!(error instanceof TdxkitError)) throw error
+        return {
+          lines: [`shared buffer ${shared.gpa}: ${shared.bytes} bytes written with ${shared.tlp}, the TD reads them back`, `private GPA 0x${DMA_GPA.toString(16)}: refused (exit ${error.exit}, ${error.code}): ${error.message}`],
+          data: {shared_ok: shared.verified, private_exit: error.exit, code: error.code},
+        }
       }
     },
   },
@@ -123,6 +145,18 @@ export const DEVICE_STEPS: DemoStep[] = [
         reference: (await exportReference(store, DEMO_DEVICE)).result.bytes,
       })
       return {lines: [`${DEMO_DEVICE} is ${result.tdi_state}; accepted: ${result.device.accepted}`], data: {tdi_state: result.tdi_state}}
+    },
+  },
+  {
+    id: 'device-dma-trusted',
+    title: `After lock → verify → accept, ${DEMO_DEVICE} sends T=1 DMA into the TD's private memory`,
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const r = (await deviceDma(store, {device: DEMO_DEVICE, gpa: DMA_GPA, bytes: DMA_BYTES, direction: 'write'})).result
+      return {
+        lines: [`private GPA ${r.gpa}: ${r.bytes} bytes written with ${r.tlp} (${r.why}); the TD reads back ${r.preview.slice(0, 16)}… (${r.verified ? 'matches' : 'MISMATCH'})`],
+        data: {tlp: r.tlp, alias: r.alias, verified: r.verified},
+      }
     },
   },
   {

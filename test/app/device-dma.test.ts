@@ -87,4 +87,17 @@ test('bad input: size, range, GPA width → exit 2 before any DMA', async () => 
   }
 })
 
+test('demo: the DMA steps show the refusal before accept and T=1 after it', async () => {
+  const {DEVICE_STEPS} = await import('../../src/demo/device-steps.js')
+  const ctx = {store: new StateStore(tempDir('tdxkit-dma-demo-')), workDir: tempDir('tdxkit-dma-demo-files-'), bag: new Map()}
+  await initPlatform(ctx.store, {profile: 'tdx-connect', seed: 'dma-demo'})
+  const data: Record<string, Record<string, unknown> | undefined> = {}
+  for (const step of DEVICE_STEPS) {
+    data[step.id] = (await step.run(ctx)).data
+    if (step.id === 'device-dma-trusted') break
+  }
+  assert.equal(data['device-dma-untrusted'], {shared_ok: true, private_exit: 7, code: 'DMA_BLOCKED'})
+  assert.equal(data['device-dma-trusted'], {tlp: 'T=1', alias: 'private', verified: true})
+})
+
 test.run()
