@@ -20,7 +20,7 @@ import type {BenchResult} from './index.js'
 const ROOT = resolve(process.env.TDXKIT_BENCH_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..'))
 const N = Math.max(3, Number(process.env.TDXKIT_BENCH_N) || 9)
 
-function throughput(strategy: 'vmap-mapgpa' | 'dma-pool'): BenchResult {
+function throughput(strategy: 'vmap-mapgpa' | 'preshared-pool'): BenchResult {
   const p = new Platform(createPlatformDoc({profile: 'tdx-1.5', seed: 'bench'}))
   ensureHostPki(p.doc)
   const td = openSession(p)
@@ -40,7 +40,7 @@ function throughput(strategy: 'vmap-mapgpa' | 'dma-pool'): BenchResult {
 }
 
 export default async function guest(): Promise<BenchResult[]> {
-  const out = [throughput('vmap-mapgpa'), throughput('dma-pool')]
+  const out = [throughput('vmap-mapgpa'), throughput('preshared-pool')]
   const dir = mkdtempSync(join(tmpdir(), 'tdxkit-bench-q-'))
   try {
     await initPlatform(new StateStore(dir), {seed: 'bench'})
@@ -55,7 +55,7 @@ export default async function guest(): Promise<BenchResult[]> {
       if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6)
     }
     times.sort((a, b) => a - b)
-    out.push({name: 'tdxkit quote generate (CLI)', value: times[Math.floor(times.length / 2)], unit: 'ms', note: `median of ${N} spawns (state loaded, dma-pool reused)`})
+    out.push({name: 'tdxkit quote generate (CLI)', value: times[Math.floor(times.length / 2)], unit: 'ms', note: `median of ${N} spawns (state loaded, preshared-pool reused)`})
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }

@@ -8,8 +8,8 @@ import {DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS} from '../../src/app/sp
 import {EMU_PORT_DEFAULT} from '../../src/abi/doe.js'
 
 export default class DeviceServe extends TdxCommand<typeof DeviceServe> {
-  static summary = 'Make a simulated device answer SPDM 1.2/1.3, TDISP and IDE_KM on the wire (spdm-emu socket protocol, PCI_DOE).'
-  static description = `Speaks the socket protocol of DMTF's spdm-emu, so libspdm's spdm_requester_emu --trans PCI_DOE and the DMTF SPDM Responder Validator can attest the device; tdxkit device attest --connect works too. Inside a secure session, VENDOR_DEFINED messages drive the device's own TDISP state machine (written back to the state directory on every transition) and its IDE_KM port. --identity/--identity-key replace the device's certificate chain and key (e.g. libspdm's sample ecp384/bundle_responder.certchain.der and ecp384/end_responder.key). Runs until interrupted; with --once it stops after the first connection that ends with SHUTDOWN. With --json it prints one JSON object per line: {"event":"listening",...} then one per SPDM/TDISP event.`
+  static summary = 'Make a simulated device answer SPDM 1.2/1.3, TDISP and IDE_KM (a CXL device also CXL IDE_KM and TSP) on the wire (spdm-emu socket protocol, PCI_DOE).'
+  static description = `Speaks the socket protocol of DMTF's spdm-emu, so libspdm's spdm_requester_emu --trans PCI_DOE and the DMTF SPDM Responder Validator can attest the device; tdxkit device attest --connect works too. Inside a secure session, VENDOR_DEFINED messages drive the device's own TDISP state machine (written back to the state directory on every transition) and its IDE_KM port; a cxl-mem device also answers CXL IDE_KM and CXL TSP (vendor 0x1E98), its TSP state persisted the same way. --identity/--identity-key replace the device's certificate chain and key (e.g. libspdm's sample ecp384/bundle_responder.certchain.der and ecp384/end_responder.key). Runs until interrupted; with --once it stops after the first connection that ends with SHUTDOWN. With --json it prints one JSON object per line: {"event":"listening",...} then one per SPDM/TDISP event.`
   static examples = [
     '<%= config.bin %> device serve nic0 --port 2323',
     '<%= config.bin %> device serve nic0 --port 0 --json --once',
@@ -44,7 +44,7 @@ export default class DeviceServe extends TdxCommand<typeof DeviceServe> {
       max_connections: this.flags['max-connections'],
       idle_timeout_ms: this.flags['idle-timeout'] * 1000,
       heartbeat_period: this.flags.heartbeat,
-      on_event: (e) => (json ? line({event: e.kind, detail: e.detail, ...e.data}) : this.log(e.kind === 'tdisp' ? `TDISP ${e.detail}` : dim(`${e.kind} ${e.detail}`))),
+      on_event: (e) => (json ? line({event: e.kind, detail: e.detail, ...e.data}) : this.log(e.kind === 'tdisp' ? `TDISP ${e.detail}` : e.kind === 'tsp' ? `CXL TSP ${e.detail}` : dim(`${e.kind} ${e.detail}`))),
     })
     if (json) line({event: 'listening', host: server.host, port: server.port, transport: 'PCI_DOE', device: device.id, bdf: device.bdf, tdi_state: device.tdi_state, identity: identity ? 'files' : 'device'})
     else this.log(`serving ${device.id} (${device.bdf}, TDI ${device.tdi_state}) on ${server.host}:${server.port}, PCI_DOE${identity ? ', identity from files' : ''} (Ctrl-C to stop)`)

@@ -7,7 +7,8 @@ import {TSM_REPORT_PRIVLEVEL_MAX} from '../../src/app/tsm-report.js'
 import {kv} from '../../src/cli/render.js'
 import {parseSize} from '../../src/cost/units.js'
 import {InputError} from '../../src/errors.js'
-import {STRATEGIES, type StrategyName} from '../../src/guest/alloc/interface.js'
+import {STRATEGY_NAMES_ACCEPTED, type StrategySpec} from '../../src/guest/alloc/interface.js'
+import {UPSTREAM_KERNELS, type UpstreamKernel} from '../../src/guest/alloc/upstream.js'
 import {eventToJson, formatEvent, type TraceCounters} from '../../src/machine/trace.js'
 import {DEFAULT_STRATEGY, type Completion} from '../../src/guest/quote.js'
 import {QGS_MODES, type QgsMode} from '../../src/host/qgs.js'
@@ -29,6 +30,7 @@ const SUMMARY: Array<[keyof TraceCounters, string]> = [
   ['forced_exits', 'forced vCPU exits'],
   ['dm_splits_1g', 'direct-map 1G splits'],
   ['dm_splits_2m', 'direct-map 2M splits'],
+  ['bounce_bytes', 'bytes bounced'],
   ['polls', 'status polls'],
   ['notifies', 'notify interrupts'],
 ]
@@ -42,7 +44,7 @@ export default class QuoteGenerate extends TdxCommand<typeof QuoteGenerate> {
   static summary = 'Generate a DCAP quote through the simulated TD path (TDREPORT → shared buffer → GetQuote → QGS/QE).'
   static description = `Walks the path a Linux TD takes: TDG.MR.REPORT, a shared buffer from the chosen allocator, the GetQuote TDVMCALL, then polling (or the event-notify interrupt) until the host's quote generation service has written the quote.
 
-Allocators: dma-pool (default; a pool converted to shared once and kept in the state directory, like the kernel's pre-shared buffer) or vmap-mapgpa (per-request MapGPA to shared and back, with accepts).
+Allocators (docs/guide/alloc.md): preshared-pool (default, formerly dma-pool: a pool converted to shared once at driver init and kept in the state directory), upstream (the merged tdx-guest driver: one buffer decrypted once, one request at a time), swiotlb (streaming DMA through the SWIOTLB pool converted at boot: slot search and bounce copies, no conversion per request), dma-coherent (dma_alloc_coherent: decrypts direct-map pages per request) or vmap-mapgpa (per-request MapGPA to shared and back, with accepts).
 --trace prints every TDCALL / TDVMCALL with its status name and the host's page-conversion work; --trace-svg FILE draws the same as a sequence diagram.
 Without -o the quote goes to stdout (hex unless --format says otherwise) and the summary to stderr.
 --provider tsm asks Linux configfs-tsm instead (a TDX guest's /sys/kernel/config/tsm/report, or a \`tsm mount\` DIR/report given by --tsm-root or TDXKIT_TSM_ROOT): provider checked, generation race retried, auxblob read when shown, --privlevel written when the provider has it. Flags of the simulated path (--allocator, --qgs, --trace, …) are refused with it.`
@@ -54,9 +56,10 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
   static flags = {
     ...reportDataFlags(['tdreport']),
     tdreport: Flags.string({summary: 'Quote this TDREPORT file (raw/hex/base64, or - for stdin) instead of making one.', exclusive: [...REPORT_DATA_FLAG_NAMES]}),
-    allocator: Flags.string({summary: 'Shared-buffer strategy.', options: [...STRATEGIES], default: DEFAULT_STRATEGY}),
+    allocator: Flags.string({summary: 'Shared-buffer strategy (dma-pool = preshared-pool).', options: [...STRATEGY_NAMES_ACCEPTED], default: DEFAULT_STRATEGY}),
+    'upstream-kernel': Flags.string({summary: "upstream allocator: the kernel whose GET_QUOTE_BUF_SIZE the driver buffer has (6.7: 8 KiB, 7.0: 128 KiB; default: the existing buffer's, else 7.0).", options: [...UPSTREAM_KERNELS]}),
     'quote-version': Flags.string({summary: 'Quote version (default: the profile\'s, 4 for tdx-1.0, 5 otherwise).', options: ['4', '5']}),
-    'pool-size': Flags.string({summary: 'dma-pool size, e.g. 8KiB (one buffer, like Linux) or 1MiB (default 64KiB, or the existing pool).'}),
+    'pool-size': Flags.string({summary: 'preshared-pool size, e.g. 8KiB (one buffer, like Linux) or 1MiB (default 64KiB, or the existing pool).'}),
     'buffer-size': Flags.string({summary: 'GetQuote buffer size (default 8KiB, Linux\'s GET_QUOTE_BUF_SIZE).'}),
     notify: Flags.boolean({summary: 'Wait for the event-notify interrupt (SetupEventNotifyInterrupt).', exclusive: ['poll']}),
     poll: Flags.boolean({summary: 'Poll the status word (default, as Linux does).', exclusive: ['notify']}),
@@ -116,7 +119,8 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       store,
       {
         input: reportData ? {reportData} : {tdreport: readBinaryInput(f.tdreport!, '--tdreport')},
-        strategy: f.allocator as StrategyName,
+        strategy: f.allocator as StrategySpec,
+        upstreamKernel: f['upstream-kernel'] as UpstreamKernel | undefined,
         quoteVersion: f['quote-version'] ? (Number(f['quote-version']) as 4 | 5) : undefined,
         poolBytes,
         bufferBytes,
@@ -132,7 +136,9 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       if (f.trace) for (const e of r.events) say(formatEvent(e))
       if (choice?.nonce) say(`nonce ${choice.nonce.toString('hex')} (REPORTDATA; verify with --expect report_data=<nonce>)`)
       say(`quote v${r.quote_version}, ${r.quote.length} bytes via ${r.strategy} (${r.completion})${out ? ` → ${out}` : ''}`)
-      if (r.pool) say(`dma-pool: ${r.pool.slots} × ${r.pool.slot_bytes} bytes (${r.pool.pool_bytes} bytes shared${r.pool.restored ? ', reused from an earlier run' : ', converted now'})`)
+      if (r.pool) say(`preshared-pool: ${r.pool.slots} × ${r.pool.slot_bytes} bytes (${r.pool.pool_bytes} bytes shared${r.pool.restored ? ', reused from an earlier run' : ', converted now'})`)
+      if (r.driver_buffer) say(`upstream (tdx-guest ${r.driver_buffer.kernel}): one ${r.driver_buffer.buffer_bytes}-byte buffer${r.driver_buffer.restored ? ', reused from an earlier run' : ', decrypted now (driver init)'}`)
+      if (r.swiotlb) say(`swiotlb: ${r.swiotlb.pool_bytes} bytes, ${r.swiotlb.slots} slots in ${r.swiotlb.areas} areas${r.swiotlb.restored ? ', converted at boot' : ', converted now (boot)'}`)
       say('this request:\n' + kv(SUMMARY.map(([k, label]) => [label, String(r.request[k])])))
     }
     return {
@@ -144,6 +150,8 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       size: r.quote.length,
       buffer_bytes: r.buffer_bytes,
       ...(r.pool ? {pool: r.pool} : {}),
+      ...(r.driver_buffer ? {driver_buffer: r.driver_buffer} : {}),
+      ...(r.swiotlb ? {swiotlb: r.swiotlb} : {}),
       counters: r.request,
       run_counters: r.total,
       ...(f.trace ? {trace: r.events.map(eventToJson)} : {}),

@@ -3,7 +3,7 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {openTsmLog, serveTsm, type TsmAttributeSet, type TsmLogRecord} from '../../src/app/tsm-mount.js'
 import {TSM_REPORT_PRIVLEVEL_MAX} from '../../src/app/tsm-report.js'
 import {InputError} from '../../src/errors.js'
-import {STRATEGIES, type StrategyName} from '../../src/guest/alloc/interface.js'
+import {STRATEGY_NAMES_ACCEPTED, canonicalStrategy} from '../../src/guest/alloc/interface.js'
 import {DEFAULT_STRATEGY} from '../../src/guest/quote.js'
 import {QGS_MODES, type QgsMode} from '../../src/host/qgs.js'
 
@@ -31,7 +31,7 @@ Runs in the foreground and prints one readiness line on stdout; each quote is sa
     dir: Args.string({description: 'mount point (created if missing, must be empty); clients use DIR/report', required: true}),
   }
   static flags = {
-    allocator: Flags.string({summary: 'Shared-buffer strategy for GetQuote.', options: [...STRATEGIES], default: DEFAULT_STRATEGY}),
+    allocator: Flags.string({summary: 'Shared-buffer strategy for GetQuote.', options: [...STRATEGY_NAMES_ACCEPTED], default: DEFAULT_STRATEGY}),
     'quote-version': Flags.string({summary: "Quote version (default: the profile's).", options: ['4', '5']}),
     qgs: Flags.string({summary: 'Simulated host quote service: up, down, stall, error (for testing clients\' error paths).', options: [...QGS_MODES], default: 'up'}),
     attributes: Flags.string({summary: 'Attribute set: tdx (what tdx_guest shows) or all (the whole report core).', options: ['tdx', 'all'], default: 'tdx'}),
@@ -60,7 +60,7 @@ Runs in the foreground and prints one readiness line on stdout; each quote is sa
     const server = await serveTsm({
       dir: this.args.dir,
       store: this.store(),
-      strategy: f.allocator as StrategyName,
+      strategy: canonicalStrategy(f.allocator) ?? DEFAULT_STRATEGY,
       quoteVersion: f['quote-version'] ? (Number(f['quote-version']) as 4 | 5) : undefined,
       qgsMode: f.qgs as QgsMode,
       attributes: f.attributes as TsmAttributeSet,

@@ -5,12 +5,10 @@
  * Facts: DMTF/libspdm include/industry_standard/pci_idekm.h; DMTF/spdm-emu pci_ide_km_responder_lib.
  */
 import {defineLayout} from './layout.js'
+import {codeName} from './names.js'
 
 export const IdeKmObject = {QUERY: 0x00, QUERY_RESP: 0x01, KEY_PROG: 0x02, KP_ACK: 0x03, K_SET_GO: 0x04, K_SET_STOP: 0x05, K_GOSTOP_ACK: 0x06} as const
-export function ideKmObjectName(id: number): string {
-  for (const [k, v] of Object.entries(IdeKmObject)) if (v === id) return k
-  return `0x${id.toString(16)}`
-}
+export const ideKmObjectName = (id: number): string => codeName(IdeKmObject, id)
 
 /** QUERY: object id ‖ reserved ‖ port index. */
 export const IDE_KM_QUERY = defineLayout('IDE_KM_QUERY', 3, {

@@ -6,6 +6,7 @@
  */
 import {ParseError} from '../errors.js'
 import {defineLayout, readNum, readUint, requireSize} from './layout.js'
+import {codeName} from './names.js'
 
 /** TDISP 1.0 version byte (major 7:4, minor 3:0). */
 export const TDISP_VERSION_10 = 0x10
@@ -68,10 +69,7 @@ export const TdispErrorCode = {
   INSUFFICIENT_ENTROPY: 0x103,
   INVALID_DEVICE_CONFIGURATION: 0x104,
 } as const
-export function tdispErrorName(code: number): string {
-  for (const [k, v] of Object.entries(TdispErrorCode)) if (v === code) return k
-  return `0x${code.toString(16)}`
-}
+export const tdispErrorName = (code: number): string => codeName(TdispErrorCode, code)
 
 /** Common header: version ‖ message type ‖ reserved ‖ INTERFACE_ID (FUNCTION_ID ‖ reserved[8]). */
 export const TDISP_HEADER = defineLayout('TDISP_HEADER', 16, {

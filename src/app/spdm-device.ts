@@ -1,8 +1,8 @@
 /**
- * Device use cases on the wire: `device serve` (a simulated device answering SPDM/TDISP/IDE_KM over
- * the spdm-emu socket protocol, its TDI state written back to the state directory on every
- * transition) and `device attest` (tdxkit as requester/TSM against any responder, writing an
- * evidence bundle).
+ * Device use cases on the wire: `device serve` (a simulated device answering SPDM/TDISP/IDE_KM —
+ * and, for a CXL device, CXL IDE_KM/TSP — over the spdm-emu socket protocol, its TDI and TSP state
+ * written back to the state directory on every transition) and `device attest` (tdxkit as
+ * requester/TSM against any responder, writing an evidence bundle).
  */
 import {createPrivateKey, createPublicKey, type KeyObject} from 'node:crypto'
 import {InputError, TdxkitError} from '../errors.js'
@@ -10,6 +10,7 @@ import type {StateStore} from '../state/store.js'
 import type {TdiStateName} from '../abi/tdisp.js'
 import {DeviceRuntime} from '../device/device.js'
 import {IdeKmPort} from '../device/ide-km.js'
+import {CxlIdeKmPort} from '../device/cxl-ide-km.js'
 import {encodeEvidence} from '../device/evidence.js'
 import {attestOverSpdm, type RemoteOptions, type RemoteOutcome} from '../device/remote.js'
 import {findDevice, type DeviceRecord} from '../device/registry.js'
@@ -55,7 +56,7 @@ export function identityFromFiles(chainBytes: Buffer, keyBytes: Buffer, where: s
 }
 
 export interface ServeEvent {
-  kind: 'spdm' | 'tdisp' | 'connection' | 'persist-error'
+  kind: 'spdm' | 'tdisp' | 'tsp' | 'connection' | 'persist-error'
   detail: string
   data: Record<string, unknown>
 }
@@ -76,11 +77,15 @@ export interface ServeOptions {
 /** Heartbeat period a served device announces unless told otherwise (seconds). */
 export const DEFAULT_HEARTBEAT_PERIOD = 60
 
-/** Write the in-memory TDI state of a served device back to the state directory. */
+/** The part of a served device's record its wire protocols change: TDI state, and a CXL device's TSP state. */
+const wireState = (rec: DeviceRecord): string => JSON.stringify({tdi: rec.tdi, cxl: rec.cxl})
+
+/** Write the in-memory TDI (and TSP) state of a served device back to the state directory. */
 async function persistTdi(store: StateStore, rec: DeviceRecord): Promise<void> {
   await withDevices(store, (ctx) => {
     const stored = findDevice(ctx.section, rec.id)
     stored.tdi = structuredClone(rec.tdi)
+    if (rec.cxl) stored.cxl = structuredClone(rec.cxl)
     stored.evidence_generation = Math.max(stored.evidence_generation, rec.evidence_generation)
     if (rec.tdi.state !== 'RUN') stored.accepted = false
     if (rec.tdi.state === 'CONFIG_UNLOCKED') stored.tsm = undefined
@@ -93,17 +98,22 @@ export async function serveDevice(store: StateStore, opts: ServeOptions): Promis
   const rec = result.rec
   const dev = new DeviceRuntime(result.seed, rec)
   const ide = new IdeKmPort(rec.function_id)
+  const cxlIde = dev.spec.cxl ? new CxlIdeKmPort(rec.function_id, dev.spec.cxl) : undefined
   const emit = (e: ServeEvent) => opts.on_event?.(e)
   let persisted: TdiStateName = rec.tdi.state
-  let lastTdi = JSON.stringify(rec.tdi)
+  let persistedTsp = rec.cxl?.tsp_state
+  let lastState = wireState(rec)
   let writes: Promise<void> = Promise.resolve()
   const settle = async () => {
-    const now = JSON.stringify(rec.tdi)
-    if (now === lastTdi) return writes
-    lastTdi = now
+    const now = wireState(rec)
+    if (now === lastState) return writes
+    lastState = now
     const from = persisted
     persisted = rec.tdi.state
     if (from !== rec.tdi.state) emit({kind: 'tdisp', detail: `${from} → ${rec.tdi.state}`, data: {from, to: rec.tdi.state, lock_generation: rec.tdi.lock_generation}})
+    const tspFrom = persistedTsp
+    persistedTsp = rec.cxl?.tsp_state
+    if (rec.cxl && tspFrom !== rec.cxl.tsp_state) emit({kind: 'tsp', detail: `${tspFrom} → ${rec.cxl.tsp_state}`, data: {from: tspFrom, to: rec.cxl.tsp_state, lock_generation: rec.cxl.tsp_lock_generation}})
     writes = writes.then(() => persistTdi(store, rec)).catch((error: unknown) => {
       emit({kind: 'persist-error', detail: error instanceof TdxkitError ? error.message : String(error), data: {}})
     })
@@ -118,7 +128,7 @@ export async function serveDevice(store: StateStore, opts: ServeOptions): Promis
     idle_timeout_ms: opts.idle_timeout_ms,
     on_log: (l: ServerLog) => emit({kind: 'connection', detail: `${l.kind} ${l.peer}${l.detail ? ` (${l.detail})` : ''}`, data: {...l}}),
     connection: () => {
-      const r = deviceResponder(dev, {ide, identity: opts.identity, on_event: onSpdm, heartbeat_period: opts.heartbeat_period ?? DEFAULT_HEARTBEAT_PERIOD, now: Date.now})
+      const r = deviceResponder(dev, {ide, cxl_ide: cxlIde, identity: opts.identity, on_event: onSpdm, heartbeat_period: opts.heartbeat_period ?? DEFAULT_HEARTBEAT_PERIOD, now: Date.now})
       return {handle: (p) => r.handleDoe(p), settle}
     },
   })

@@ -1,10 +1,11 @@
 /**
  * Demo steps for device evidence: lock → evidence → verify → accept, one device that is refused, and —
- * when DMTF's spdm-emu oracle is present — libspdm's requester attesting a tdxkit device on the wire.
+ * when DMTF's spdm-emu oracle is present — libspdm's requester running its whole default flow against
+ * a tdxkit CXL memory device on the wire.
  */
 import {join} from 'node:path'
 import type {DemoContext, DemoStep} from './index.js'
-import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice} from '../app/device.js'
+import {acceptDevice, addDeviceOp, collectEvidence, exportReference, listDevices, lockDevice, resetDeviceOp} from '../app/device.js'
 import {initPlatform, openStore, type StateStore} from '../app/platform.js'
 import {writeOutputFile} from '../app/files.js'
 import {TdxkitError} from '../errors.js'
@@ -13,17 +14,22 @@ import {verifyDeviceEvidence} from '../device/verifier.js'
 import {verdictLines} from '../cli/device-render.js'
 import {EVIDENCE_OBJECT_NAMES} from '../device/tsm.js'
 import {serveDevice, type ServeEvent} from '../app/spdm-device.js'
+import {deviceDma} from '../app/device-dma.js'
 import {copySpdmEmu, locateSpdmEmu, runLibspdmRequester} from '../app/spdm-oracle.js'
 
 const DEMO_DEVICE = 'nic0'
 const REFUSED_DEVICE = 'gpu-swapped'
 const DEMO_NONCE = Buffer.from('tdxkit demo verifier nonce 32 B!', 'ascii')
-/** libspdm's requester drives TDISP interface 0xBEEF, i.e. PCI address be:1d.7. */
-const WIRE_DEVICE = 'tdi-wire'
+/** The TD buffer the demo device DMAs into (256 MiB into guest RAM), and how much. */
+const DMA_GPA = 0x1000_0000n
+const DMA_BYTES = 4096
+/** libspdm's requester drives TDISP interface 0xBEEF, i.e. PCI address be:1d.7: a CXL memory device there. */
+const WIRE_DEVICE = 'mem-wire'
 const WIRE_BDF = 'be:1d.7'
-/** No mutual authentication (tdxkit has no requester certificate support); APP/PSK off for the clean run. */
-const LIBSPDM_NO_MUT = ['--mut_auth', 'NO', '--basic_mut_auth', 'NO']
-const LIBSPDM_NO_APP = [...LIBSPDM_NO_MUT, '--exe_session', 'KEY_EX,HEARTBEAT,KEY_UPDATE,MEAS,DIGEST,CERT']
+/** The default flow, without mutual authentication (tdxkit has no requester certificate support). */
+const LIBSPDM_DEFAULT_FLOW = ['--mut_auth', 'NO', '--basic_mut_auth', 'NO']
+/** Protocol families of the vendor-defined messages, by the prefix the device's event log gives them. */
+const VDM_FAMILIES = ['IDE_KM', 'TDISP', 'CXL IDE_KM', 'CXL TSP']
 
 /** Serve the wire device, run libspdm's requester once with `args`, collect what the device saw. */
 async function libspdmRun(store: StateStore, emu: string, args: string[]): Promise<{code: number | null; events: ServeEvent[]}> {
@@ -63,6 +69,24 @@ export const DEVICE_STEPS: DemoStep[] = [
       return {
         lines: [...(note ? [note] : []), ...result.map((d) => `${d.id}  ${d.bdf}  ${d.product}  firmware ${d.firmware}  ${d.tdi_state}`)],
         data: {devices: result.map((d) => ({id: d.id, tdi_state: d.tdi_state}))},
+      }
+    },
+  },
+  {
+    id: 'device-dma-untrusted',
+    title: `Before accept, ${DEMO_DEVICE}'s DMA is T=0: the IOMMU lets it reach shared memory only (TEE-IO guide Table A-8)`,
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const shared = (await deviceDma(store, {device: DEMO_DEVICE, gpa: DMA_GPA, bytes: DMA_BYTES, direction: 'write', shared: true})).result
+      try {
+        await deviceDma(store, {device: DEMO_DEVICE, gpa: DMA_GPA, bytes: DMA_BYTES, direction: 'write'})
+        throw new Error('an unaccepted device wrote into private memory')
+      } catch (error) {
+        if (!(error instanceof TdxkitError)) throw error
+        return {
+          lines: [`shared buffer ${shared.gpa}: ${shared.bytes} bytes written with ${shared.tlp}, the TD reads them back`, `private GPA 0x${DMA_GPA.toString(16)}: refused (exit ${error.exit}, ${error.code}): ${error.message}`],
+          data: {shared_ok: shared.verified, private_exit: error.exit, code: error.code},
+        }
       }
     },
   },
@@ -124,6 +148,18 @@ export const DEVICE_STEPS: DemoStep[] = [
     },
   },
   {
+    id: 'device-dma-trusted',
+    title: `After lock → verify → accept, ${DEMO_DEVICE} sends T=1 DMA into the TD's private memory`,
+    async run(ctx) {
+      const {store} = await connectStore(ctx)
+      const r = (await deviceDma(store, {device: DEMO_DEVICE, gpa: DMA_GPA, bytes: DMA_BYTES, direction: 'write'})).result
+      return {
+        lines: [`private GPA ${r.gpa}: ${r.bytes} bytes written with ${r.tlp} (${r.why}); the TD reads back ${r.preview.slice(0, 16)}… (${r.verified ? 'matches' : 'MISMATCH'})`],
+        data: {tlp: r.tlp, alias: r.alias, verified: r.verified},
+      }
+    },
+  },
+  {
     id: 'device-refused',
     title: 'A device whose firmware was swapped after the reference values were taken is refused',
     async run(ctx) {
@@ -146,25 +182,32 @@ export const DEVICE_STEPS: DemoStep[] = [
   },
   {
     id: 'device-libspdm',
-    title: "libspdm's requester (DMTF spdm-emu) attests a tdxkit device over PCI_DOE",
+    title: "libspdm's requester (DMTF spdm-emu) runs its whole default flow against a tdxkit CXL memory device over PCI_DOE",
     async run(ctx) {
       const oracle = locateSpdmEmu()
       if (!oracle) return {lines: ['spdm-emu oracle not found (set TDXKIT_ORACLES): step skipped'], data: {skipped: true}}
       const {store} = await connectStore(ctx)
-      if (!(await listDevices(store)).result.some((d) => d.id === WIRE_DEVICE)) await addDeviceOp(store, {model: 'nic', id: WIRE_DEVICE, bdf: WIRE_BDF})
+      const existing = (await listDevices(store)).result.find((d) => d.id === WIRE_DEVICE)
+      if (!existing) await addDeviceOp(store, {model: 'cxl-mem', id: WIRE_DEVICE, bdf: WIRE_BDF})
+      // a previous run left the TSP configuration locked: TSP has no unlock, the host resets the device
+      else if (existing.cxl?.tsp_state !== 'CONFIG_UNLOCKED' || existing.tdi_state !== 'CONFIG_UNLOCKED') await resetDeviceOp(store, WIRE_DEVICE)
       const emu = copySpdmEmu(oracle, ctx.workDir)
-      const clean = await libspdmRun(store, emu, LIBSPDM_NO_APP)
-      const sessions = clean.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'session').map((e) => String(e.data.request))
-      const app = await libspdmRun(store, emu, LIBSPDM_NO_MUT)
-      const tdisp = app.events.filter((e) => e.kind === 'tdisp').map((e) => e.detail)
-      const vendor = app.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'request' && e.data.request === 'VENDOR_DEFINED_REQUEST').length
+      const run = await libspdmRun(store, emu, LIBSPDM_DEFAULT_FLOW)
+      const sessions = [...new Set(run.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'session').map((e) => String(e.data.request)))]
+      const tdisp = run.events.filter((e) => e.kind === 'tdisp').map((e) => e.detail)
+      const tsp = run.events.filter((e) => e.kind === 'tsp').map((e) => e.detail)
+      const vdm = run.events.filter((e) => e.kind === 'spdm' && e.data.kind === 'request' && e.data.request === 'VENDOR_DEFINED_REQUEST').map((e) => String(e.data.detail))
+      const messages = Object.fromEntries(VDM_FAMILIES.map((f) => [f, vdm.filter((m) => m.startsWith(`${f} `)).length]))
       return {
         lines: [
-          `spdm_requester_emu ${LIBSPDM_NO_APP.join(' ')} → exit ${clean.code}: VCA, certificate, CHALLENGE, signed measurements, session (${[...new Set(sessions)].join(', ')})`,
-          `spdm_requester_emu ${LIBSPDM_NO_MUT.join(' ')} (IDE_KM + TDISP app flow): ${vendor} PCI-SIG vendor messages answered; TDI ${tdisp.join(', ')}`,
-          `  then it asks for CXL IDE_KM, which this PCIe device refuses (UnsupportedRequest) → exit ${app.code}`,
+          `spdm_requester_emu --trans PCI_DOE ${LIBSPDM_DEFAULT_FLOW.join(' ')} → exit ${run.code}`,
+          `  VCA, certificates, CHALLENGE, signed measurements; session: ${sessions.join(', ')}`,
+          `  in the session: ${VDM_FAMILIES.map((f) => `${messages[f]} ${f}`).join(', ')} messages answered`,
+          `  TDI ${tdisp.join(', ')}`,
+          `  CXL TSP ${tsp.join(', ')} (configured: AES-XTS-256 memory encryption; TE state set and cleared)`,
+          '  (the default flow also asks for a PSK session; libspdm skips it because the device does not advertise PSK_CAP)',
         ],
-        data: {clean_exit: clean.code, app_exit: app.code, tdisp, sessions},
+        data: {clean_exit: run.code, tdisp, tsp, sessions, messages},
       }
     },
   },

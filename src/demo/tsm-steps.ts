@@ -17,6 +17,7 @@ import {writeOutputFile} from '../app/files.js'
 import {fingerprintOf} from '../verify/roots.js'
 import {QuoteVerifier, defaultOptions} from '../verify/verifier.js'
 import type {DemoStep} from './index.js'
+import {DEFAULT_STRATEGY} from '../guest/quote.js'
 
 const NONCE = Buffer.from('tdxkit demo: an unmodified shell client'.padEnd(64, '.'))
 
@@ -28,7 +29,7 @@ export const TSM_STEPS: DemoStep[] = [
       const fuse = fuseAvailability()
       if (!fuse.available) return {lines: [`skipped: ${fuse.reason}`], data: {skipped: true, reason: fuse.reason}}
       const dir = mkdtempSync(join(tmpdir(), 'tdxkit-demo-tsm-'))
-      const server = await serveTsm({dir, store: ctx.store, strategy: 'dma-pool'})
+      const server = await serveTsm({dir, store: ctx.store, strategy: DEFAULT_STRATEGY})
       let quote: Buffer
       try {
         quote = await shellTsmQuote(server.report_root, NONCE)

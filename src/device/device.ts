@@ -39,6 +39,8 @@ import {measurementBlocks, modelSpec, plannedRanges, type ModelSpec} from './mod
 import type {DeviceRecord} from './registry.js'
 import type {SpdmResponder} from '../spdm/responder.js'
 import {deviceResponder} from './spdm-responder.js'
+import {CxlTspTarget} from './cxl-tsp.js'
+import type {CxlIdeKmPort} from './cxl-ide-km.js'
 
 const chainCache = new Map<string, DeviceChain>()
 
@@ -234,6 +236,13 @@ export class DeviceRuntime {
     rsp[f.num_req_this.offset] = NUM_REQ_THIS
     rsp[f.num_req_all.offset] = NUM_REQ_ALL
     return rsp
+  }
+
+  /** The device's CXL TSP target (CXL models only), its report carrying the CXL port's IDE registers. */
+  cxlTsp(ide: CxlIdeKmPort): CxlTspTarget {
+    const spec = this.spec.cxl
+    if (!spec || !this.rec.cxl) throw new Error(`device ${this.rec.id} (${this.rec.model}) has no CXL TSP target`)
+    return new CxlTspTarget(this.rec.cxl, spec, () => ide.registers())
   }
 
   /** The host writes the Command register: clearing Bus Master Enable while LOCKED/RUN is a TDISP error. */

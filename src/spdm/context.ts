@@ -39,6 +39,8 @@ export interface VendorHandler {
   vendor_id: Buffer
   /** Answer one request payload (starting at the protocol id); undefined = not supported. */
   handle(payload: Buffer, session: {session_id: number}): Buffer | undefined
+  /** Name the request for logs (e.g. "TDISP LOCK_INTERFACE_REQUEST"); undefined when unknown. */
+  describe?(payload: Buffer): string | undefined
 }
 
 /** What a responder answers for: identity, measurements, vendor protocols. */

@@ -78,6 +78,8 @@ export interface PeerCaps {
 export interface Reply {
   msg: Buffer
   after?: () => void
+  /** what the request was, for the event log (e.g. the protocol message inside a VENDOR_DEFINED_REQUEST) */
+  detail?: string
 }
 
 /** One SPDM connection's responder. */
@@ -222,7 +224,7 @@ export class SpdmResponder {
   private finishReply(reply: Reply, code: number, session?: Session): void {
     if (reply.msg[SPDM_HEADER.fields.code.offset] === SpdmResponse.ERROR) {
       if (code === SpdmRequest.GET_MEASUREMENTS) (session ? session.messageM : this.messageM).length = 0
-      this.event({kind: 'error', request: spdmRequestName(code), session_id: session?.id, error: spdmErrorLabel(reply.msg)})
+      this.event({kind: 'error', request: spdmRequestName(code), session_id: session?.id, error: spdmErrorLabel(reply.msg), detail: reply.detail})
       return
     }
     const limit = this.peer.data_transfer_size
@@ -232,7 +234,7 @@ export class SpdmResponder {
       this.event({kind: 'error', request: spdmRequestName(code), session_id: session?.id, error: 'ResponseTooLarge'})
       return
     }
-    this.event({kind: 'request', request: spdmRequestName(code), session_id: session?.id})
+    this.event({kind: 'request', request: spdmRequestName(code), session_id: session?.id, detail: reply.detail})
   }
 
   /** libspdm's rule: any request but GET_MEASUREMENTS ends L1/L2; session requests end M1/M2's B. */

@@ -34,7 +34,7 @@ async function errnoOf(p: Promise<unknown>): Promise<string> {
 }
 
 const providerOn = (s: StateStore, o: Partial<TsmBackendOptions> = {}) =>
-  tdxGuestProvider(async (rd) => (await tsmBackendQuote(s, rd, {strategy: 'dma-pool', ...o})).quote)
+  tdxGuestProvider(async (rd) => (await tsmBackendQuote(s, rd, {strategy: 'preshared-pool', ...o})).quote)
 
 test('constants: TDX_QUOTE_MAX_LEN = 8 KiB - 24-byte header = 8168; four visible attributes', () => {
   assert.is(TDX_QUOTE_MAX_LEN, 8168)
@@ -44,7 +44,7 @@ test('constants: TDX_QUOTE_MAX_LEN = 8 KiB - 24-byte header = 8168; four visible
 test('a quote through the simulated path: REPORTDATA = inblob, version as asked, counted in the state', async () => {
   const s = await store('tsm-tdx-ok')
   const nonce = Buffer.alloc(64, 0x42)
-  for (const [version, strategy] of [[4, 'vmap-mapgpa'], [5, 'dma-pool']] as const) {
+  for (const [version, strategy] of [[4, 'vmap-mapgpa'], [5, 'preshared-pool']] as const) {
     const r = await tdxGuestProvider(async (rd) => (await tsmBackendQuote(s, rd, {strategy, quoteVersion: version})).quote).reportNew(desc(nonce))
     const q = parseQuote(r.outblob)
     assert.is(q.version, version)
@@ -52,7 +52,7 @@ test('a quote through the simulated path: REPORTDATA = inblob, version as asked,
     assert.is(r.auxblob, undefined) // the driver emits no auxblob
   }
   const alloc = s.load()!.alloc as {quotes: Record<string, number>}
-  assert.equal(alloc.quotes, {'vmap-mapgpa': 1, 'dma-pool': 1})
+  assert.equal(alloc.quotes, {'vmap-mapgpa': 1, 'preshared-pool': 1})
 })
 
 test('inblob not exactly 64 bytes: EINVAL before any GetQuote', async () => {

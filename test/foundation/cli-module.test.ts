@@ -55,13 +55,14 @@ test('sysinfo: auto-creates the default platform (stderr notice), rd vs rdall, J
   assert.is(j.method, 'rd')
   assert.is(j.seamcalls, 62)
   assert.is(j.version.major_version, 1)
-  assert.is(j.td_conf.max_vcpus_per_td, null)
-  assert.equal(j.absent, ['td_conf.max_vcpus_per_td'])
+  // Issue 16: MAX_VCPUS_PER_TD is mandatory for Linux v6.16+ and present in the 1.5 profile.
+  assert.is(j.td_conf.max_vcpus_per_td, 576)
+  assert.equal(j.absent, [])
   const all = cli(['sysinfo', '--method', 'rdall', '--json'], {stateDir: d})
   assert.is(all.stderr, '', 'no second creation notice')
   assert.is(json(all.stdout).seamcalls, 1)
   const text = cli(['sysinfo'], {stateDir: d})
-  assert.match(text.stdout, /max_vcpus_per_td\s+absent/)
+  assert.match(text.stdout, /max_vcpus_per_td\s+576/)
   assert.match(text.stdout, /62 SEAMCALLs/)
 })
 

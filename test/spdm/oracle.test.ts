@@ -1,8 +1,9 @@
 /**
  * Interoperability with DMTF's reference implementation (shared/oracles/spdm-emu): libspdm's
- * requester attests a tdxkit device (secure session, IDE_KM, TDISP lock/report/start/stop), tdxkit's
- * requester attests libspdm's responder and a tdxkit device, and `device verify` accepts that
- * evidence only with the right trust anchor.
+ * requester runs its whole default flow against a tdxkit CXL memory device (secure session, IDE_KM,
+ * TDISP lock/report/start/stop, CXL IDE_KM, CXL TSP configure/lock/TE state) and stops at CXL on a
+ * PCIe NIC, tdxkit's requester attests libspdm's responder and a tdxkit device, `device verify`
+ * accepts that evidence only with the right trust anchor, and the DMTF validator passes both devices.
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
@@ -10,7 +11,7 @@ import {join} from 'node:path'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {StateStore} from '../../src/state/store.js'
 import {initPlatform} from '../../src/app/platform.js'
-import {addDeviceOp, listDevices, exportReference} from '../../src/app/device.js'
+import {addDeviceOp, listDevices, exportReference, resetDeviceOp} from '../../src/app/device.js'
 import {serveDevice, type ServeEvent} from '../../src/app/spdm-device.js'
 import {decodeEvidence} from '../../src/device/evidence.js'
 import {blockIsRaw, decodeMeasurementRecord} from '../../src/abi/spdm.js'
@@ -23,10 +24,10 @@ const SEED = 'tdxkit-spdm-oracle'
 /** libspdm's requester asks for TDISP interface FUNCTION_ID 0xBEEF = PCI address be:1d.7. */
 const LIBSPDM_TDI_BDF = 'be:1d.7'
 /**
- * Requester flags for the run that must exit 0. --mut_auth NO / --basic_mut_auth NO: tdxkit does not
- * implement mutual authentication (no requester certificate, no encapsulated requests). --exe_session
- * drops APP and PSK: the APP flow ends with CXL IDE_KM and CXL TSP (vendor 0x1E98), which a PCIe
- * device answers with UnsupportedRequest, and tdxkit offers no PSK sessions.
+ * Requester flags for a PCIe device's run that must exit 0. --mut_auth NO / --basic_mut_auth NO:
+ * tdxkit does not implement mutual authentication (no requester certificate, no encapsulated
+ * requests). --exe_session drops APP: the APP flow ends with CXL IDE_KM and CXL TSP (vendor 0x1E98),
+ * which a PCIe device answers with UnsupportedRequest (the CXL memory device runs the whole flow).
  */
 const NO_APP_FLAGS = ['--mut_auth', 'NO', '--basic_mut_auth', 'NO', '--exe_session', 'KEY_EX,HEARTBEAT,KEY_UPDATE,MEAS,DIGEST,CERT']
 
@@ -37,9 +38,17 @@ async function connectPlatform(): Promise<StateStore> {
   return store
 }
 
-async function withServer<T>(store: StateStore, fn: (port: number, events: ServeEvent[]) => Promise<T>): Promise<T> {
+/** A tdx-connect platform with libspdm's TDI (be:1d.7) as a CXL Type-3 memory device. */
+async function cxlPlatform(): Promise<StateStore> {
+  const store = new StateStore(tempDir('tdxkit-spdm-oracle-cxl-'))
+  await initPlatform(store, {profile: 'tdx-connect', seed: SEED})
+  await addDeviceOp(store, {model: 'cxl-mem', id: 'mem0', bdf: LIBSPDM_TDI_BDF})
+  return store
+}
+
+async function withServer<T>(store: StateStore, fn: (port: number, events: ServeEvent[]) => Promise<T>, device = 'tdi0'): Promise<T> {
   const events: ServeEvent[] = []
-  const {server} = await serveDevice(store, {device: 'tdi0', port: 0, on_event: (e) => events.push(e)})
+  const {server} = await serveDevice(store, {device, port: 0, on_event: (e) => events.push(e)})
   try {
     return await fn(server.port, events)
   } finally {
@@ -48,9 +57,14 @@ async function withServer<T>(store: StateStore, fn: (port: number, events: Serve
 }
 
 const tdispTransitions = (events: ServeEvent[]) => events.filter((e) => e.kind === 'tdisp').map((e) => e.data.to)
+const tspTransitions = (events: ServeEvent[]) => events.filter((e) => e.kind === 'tsp').map((e) => e.data.to)
+/** The protocol messages the device answered inside VENDOR_DEFINED_REQUESTs ("CXL TSP LOCK_TARGET_CONFIGURATION", ...). */
+const vendorMessages = (events: ServeEvent[]) => events.filter((e) => e.kind === 'spdm' && e.data.kind === 'request' && e.data.request === 'VENDOR_DEFINED_REQUEST').map((e) => String(e.data.detail))
+/** libspdm's only flags for the default flow: tdxkit has no mutual authentication. */
+const DEFAULT_FLOW_FLAGS = ['--mut_auth', 'NO', '--basic_mut_auth', 'NO']
 const sessionEvents = (events: ServeEvent[]) => events.filter((e) => e.kind === 'spdm' && e.data.kind === 'session').map((e) => `${e.data.request}${e.data.detail ? ` ${e.data.detail}` : ''}`)
 
-oracleTest(test, 'libspdm requester (default flow, no mutual auth) runs to completion against tdxkit device serve except CXL', async () => {
+oracleTest(test, 'libspdm requester (default flow, no mutual auth) against a PCIe NIC: IDE_KM and TDISP run, then CXL is refused with UnsupportedRequest', async () => {
   const store = await connectPlatform()
   const emu = emuCopy()
   await withServer(store, async (port, events) => {
@@ -59,7 +73,7 @@ oracleTest(test, 'libspdm requester (default flow, no mutual auth) runs to compl
     assert.equal(tdispTransitions(events), ['CONFIG_LOCKED', 'RUN', 'CONFIG_UNLOCKED'])
     const ide = events.filter((e) => e.kind === 'spdm' && e.data.request === 'VENDOR_DEFINED_REQUEST' && e.data.kind === 'request')
     assert.ok(ide.length >= 7 + 11, `IDE_KM (7) and TDISP (11) requests answered, got ${ide.length}`)
-    // the run then stops on CXL IDE_KM, which a PCIe device refuses (documented requester limitation)
+    // the run then stops on CXL IDE_KM, which a PCIe device refuses: only CXL models advertise CXL
     const refused = events.filter((e) => e.kind === 'spdm' && e.data.kind === 'error' && e.data.request === 'VENDOR_DEFINED_REQUEST')
     assert.is(refused.length, 1)
     assert.is(refused[0].data.error, 'UnsupportedRequest')
@@ -67,6 +81,62 @@ oracleTest(test, 'libspdm requester (default flow, no mutual auth) runs to compl
   })
   const dev = (await listDevices(store)).result.find((d) => d.id === 'tdi0')!
   assert.is(dev.tdi_state, 'CONFIG_UNLOCKED')
+})
+
+oracleTest(test, 'libspdm requester default flow exits 0 against tdxkit device serve mem0 (CXL Type-3): IDE_KM, TDISP, CXL IDE_KM, CXL TSP', async () => {
+  const store = await cxlPlatform()
+  const emu = emuCopy()
+  await withServer(
+    store,
+    async (port, events) => {
+      const run = await runEmu(emu, 'spdm_requester_emu', ['--trans', 'PCI_DOE', '--port', String(port), ...DEFAULT_FLOW_FLAGS])
+      assert.is(run.code, 0, run.output.slice(-2000))
+      assert.not.match(run.output, /ERROR/)
+      // the TDI went through the whole TDISP sequence on the device's own state machine, the TSP target was configured and locked
+      assert.equal(tdispTransitions(events), ['CONFIG_LOCKED', 'RUN', 'CONFIG_UNLOCKED'])
+      assert.equal(tspTransitions(events), ['CONFIG_LOCKED'])
+      const vdm = vendorMessages(events)
+      for (const m of ['IDE_KM QUERY', 'IDE_KM KEY_PROG', 'IDE_KM K_SET_GO', 'IDE_KM K_SET_STOP', 'TDISP START_INTERFACE_REQUEST', 'TDISP STOP_INTERFACE_REQUEST', 'CXL IDE_KM QUERY', 'CXL IDE_KM GET_KEY', 'CXL IDE_KM KEY_PROG', 'CXL IDE_KM K_SET_GO', 'CXL IDE_KM K_SET_STOP', 'CXL TSP GET_TARGET_TSP_VERSION', 'CXL TSP GET_TARGET_CAPABILITIES', 'CXL TSP GET_TARGET_CONFIGURATION_REPORT']) {
+        assert.ok(vdm.includes(m), `${m} answered`)
+      }
+      const order = ['CXL TSP SET_TARGET_CONFIGURATION', 'CXL TSP LOCK_TARGET_CONFIGURATION', 'CXL TSP SET_TARGET_TE_STATE'].map((m) => vdm.indexOf(m))
+      assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), `configure → lock → TE state in order: ${order}`)
+      // the only refusals are libspdm's probes of measurement indices the device does not have
+      const errors = events.filter((e) => e.kind === 'spdm' && e.data.kind === 'error').map((e) => `${e.data.request} ${e.data.error}`)
+      assert.equal([...new Set(errors)], ['GET_MEASUREMENTS InvalidRequest'])
+      // the default flow's PSK session is skipped by libspdm itself: the device does not advertise PSK_CAP
+      assert.not.ok(events.some((e) => e.kind === 'spdm' && /^PSK_/.test(String(e.data.request))), 'no PSK_EXCHANGE was sent')
+      const s = sessionEvents(events)
+      for (const want of ['KEY_EXCHANGE handshaking', 'FINISH established', 'HEARTBEAT', 'END_SESSION ended']) assert.ok(s.includes(want), `${want} in ${s.join(', ')}`)
+    },
+    'mem0',
+  )
+  // TDI and TSP state are in the state directory: TDI back to CONFIG_UNLOCKED, TSP locked with libspdm's configuration, TE range set then cleared
+  const dev = (await listDevices(store)).result.find((d) => d.id === 'mem0')!
+  assert.is(dev.tdi_state, 'CONFIG_UNLOCKED')
+  assert.is(dev.cxl?.tsp_state, 'CONFIG_LOCKED')
+  assert.is(dev.cxl?.configuration?.memory_encryption_algorithm, 2, 'AES-XTS-256')
+  assert.equal(dev.cxl?.te_ranges, [])
+  // TSP has no unlock: a second run finds the target locked and SET_TARGET_CONFIGURATION refused; a reset clears the lock
+  await withServer(
+    store,
+    async (port, events) => {
+      const again = await runEmu(emu, 'spdm_requester_emu', ['--trans', 'PCI_DOE', '--port', String(port), ...DEFAULT_FLOW_FLAGS])
+      assert.is.not(again.code, 0)
+      assert.ok(events.some((e) => e.kind === 'spdm' && e.data.kind === 'request' && e.data.detail === 'CXL TSP SET_TARGET_CONFIGURATION'), 'answered (with a TSP ERROR)')
+      assert.not.ok(vendorMessages(events).includes('CXL TSP LOCK_TARGET_CONFIGURATION'))
+    },
+    'mem0',
+  )
+  await resetDeviceOp(store, 'mem0')
+  await withServer(
+    store,
+    async (port) => {
+      const third = await runEmu(emu, 'spdm_requester_emu', ['--trans', 'PCI_DOE', '--port', String(port), ...DEFAULT_FLOW_FLAGS])
+      assert.is(third.code, 0, third.output.slice(-2000))
+    },
+    'mem0',
+  )
 })
 
 oracleTest(test, 'libspdm requester exits 0 against tdxkit device serve: VCA, certificate, CHALLENGE, measurements, session with HEARTBEAT / KEY_UPDATE / in-session MEAS', async () => {
@@ -178,9 +248,14 @@ oracleTest(test, 'demo step: libspdm requester attests a tdxkit device (exit 0 r
     const step = DEVICE_STEPS.find((s) => s.id === 'device-libspdm')!
     const store = new StateStore(tempDir('tdxkit-spdm-demo-'))
     await initPlatform(store, {profile: 'tdx-connect', seed: SEED})
-    const r = await step.run({store, workDir: tempDir('tdxkit-spdm-demo-files-'), bag: new Map()})
-    assert.is(r.data?.clean_exit, 0)
-    assert.equal(r.data?.tdisp, ['CONFIG_UNLOCKED → CONFIG_LOCKED', 'CONFIG_LOCKED → RUN', 'RUN → CONFIG_UNLOCKED'])
+    const ctx = {store, workDir: tempDir('tdxkit-spdm-demo-files-'), bag: new Map()}
+    // twice on the same state: the step resets the device the first run left with its TSP locked
+    for (let i = 0; i < 2; i++) {
+      const r = await step.run(ctx)
+      assert.is(r.data?.clean_exit, 0)
+      assert.equal(r.data?.tdisp, ['CONFIG_UNLOCKED → CONFIG_LOCKED', 'CONFIG_LOCKED → RUN', 'RUN → CONFIG_UNLOCKED'])
+      assert.equal(r.data?.tsp, ['CONFIG_UNLOCKED → CONFIG_LOCKED'])
+    }
   } finally {
     if (prev === undefined) delete process.env.TDXKIT_ORACLES
     else process.env.TDXKIT_ORACLES = prev
@@ -194,17 +269,23 @@ function validatorCounts(log: string): {pass: number; fail: number} {
   return {pass: Number(m[1]), fail: Number(m[2])}
 }
 
-oracleTest(test, 'DMTF SPDM Responder Validator against tdxkit device serve: 0 failures', async () => {
-  const store = await connectPlatform()
-  const emu = emuCopy()
-  await withServer(store, async (port) => {
-    const run = await runEmu(emu, 'spdm_device_validator_sample', ['--trans', 'PCI_DOE', '--port', String(port)], 300_000)
-    assert.is(run.code, 0, run.output.slice(-2000))
+for (const [model, device, platform] of [['nic', 'tdi0', connectPlatform], ['cxl-mem', 'mem0', cxlPlatform]] as const) {
+  oracleTest(test, `DMTF SPDM Responder Validator against tdxkit device serve (${model}): 0 failures`, async () => {
+    const store = await platform()
+    const emu = emuCopy()
+    await withServer(
+      store,
+      async (port) => {
+        const run = await runEmu(emu, 'spdm_device_validator_sample', ['--trans', 'PCI_DOE', '--port', String(port)], 300_000)
+        assert.is(run.code, 0, run.output.slice(-2000))
+      },
+      device,
+    )
+    const counts = validatorCounts(readFileSync(join(emu, 'test.log'), 'latin1'))
+    console.log(`  validator (${model}): ${counts.pass} pass, ${counts.fail} fail`)
+    assert.is(counts.fail, 0)
+    assert.ok(counts.pass > 1000, `${counts.pass} checks passed`)
   })
-  const counts = validatorCounts(readFileSync(join(emu, 'test.log'), 'latin1'))
-  console.log(`  validator: ${counts.pass} pass, ${counts.fail} fail`)
-  assert.is(counts.fail, 0)
-  assert.ok(counts.pass > 1000, `${counts.pass} checks passed`)
-})
+}
 
 test.run()
