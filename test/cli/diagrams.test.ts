@@ -76,7 +76,7 @@ test('CLI: quote generate --trace-svg FILE draws the request; -o DIR style error
   const toStdout = cli(['quote', 'generate', '--report-data', '00', '--trace-svg', '-', '-o', join(state, 'q.bin')], {stateDir: state})
   assert.is(toStdout.code, 0, toStdout.stderr)
   assertSvg(toStdout.stdout)
-  assert.match(toStdout.stderr, /^quote v5, \d+ bytes via dma-pool/m)
+  assert.match(toStdout.stderr, /^quote v5, \d+ bytes via [a-z-]+ \(poll\)/m)
   const dir = cli(['quote', 'generate', '--report-data', '00', '--trace-svg', state], {stateDir: state})
   assert.is(dir.code, 2)
   assert.match(dir.stderr, /^tdxkit: error: cannot write .* \(--trace-svg\): it is a directory/)
