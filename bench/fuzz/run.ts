@@ -85,7 +85,6 @@ async function campaign(args: Args, plan: Array<{name: string; runs: number}>, s
     const outcome = await new Promise<{kind: 'done'} | {kind: 'hang' | 'memory' | 'error'; at: number; detail: string}>((resolve) => {
       let last = -1
       let since = Date.now()
-      let finished = 0
       const timer = setInterval(() => {
         const now = Atomics.load(meta, 0)
         if (now !== last) {
@@ -99,7 +98,6 @@ async function campaign(args: Args, plan: Array<{name: string; runs: number}>, s
       }, 500)
       w.on('message', (m: {type: string; stats?: TargetStats; findings?: Array<Omit<Finding, 'input'> & {input: string}>}) => {
         if (m.type === 'target') {
-          finished++
           stats.push(m.stats!)
           console.log(formatStats(m.stats!))
           for (const f of m.findings!) findings.push({...f, input: Buffer.from(f.input, 'hex')})

@@ -130,18 +130,9 @@ function serveConnection(sock: Socket, handler: ConnectionHandler, opts: SpdmSer
 /** Listen (port 0 = any free port) and serve until closed. */
 export async function startSpdmServer(opts: SpdmServerOptions): Promise<SpdmServer> {
   const sockets = new Set<Socket>()
-  let server: Server | undefined
   let resolveDone!: () => void
   const done = new Promise<void>((r) => (resolveDone = r))
-  const close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy()
-      server?.close(() => {
-        resolveDone()
-        resolve()
-      })
-    })
-  server = createServer((sock) => {
+  const server: Server = createServer((sock) => {
     const peer = `${sock.remoteAddress}:${sock.remotePort}`
     if (sockets.size >= (opts.max_connections ?? DEFAULT_MAX_CONNECTIONS)) {
       opts.on_log?.({kind: 'refused', peer, detail: 'connection limit reached'})
@@ -155,10 +146,18 @@ export async function startSpdmServer(opts: SpdmServerOptions): Promise<SpdmServ
       if (opts.once) void close()
     })
   })
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy()
+      server.close(() => {
+        resolveDone()
+        resolve()
+      })
+    })
   const host = opts.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
-    server!.once('error', (e: NodeJS.ErrnoException) => reject(new InputError('LISTEN_FAILED', `cannot listen on ${host}:${opts.port ?? 0}: ${e.code ?? e.message}`)))
-    server!.listen(opts.port ?? 0, host, () => resolve())
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new InputError('LISTEN_FAILED', `cannot listen on ${host}:${opts.port ?? 0}: ${e.code ?? e.message}`)))
+    server.listen(opts.port ?? 0, host, () => resolve())
   })
   const addr = server.address() as AddressInfo
   return {port: addr.port, host: addr.address, done, close}

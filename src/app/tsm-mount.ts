@@ -118,7 +118,7 @@ export function fuseOperations(tree: TsmReportTree, onInternal: (op: string, err
     return -errnoNumber('EIO')
   }
   /** Run fn; pass its value to cb (or the errno of what it threw). */
-  const reply = (op: string, cb: FuseCallback, fn: () => unknown, toArgs: (v: any) => unknown[] = () => [0]) => {
+  const reply = <T>(op: string, cb: FuseCallback, fn: () => T | PromiseLike<T>, toArgs: (v: T) => unknown[] = () => [0]) => {
     Promise.resolve()
       .then(fn)
       .then(

@@ -1,4 +1,5 @@
 /** Small text-rendering helpers for human output (colour only on a TTY without NO_COLOR). */
+import {stripVTControlCharacters} from 'node:util'
 
 const useColor = (): boolean => Boolean(process.stdout.isTTY) && !process.env.NO_COLOR
 
@@ -11,7 +12,7 @@ export const yellow = wrap('33')
 export const cyan = wrap('36')
 
 /** Visible length (ignores ANSI colour codes). */
-const vlen = (s: string) => s.replace(/\u001B\[[0-9;]*m/g, '').length
+const vlen = (s: string) => stripVTControlCharacters(s).length
 const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - vlen(s)))
 
 /** A left-aligned table with a header rule. */

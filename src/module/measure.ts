@@ -18,7 +18,6 @@ import {deriveBytes} from '../util/seed.js'
 export const MRTD_BLOCK_SIZE = 128
 export const MR_EXTEND_CHUNK = 256
 const MRTD_TAG_SIZE = 16
-const MRTD_GPA_SIZE = 8
 export const MEM_PAGE_ADD_TAG = 'MEM.PAGE.ADD'
 export const MR_EXTEND_TAG = 'MR.EXTEND'
 const TD_PAGE_SIZE = 4096

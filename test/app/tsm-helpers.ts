@@ -77,7 +77,6 @@ export function platformQuotes(seed = 'tsm-tests'): {platform: Platform; quote: 
   return {platform, quote: async (reportData) => quoteTdReport(platform.doc, getTdReport(platform, reportData))}
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TestFn = Test<any>
 
 /** Register a test that needs FUSE: runs, skips with the reason, or fails under CI=true. */

@@ -50,7 +50,9 @@ async function startMount(dir: string, args: string[] = []): Promise<Mount> {
     const timer = setTimeout(() => rej(new Error(`no readiness line within ${READY_TIMEOUT_MS} ms: ${err}`)), READY_TIMEOUT_MS)
     child.stdout!.on('data', (d) => {
       out += d
-      if (out.includes('\n')) (clearTimeout(timer), res(out.split('\n')[0]))
+      if (!out.includes('\n')) return
+      clearTimeout(timer)
+      res(out.split('\n')[0])
     })
     exited.then((code) => (clearTimeout(timer), rej(new Error(`tsm mount exited ${code}: ${err}`))))
   })

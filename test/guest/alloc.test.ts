@@ -214,7 +214,7 @@ test('MapGPA resume GPA outside the range (hostile host) is rejected', () => {
 test('the host never touches a private GPA: every host access of a quote request lies in shared pages', async () => {
   const {requestQuote} = await import('../../src/guest/quote.js')
   for (const strategy of ['vmap-mapgpa', 'dma-pool'] as const) {
-    const {p, td} = freshTd()
+    const {td} = freshTd()
     const alloc = strategy === 'dma-pool' ? new DmaPoolAllocator(td, {poolBytes: 16384}) : new VmapMapGpaAllocator(td)
     const shared = new Set<number>()
     const orig = td.memory.hostRead.bind(td.memory)

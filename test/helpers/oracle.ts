@@ -16,7 +16,6 @@ export const ORACLES_DIR = process.env.TDXKIT_ORACLES ? resolve(process.env.TDXK
 export const SPDM_EMU_DIR = join(ORACLES_DIR, 'spdm-emu')
 export const spdmEmuPresent = (): boolean => existsSync(join(SPDM_EMU_DIR, 'spdm_requester_emu'))
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TestFn = Test<any>
 
 /** Register a test that needs the spdm-emu oracle: runs, skips (say so), or fails under CI. */

@@ -37,7 +37,6 @@ function findMissing(): string | undefined {
   return undefined
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TestFn = Test<any>
 
 /**

@@ -15,7 +15,6 @@ export const readVector = (...parts: string[]): Buffer => readFileSync(vectorPat
 
 import type {Test} from 'uvu'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TestFn = Test<any>
 
 /** Register a test that needs the real vectors: runs, skips (say so), or fails under CI. */

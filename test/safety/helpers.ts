@@ -21,7 +21,11 @@ export function worker(args: string[]): WorkerRun {
   const waiters: Array<{re: RegExp; resolve: () => void}> = []
   child.stdout!.on('data', (d) => {
     stdout += d
-    for (const w of [...waiters]) if (w.re.test(stdout)) (waiters.splice(waiters.indexOf(w), 1), w.resolve())
+    for (const w of [...waiters]) {
+      if (!w.re.test(stdout)) continue
+      waiters.splice(waiters.indexOf(w), 1)
+      w.resolve()
+    }
   })
   child.stderr!.on('data', (d) => (stderr += d))
   const done = new Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}>((resolve) =>

@@ -18,7 +18,7 @@
 import {RefusedError, TdxkitError} from '../../errors.js'
 import {PAGE_SIZE} from '../../machine/memory.js'
 import type {GuestTd} from '../td.js'
-import {checkRange, pagesFor, type SharedBuffer, type SharedBufferAllocator, readDirect, writeDirect} from './interface.js'
+import {pagesFor, type SharedBuffer, type SharedBufferAllocator, readDirect, writeDirect} from './interface.js'
 import {setMemoryDecrypted, setMemoryEncrypted} from './set-memory.js'
 
 export interface DmaDeviceOptions {

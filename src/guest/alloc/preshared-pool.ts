@@ -19,7 +19,7 @@ import {readUint} from '../../abi/layout.js'
 import {InputError, TdxkitError} from '../../errors.js'
 import {PAGE_SIZE, PAGE_SIZE_2M, type GuestMemory} from '../../machine/memory.js'
 import type {GuestTd} from '../td.js'
-import {PoolExhaustedError, checkRange, type SharedBuffer, type SharedBufferAllocator, readDirect, writeDirect} from './interface.js'
+import {PoolExhaustedError, type SharedBuffer, type SharedBufferAllocator, readDirect, writeDirect} from './interface.js'
 import {restoreSharedRun, setMemoryDecrypted, setMemoryEncrypted} from './set-memory.js'
 
 /** Default pool: 8 slots of 8 KiB. */

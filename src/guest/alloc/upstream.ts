@@ -25,7 +25,7 @@ import {readUint} from '../../abi/layout.js'
 import {InputError, TdxkitError} from '../../errors.js'
 import {PAGE_SIZE} from '../../machine/memory.js'
 import type {GuestTd} from '../td.js'
-import {PoolExhaustedError, checkRange, type SharedBuffer, type SharedBufferAllocator, readDirect, writeDirect} from './interface.js'
+import {PoolExhaustedError, type SharedBuffer, type SharedBufferAllocator, readDirect, writeDirect} from './interface.js'
 import {restoreSharedRun, setMemoryDecrypted, setMemoryEncrypted} from './set-memory.js'
 
 /** Kernel versions whose GET_QUOTE_BUF_SIZE differs. */

@@ -22,7 +22,6 @@ import {
 } from '../../../src/abi/quote.js'
 import {writeField, type Layout} from '../../../src/abi/layout.js'
 import {signP256} from '../../../src/x509/ecdsa.js'
-import type {QuoteSeed} from './seeds.js'
 
 export const REGIONS = ['any', 'header', 'body', 'signature_data', 'qe_report', 'qe_auth_data', 'pck_cert_data'] as const
 export type Region = (typeof REGIONS)[number]
