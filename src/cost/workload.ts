@@ -178,73 +178,74 @@ function durationOf(v: string | number, what: string): number {
   return requirePositive(n, what)
 }
 
-export function parseWorkload(input: WorkloadInput = {}): Workload {
+/** The sizes and counts every workload has, each checked against its flag's bounds. */
+function parseBasics(input: WorkloadInput) {
   const d = WORKLOAD_DEFAULTS
-  const requests = intOf(input.requests ?? d.requests, '--requests', MAX_REQUESTS)
-  const buffer = sizeOf(input.size ?? d.size, '--size')
-  const reqBytes = sizeOf(input['request-size'] ?? d['request-size'], '--request-size')
-  const respBytes = sizeOf(input['response-size'] ?? d['response-size'], '--response-size')
-  const concurrency = intOf(input.concurrency ?? d.concurrency, '--concurrency', 1_000_000)
-  // Over the module's MAX_VCPUS_PER_TD is a TD-creation refusal (exit 7), reported when the TD is created.
-  const vcpus = intOf(input.vcpus ?? d.vcpus, '--vcpus', MAX_VCPUS)
-  const memory = sizeOf(input.memory ?? d.memory, '--memory')
-  let rate: number | undefined
-  if (input.rate !== undefined) {
-    rate = typeof input.rate === 'number' ? input.rate : Number(String(input.rate).replace(/\/s$/, ''))
-    if (!Number.isFinite(rate) || rate <= 0) throw new InputError('BAD_WORKLOAD', `--rate must be a positive number of requests per second (got '${input.rate}')`)
+  return {
+    requests: intOf(input.requests ?? d.requests, '--requests', MAX_REQUESTS),
+    buffer: sizeOf(input.size ?? d.size, '--size'),
+    reqBytes: sizeOf(input['request-size'] ?? d['request-size'], '--request-size'),
+    respBytes: sizeOf(input['response-size'] ?? d['response-size'], '--response-size'),
+    concurrency: intOf(input.concurrency ?? d.concurrency, '--concurrency', 1_000_000),
+    // Over the module's MAX_VCPUS_PER_TD is a TD-creation refusal (exit 7), reported when the TD is created.
+    vcpus: intOf(input.vcpus ?? d.vcpus, '--vcpus', MAX_VCPUS),
+    memory: sizeOf(input.memory ?? d.memory, '--memory'),
+    rate: parseRate(input.rate),
   }
+}
 
+/** --rate: requests per second (an optional "/s" suffix); absent = closed loop. */
+function parseRate(text: string | number | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const rate = typeof text === 'number' ? text : Number(String(text).replace(/\/s$/, ''))
+  if (!Number.isFinite(rate) || rate <= 0) throw new InputError('BAD_WORKLOAD', `--rate must be a positive number of requests per second (got '${text}')`)
+  return rate
+}
+
+/** The TD's memory holds the buffer, and the buffer holds the GetQuote header and payload. */
+function checkBufferFits(memory: number, buffer: number, reqBytes: number, respBytes: number): void {
   if (memory < PAGE_SIZE_2M || memory % PAGE_SIZE !== 0) throw new InputError('BAD_WORKLOAD', `--memory must be a multiple of 4 KiB and at least 2 MiB (got ${memory} bytes)`)
   const payload = GETQUOTE_HEADER_BYTES + Math.max(reqBytes, respBytes)
   if (payload > buffer) {
     throw new InputError('BAD_WORKLOAD', `--size ${buffer} bytes cannot hold the ${GETQUOTE_HEADER_BYTES}-byte GetQuote header plus a ${Math.max(reqBytes, respBytes)}-byte payload (need ≥ ${payload})`)
   }
   if (buffer > memory / 4) throw new InputError('BAD_WORKLOAD', `--size ${buffer} bytes is more than a quarter of the TD's memory (${memory} bytes)`)
+}
 
+/** The preshared-pool size: the default, sized like the kernel's SWIOTLB, or explicit; whole buffers only. */
+function parsePool(text: string | number | undefined, memory: number, vcpus: number, buffer: number): {pool: number; rule: Workload['pool_rule']} {
   let pool: number
   let rule: Workload['pool_rule']
-  const poolIn = input['pool-size']
-  if (poolIn === undefined) {
-    pool = d['pool-size']
+  if (text === undefined) {
+    pool = WORKLOAD_DEFAULTS['pool-size']
     rule = 'default'
-  } else if (typeof poolIn === 'string' && poolIn.trim().toLowerCase() === 'swiotlb') {
+  } else if (typeof text === 'string' && text.trim().toLowerCase() === 'swiotlb') {
     pool = swiotlbBytes(memory, vcpus)
     rule = 'swiotlb'
   } else {
-    pool = sizeOf(poolIn, '--pool-size')
+    pool = sizeOf(text, '--pool-size')
     rule = 'explicit'
   }
   // The pool hands out whole buffers: a pool must hold at least one.
   if (pool < buffer) throw new InputError('BAD_WORKLOAD', `--pool-size ${pool} bytes is smaller than one ${buffer}-byte buffer`)
   validatePoolSizes(pool, Math.ceil(buffer / PAGE_SIZE) * PAGE_SIZE) // 4 KiB multiples, as the guest path requires
   if (pool > memory / 2) throw new InputError('BAD_WORKLOAD', `--pool-size ${pool} bytes is more than half of the TD's memory (${memory} bytes)`)
-  const sw = parseSwiotlb(input['swiotlb-size'], memory, vcpus, buffer)
+  return {pool, rule}
+}
+
+/** --upstream-kernel and --strategies; the upstream driver's fixed buffer must hold --size. */
+function parseStrategyChoice(input: WorkloadInput, buffer: number): {kernel: UpstreamKernel; strategies: StrategyName[]} {
   const kernel = input['upstream-kernel'] ?? DEFAULT_UPSTREAM_KERNEL
   if (!(UPSTREAM_KERNELS as readonly string[]).includes(kernel)) throw new InputError('BAD_WORKLOAD', `--upstream-kernel must be one of ${UPSTREAM_KERNELS.join(', ')} (got '${kernel}')`)
   const strategies = parseStrategies(input.strategies)
   if (strategies.includes('upstream') && buffer > UPSTREAM_QUOTE_BUF_BYTES[kernel as UpstreamKernel]) {
     throw new InputError('BAD_WORKLOAD', `--size ${buffer} bytes is larger than the upstream driver's GET_QUOTE_BUF_SIZE (${UPSTREAM_QUOTE_BUF_BYTES[kernel as UpstreamKernel]} bytes in ${kernel}); pick --upstream-kernel 7.0 or leave upstream out (--strategies)`)
   }
+  return {kernel: kernel as UpstreamKernel, strategies}
+}
 
-  const w: Workload = {
-    requests,
-    buffer_bytes: buffer,
-    request_bytes: reqBytes,
-    response_bytes: respBytes,
-    concurrency,
-    ...(rate === undefined ? {} : {rate}),
-    vcpus,
-    memory_bytes: memory,
-    pool_bytes: pool,
-    pool_rule: rule,
-    swiotlb_bytes: sw.bytes,
-    swiotlb_rule: sw.rule,
-    upstream_kernel: kernel as UpstreamKernel,
-    strategies,
-    completion: input.notify ? 'notify' : 'poll',
-    on_exhaustion: 'wait',
-    seed: input.seed ?? d.seed,
-  }
+/** The optional overrides of the profile's host timing and of what a full pool does. */
+function applyOverrides(w: Workload, input: WorkloadInput): void {
   if (input['poll-interval'] !== undefined) {
     if (input.notify) throw new InputError('BAD_WORKLOAD', '--poll-interval and --notify are exclusive (notify completion does not poll)')
     w.poll_interval_us = durationOf(input['poll-interval'], '--poll-interval')
@@ -259,6 +260,34 @@ export function parseWorkload(input: WorkloadInput = {}): Workload {
     if (input['on-exhaustion'] !== 'wait' && input['on-exhaustion'] !== 'fail') throw new InputError('BAD_WORKLOAD', `--on-exhaustion must be wait or fail (got '${input['on-exhaustion']}')`)
     w.on_exhaustion = input['on-exhaustion']
   }
+}
+
+export function parseWorkload(input: WorkloadInput = {}): Workload {
+  const {requests, buffer, reqBytes, respBytes, concurrency, vcpus, memory, rate} = parseBasics(input)
+  checkBufferFits(memory, buffer, reqBytes, respBytes)
+  const {pool, rule} = parsePool(input['pool-size'], memory, vcpus, buffer)
+  const sw = parseSwiotlb(input['swiotlb-size'], memory, vcpus, buffer)
+  const {kernel, strategies} = parseStrategyChoice(input, buffer)
+  const w: Workload = {
+    requests,
+    buffer_bytes: buffer,
+    request_bytes: reqBytes,
+    response_bytes: respBytes,
+    concurrency,
+    ...(rate === undefined ? {} : {rate}),
+    vcpus,
+    memory_bytes: memory,
+    pool_bytes: pool,
+    pool_rule: rule,
+    swiotlb_bytes: sw.bytes,
+    swiotlb_rule: sw.rule,
+    upstream_kernel: kernel,
+    strategies,
+    completion: input.notify ? 'notify' : 'poll',
+    on_exhaustion: 'wait',
+    seed: input.seed ?? WORKLOAD_DEFAULTS.seed,
+  }
+  applyOverrides(w, input)
   return w
 }
 

@@ -182,15 +182,16 @@ function dataCheck(eventType: number, data: Buffer, digest: Buffer | undefined):
   return DATA_HASHED_EVENT_TYPES.has(eventType) ? 'mismatch' : 'unchecked'
 }
 
-/** Parse a TCG2 crypto-agile event log (e.g. the CCEL log area). Trailing 0x00 / 0xFF padding is allowed. */
-export function parseEventLog(log: Uint8Array): EventLog {
-  const buf = Buffer.from(log.buffer, log.byteOffset, log.byteLength)
+/** Refuse what is plainly not a log area: nothing but padding, or the ACPI table itself. */
+function checkLogArea(buf: Buffer): void {
   if (buf.length === 0 || isPadding(buf)) throw new ParseError('EVENTLOG_EMPTY', 'event log: empty (no records, only padding)')
   if (buf.subarray(0, 4).toString('latin1') === CCEL_SIGNATURE) {
     throw new ParseError('EVENTLOG_IS_ACPI_TABLE', 'event log: this is the ACPI CCEL table, not the log area (pass the table with --table)')
   }
+}
 
-  // Record 0: SHA-1-format header carrying the Spec ID event.
+/** Record 0: the SHA-1-format header carrying the Spec ID event. */
+function readSpecIdRecord(buf: Buffer): {spec_id: SpecIdEvent; event: LogEvent} {
   const c0 = new Cursor(buf, 0, () => 'event log: record 0 (Spec ID header)')
   const h0 = c0.layout(TCG_PCR_EVENT_HEADER, 'record header')
   const type0 = readNum(TCG_PCR_EVENT_HEADER, buf, 'event_type', h0)
@@ -203,74 +204,90 @@ export function parseEventLog(log: Uint8Array): EventLog {
   const data0 = Buffer.from(c0.take(readNum(TCG_PCR_EVENT_HEADER, buf, 'event_size', h0), 'Spec ID event data'))
   const spec_id = parseSpecId(data0)
   const mr0 = readNum(TCG_PCR_EVENT_HEADER, buf, 'pcr_index', h0)
-  const events: LogEvent[] = [
-    {
-      index: 0,
-      offset: 0,
-      size: c0.pos,
-      mr_index: mr0,
-      rtmr_index: ccMrIndexToRtmr(mr0),
-      event_type: type0,
-      type_name: eventTypeName(type0),
-      digests: [{alg_id: TPM_ALG.SHA1, alg: 'sha1', digest: Buffer.from(field(TCG_PCR_EVENT_HEADER, buf, 'digest', h0))}],
-      data: data0,
-      extended: false,
-      data_check: 'unchecked',
-      decoded: decodeEventData(type0, data0),
-    },
-  ]
-  const sizes = new Map(spec_id.algorithms.map((a) => [a.alg_id, a.digest_size]))
+  const event: LogEvent = {
+    index: 0,
+    offset: 0,
+    size: c0.pos,
+    mr_index: mr0,
+    rtmr_index: ccMrIndexToRtmr(mr0),
+    event_type: type0,
+    type_name: eventTypeName(type0),
+    digests: [{alg_id: TPM_ALG.SHA1, alg: 'sha1', digest: Buffer.from(field(TCG_PCR_EVENT_HEADER, buf, 'digest', h0))}],
+    data: data0,
+    extended: false,
+    data_check: 'unchecked',
+    decoded: decodeEventData(type0, data0),
+  }
+  return {spec_id, event}
+}
 
-  let pos = c0.pos
-  while (pos < buf.length) {
-    const prefix = buf.subarray(pos, Math.min(buf.length, pos + RECORD_PREFIX))
-    if (isPadding(prefix)) break
-    const index = events.length
-    const c = new Cursor(buf, pos, () => `event log: record ${index}`)
-    const h = c.layout(TCG_PCR_EVENT2_HEADER, 'record header')
-    const mr_index = readNum(TCG_PCR_EVENT2_HEADER, buf, 'pcr_index', h)
-    const event_type = readNum(TCG_PCR_EVENT2_HEADER, buf, 'event_type', h)
-    const count = readNum(TCG_PCR_EVENT2_HEADER, buf, 'digest_count', h)
-    if (count !== spec_id.algorithms.length) {
+/** The digest list of one crypto-agile record: exactly one digest per algorithm the Spec ID event declares. */
+function readDigests(c: Cursor, buf: Buffer, spec_id: SpecIdEvent, sizes: Map<number, number>, count: number, at: string): EventDigest[] {
+  if (count !== spec_id.algorithms.length) {
+    throw new ParseError(
+      'EVENTLOG_DIGEST_COUNT_MISMATCH',
+      `${at} carries ${count} digests, the Spec ID event declares ${spec_id.algorithms.length} (${spec_id.algorithms.map((a) => a.alg).join(', ')})`,
+    )
+  }
+  const digests: EventDigest[] = []
+  for (let i = 0; i < count; i++) {
+    const a = c.layout(TPMT_HA_HEADER, `digest ${i} algorithm`)
+    const alg_id = readNum(TPMT_HA_HEADER, buf, 'hash_alg', a)
+    const size = sizes.get(alg_id)
+    if (size === undefined) {
       throw new ParseError(
-        'EVENTLOG_DIGEST_COUNT_MISMATCH',
-        `event log: record ${index} at offset ${pos} carries ${count} digests, the Spec ID event declares ${spec_id.algorithms.length} (${spec_id.algorithms.map((a) => a.alg).join(', ')})`,
+        'EVENTLOG_UNKNOWN_ALGORITHM',
+        `${at}: digest ${i} uses algorithm 0x${alg_id.toString(16).padStart(4, '0')} (${algName(alg_id)}), which the Spec ID event does not declare`,
       )
     }
-    const digests: EventDigest[] = []
-    for (let i = 0; i < count; i++) {
-      const a = c.layout(TPMT_HA_HEADER, `digest ${i} algorithm`)
-      const alg_id = readNum(TPMT_HA_HEADER, buf, 'hash_alg', a)
-      const size = sizes.get(alg_id)
-      if (size === undefined) {
-        throw new ParseError(
-          'EVENTLOG_UNKNOWN_ALGORITHM',
-          `event log: record ${index} at offset ${pos}: digest ${i} uses algorithm 0x${alg_id.toString(16).padStart(4, '0')} (${algName(alg_id)}), which the Spec ID event does not declare`,
-        )
-      }
-      if (digests.some((d) => d.alg_id === alg_id)) {
-        throw new ParseError('EVENTLOG_DIGEST_COUNT_MISMATCH', `event log: record ${index} at offset ${pos}: two ${algName(alg_id)} digests`)
-      }
-      digests.push({alg_id, alg: algName(alg_id), digest: Buffer.from(c.take(size, `${algName(alg_id)} digest`))})
+    if (digests.some((d) => d.alg_id === alg_id)) {
+      throw new ParseError('EVENTLOG_DIGEST_COUNT_MISMATCH', `${at}: two ${algName(alg_id)} digests`)
     }
-    const s = c.layout(EVENT_SIZE_FIELD, 'event size')
-    const data = Buffer.from(c.take(readNum(EVENT_SIZE_FIELD, buf, 'event_size', s), 'event data'))
-    const rtmr_index = ccMrIndexToRtmr(mr_index)
-    events.push({
-      index,
-      offset: pos,
-      size: c.pos - pos,
-      mr_index,
-      rtmr_index,
-      event_type,
-      type_name: eventTypeName(event_type),
-      digests,
-      data,
-      extended: event_type !== EV.NO_ACTION && rtmr_index !== null,
-      data_check: dataCheck(event_type, data, sha384Of({digests})),
-      decoded: decodeEventData(event_type, data),
-    })
-    pos = c.pos
+    digests.push({alg_id, alg: algName(alg_id), digest: Buffer.from(c.take(size, `${algName(alg_id)} digest`))})
+  }
+  return digests
+}
+
+/** One TCG_PCR_EVENT2 record at `pos` (record number `index`). */
+function readRecord(buf: Buffer, pos: number, index: number, spec_id: SpecIdEvent, sizes: Map<number, number>): LogEvent {
+  const c = new Cursor(buf, pos, () => `event log: record ${index}`)
+  const h = c.layout(TCG_PCR_EVENT2_HEADER, 'record header')
+  const mr_index = readNum(TCG_PCR_EVENT2_HEADER, buf, 'pcr_index', h)
+  const event_type = readNum(TCG_PCR_EVENT2_HEADER, buf, 'event_type', h)
+  const count = readNum(TCG_PCR_EVENT2_HEADER, buf, 'digest_count', h)
+  const digests = readDigests(c, buf, spec_id, sizes, count, `event log: record ${index} at offset ${pos}`)
+  const s = c.layout(EVENT_SIZE_FIELD, 'event size')
+  const data = Buffer.from(c.take(readNum(EVENT_SIZE_FIELD, buf, 'event_size', s), 'event data'))
+  const rtmr_index = ccMrIndexToRtmr(mr_index)
+  return {
+    index,
+    offset: pos,
+    size: c.pos - pos,
+    mr_index,
+    rtmr_index,
+    event_type,
+    type_name: eventTypeName(event_type),
+    digests,
+    data,
+    extended: event_type !== EV.NO_ACTION && rtmr_index !== null,
+    data_check: dataCheck(event_type, data, sha384Of({digests})),
+    decoded: decodeEventData(event_type, data),
+  }
+}
+
+/** Parse a TCG2 crypto-agile event log (e.g. the CCEL log area). Trailing 0x00 / 0xFF padding is allowed. */
+export function parseEventLog(log: Uint8Array): EventLog {
+  const buf = Buffer.from(log.buffer, log.byteOffset, log.byteLength)
+  checkLogArea(buf)
+  const {spec_id, event} = readSpecIdRecord(buf)
+  const events: LogEvent[] = [event]
+  const sizes = new Map(spec_id.algorithms.map((a) => [a.alg_id, a.digest_size]))
+  let pos = event.size
+  while (pos < buf.length) {
+    if (isPadding(buf.subarray(pos, Math.min(buf.length, pos + RECORD_PREFIX)))) break
+    const record = readRecord(buf, pos, events.length, spec_id, sizes)
+    events.push(record)
+    pos += record.size
   }
   const tail = buf.subarray(pos)
   return {

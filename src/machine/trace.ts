@@ -279,137 +279,110 @@ export function diffCounters(a: TraceCounters, b: TraceCounters): TraceCounters 
   return out
 }
 
-/**
- * Fold one event into the counters. One flat case per event kind (long, but each case is two or
- * three lines): it runs for every event of a modelled run, so it stays a single switch.
- */
-function count(c: TraceCounters, e: TraceEvent): void {
-  const n = e.count ?? 1
-  switch (e.kind) {
-    case 'tdcall':
-      c.tdcalls++
-      if (e.name === 'TDG.MEM.PAGE.ACCEPT') c.accept_calls++
-      if (e.name === 'TDG.MR.REPORT') c.report_calls++
-      break
-    case 'tdvmcall':
-      c.tdvmcalls++
-      c.tdcalls++ // every TDVMCALL is a TDCALL (leaf 0)
-      if (e.name === 'MapGPA') c.mapgpa_calls++
-      if (e.name === 'GetQuote') {
-        c.getquote_calls++
-        c.userspace_trips++
-      }
-      break
-    case 'mapgpa_retry':
-      c.mapgpa_retries++
-      break
-    case 'mapgpa_chunk':
-      c.mapgpa_chunks++
+type Fold = (c: TraceCounters, e: TraceEvent, n: number) => void
+
+/** TDCALLs and TDVMCALLs, and the MapGPA steps behind them. */
+const FOLD_CALLS: Partial<Record<OpKind, Fold>> = {
+  tdcall: (c, e) => {
+    c.tdcalls++
+    if (e.name === 'TDG.MEM.PAGE.ACCEPT') c.accept_calls++
+    if (e.name === 'TDG.MR.REPORT') c.report_calls++
+  },
+  tdvmcall: (c, e) => {
+    c.tdvmcalls++
+    c.tdcalls++ // every TDVMCALL is a TDCALL (leaf 0)
+    if (e.name === 'MapGPA') c.mapgpa_calls++
+    if (e.name === 'GetQuote') {
+      c.getquote_calls++
       c.userspace_trips++
-      break
-    case 'page_alloc':
-      c.page_allocs++
-      break
-    case 'page_free':
-      c.page_frees++
-      break
-    case 'vmap':
-      c.vmaps++
-      break
-    case 'vunmap':
-      c.vunmaps++
-      break
-    case 'cache_flush':
-      c.cache_flush_pages += n
-      break
-    case 'tlb_flush':
-      c.tlb_flushes++
-      break
-    case 'lazy_purge':
-      c.lazy_purges++
-      break
-    case 'dm_split':
-      if (e.level === '1G') c.dm_splits_1g += n
-      else c.dm_splits_2m += n
-      break
-    case 'dm_prot':
-      c.dm_prot_pages += n
-      break
-    case 'sept_remove':
-      c.sept_removals += n
-      c.sept_changes += n
-      c.pages_to_shared += n
-      break
-    case 'sept_zap_shared':
-      c.sept_zaps += n
-      c.pages_to_private += n
-      break
-    case 'sept_aug':
-      c.sept_adds += n
-      c.sept_changes += n
-      break
-    case 'vcpu_kick':
-      c.vcpu_kicks += n
-      c.forced_exits += e.exits ?? 0
-      break
-    case 'accept':
-      c.pages_accepted += n
-      break
-    case 'copy':
-      c.bytes_copied += n
-      break
-    case 'slot_alloc':
-      c.slot_allocs++
-      c.slot_ops++
-      break
-    case 'slot_free':
-      c.slot_frees++
-      c.slot_ops++
-      break
-    case 'slot_search':
-      c.slot_searches++
-      c.slots_scanned += n
-      break
-    case 'bounce':
-      c.bounce_bytes += n
-      break
-    case 'dma_map':
-      c.dma_maps++
-      break
-    case 'dma_unmap':
-      c.dma_unmaps++
-      break
-    case 'shared_delta': {
-      // count carries a signed byte delta
-      c.shared_bytes_now += e.count ?? 0
-      if (c.shared_bytes_now > c.shared_bytes_peak) c.shared_bytes_peak = c.shared_bytes_now
-      break
     }
-    case 'poll':
-      c.polls++
-      break
-    case 'notify_irq':
-      c.notifies++
-      break
-    case 'quote_service':
-      if (e.status === undefined || e.status === 0n) c.quotes_generated++
-      else c.quote_failures++
-      break
-    case 'request_begin':
-      c.requests++
-      break
-    case 'pool_exhausted':
-      c.pool_exhaustions++
-      break
-    case 'leak':
-      c.pages_leaked += n
-      break
-    case 'failure':
-      c.failures++
-      break
-    default:
-      break
-  }
+  },
+  mapgpa_retry: (c) => void c.mapgpa_retries++,
+  mapgpa_chunk: (c) => {
+    c.mapgpa_chunks++
+    c.userspace_trips++
+  },
+}
+
+/** Guest pages, the direct map, TLB and cache, and the S-EPT changes of a conversion. */
+const FOLD_MEMORY: Partial<Record<OpKind, Fold>> = {
+  page_alloc: (c) => void c.page_allocs++,
+  page_free: (c) => void c.page_frees++,
+  vmap: (c) => void c.vmaps++,
+  vunmap: (c) => void c.vunmaps++,
+  cache_flush: (c, _e, n) => void (c.cache_flush_pages += n),
+  tlb_flush: (c) => void c.tlb_flushes++,
+  lazy_purge: (c) => void c.lazy_purges++,
+  dm_split: (c, e, n) => {
+    if (e.level === '1G') c.dm_splits_1g += n
+    else c.dm_splits_2m += n
+  },
+  dm_prot: (c, _e, n) => void (c.dm_prot_pages += n),
+  sept_remove: (c, _e, n) => {
+    c.sept_removals += n
+    c.sept_changes += n
+    c.pages_to_shared += n
+  },
+  sept_zap_shared: (c, _e, n) => {
+    c.sept_zaps += n
+    c.pages_to_private += n
+  },
+  sept_aug: (c, _e, n) => {
+    c.sept_adds += n
+    c.sept_changes += n
+  },
+  vcpu_kick: (c, e, n) => {
+    c.vcpu_kicks += n
+    c.forced_exits += e.exits ?? 0
+  },
+  accept: (c, _e, n) => void (c.pages_accepted += n),
+  copy: (c, _e, n) => void (c.bytes_copied += n),
+}
+
+/** The shared-buffer allocators: slots, bounce copies, DMA mappings, shared bytes. */
+const FOLD_BUFFERS: Partial<Record<OpKind, Fold>> = {
+  slot_alloc: (c) => {
+    c.slot_allocs++
+    c.slot_ops++
+  },
+  slot_free: (c) => {
+    c.slot_frees++
+    c.slot_ops++
+  },
+  slot_search: (c, _e, n) => {
+    c.slot_searches++
+    c.slots_scanned += n
+  },
+  bounce: (c, _e, n) => void (c.bounce_bytes += n),
+  dma_map: (c) => void c.dma_maps++,
+  dma_unmap: (c) => void c.dma_unmaps++,
+  shared_delta: (c, e) => {
+    // count carries a signed byte delta
+    c.shared_bytes_now += e.count ?? 0
+    if (c.shared_bytes_now > c.shared_bytes_peak) c.shared_bytes_peak = c.shared_bytes_now
+  },
+}
+
+/** Quote requests: completion (poll / interrupt), outcome, exhaustion, leaks. */
+const FOLD_REQUESTS: Partial<Record<OpKind, Fold>> = {
+  poll: (c) => void c.polls++,
+  notify_irq: (c) => void c.notifies++,
+  quote_service: (c, e) => {
+    if (e.status === undefined || e.status === 0n) c.quotes_generated++
+    else c.quote_failures++
+  },
+  request_begin: (c) => void c.requests++,
+  pool_exhausted: (c) => void c.pool_exhaustions++,
+  leak: (c, _e, n) => void (c.pages_leaked += n),
+  failure: (c) => void c.failures++,
+}
+
+/** Event kind → how it moves the counters (kinds not listed count nothing). */
+const FOLD: Partial<Record<OpKind, Fold>> = {...FOLD_CALLS, ...FOLD_MEMORY, ...FOLD_BUFFERS, ...FOLD_REQUESTS}
+
+/** Fold one event into the counters (runs for every event of a modelled run: one table lookup). */
+function count(c: TraceCounters, e: TraceEvent): void {
+  FOLD[e.kind]?.(c, e, e.count ?? 1)
 }
 
 /** One human line per event (what `quote generate --trace` prints). */

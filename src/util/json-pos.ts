@@ -59,118 +59,143 @@ function lineIndex(text: string): (offset: number) => JsonLoc {
   }
 }
 
-/**
- * Parse `text`, recording where each value, key and span is. One recursive-descent reader over
- * closures (longer than the usual function on purpose): the cursor, depth and position maps are
- * shared by every production, and threading them through separate functions would only add noise.
- */
-export function parseJsonWithPositions(text: string): PositionedJson {
-  const valueAt = new Map<string, JsonLoc>()
-  const keyAt = new Map<string, JsonLoc>()
-  const spanAt = new Map<string, [number, number]>()
-  const locAt = lineIndex(text)
-  let i = 0
-  let depth = 0
-  const err = (msg: string, at = i): never => {
-    throw new JsonPosError(msg, locAt(at))
+/** Matches a JSON literal (true/false/null) or number at the start of its input. */
+const LITERAL_RE = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/
+/** A literal or number is never longer than this many characters (the window LITERAL_RE looks at). */
+const LITERAL_WINDOW = 64
+
+/** Recursive-descent reader: one method per production over a shared cursor, depth and position maps. */
+class PositionedReader {
+  readonly valueAt = new Map<string, JsonLoc>()
+  readonly keyAt = new Map<string, JsonLoc>()
+  readonly spanAt = new Map<string, [number, number]>()
+  private readonly locAt: (offset: number) => JsonLoc
+  private i = 0
+  private depth = 0
+
+  constructor(private readonly text: string) {
+    this.locAt = lineIndex(text)
   }
-  const ws = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++
-  }
-  const str = (): string => {
-    const start = i
-    i++ // opening quote
-    while (i < text.length && text[i] !== '"') {
-      if (text[i] === '\\') i++
-      else if (text.charCodeAt(i) < 0x20) err('control character in string')
-      i++
-    }
-    if (i >= text.length) err('unterminated string', start)
-    i++
-    try {
-      return JSON.parse(text.slice(start, i)) as string
-    } catch {
-      return err('invalid string escape', start)
-    }
-  }
-  const value = (path: string): unknown => {
-    ws()
-    const start = i
-    const v = value0(path)
-    spanAt.set(path, [start, i])
+
+  /** The whole document: one value and nothing after it but whitespace. */
+  document(): unknown {
+    const v = this.value('')
+    this.ws()
+    if (this.i < this.text.length) this.err('unexpected text after the JSON value')
     return v
   }
-  const value0 = (path: string): unknown => {
-    valueAt.set(path, locAt(i))
-    const c = text[i]
-    if ((c === '{' || c === '[') && ++depth > MAX_JSON_DEPTH) err(`nested deeper than ${MAX_JSON_DEPTH} levels`)
-    if (c === '{') {
-      i++
-      const out: Record<string, unknown> = {}
-      ws()
-      if (text[i] === '}') {
-        i++
-        depth--
-        return out
-      }
-      for (;;) {
-        ws()
-        if (text[i] !== '"') err('expected a "key" in object')
-        const kloc = locAt(i)
-        const k = str()
-        const p = `${path}/${k}`
-        if (Object.prototype.hasOwnProperty.call(out, k)) throw new JsonPosError(`duplicate key "${k}"`, kloc)
-        keyAt.set(p, kloc)
-        ws()
-        if (text[i] !== ':') err('expected ":" after key')
-        i++
-        // defineProperty: a "__proto__" key is an ordinary member (as with JSON.parse), not the prototype.
-        Object.defineProperty(out, k, {value: value(p), enumerable: true, writable: true, configurable: true})
-        ws()
-        if (text[i] === ',') {
-          i++
-          continue
-        }
-        if (text[i] === '}') {
-          i++
-          depth--
-          return out
-        }
-        err('expected "," or "}" in object')
-      }
-    }
-    if (c === '[') {
-      i++
-      const out: unknown[] = []
-      ws()
-      if (text[i] === ']') {
-        i++
-        depth--
-        return out
-      }
-      for (;;) {
-        out.push(value(`${path}/${out.length}`))
-        ws()
-        if (text[i] === ',') {
-          i++
-          continue
-        }
-        if (text[i] === ']') {
-          i++
-          depth--
-          return out
-        }
-        err('expected "," or "]" in array')
-      }
-    }
-    if (c === '"') return str()
-    const m = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64))
-    if (!m) err(i >= text.length ? 'unexpected end of input' : `unexpected character ${JSON.stringify(c)}`)
-    i += m![0].length
-    return JSON.parse(m![0])
+
+  private err(msg: string, at = this.i): never {
+    throw new JsonPosError(msg, this.locAt(at))
   }
-  const v = value('')
-  ws()
-  if (i < text.length) err('unexpected text after the JSON value')
-  return {value: v, valueAt, keyAt, spanAt}
+
+  private ws(): void {
+    const t = this.text
+    while (this.i < t.length && (t[this.i] === ' ' || t[this.i] === '\t' || t[this.i] === '\n' || t[this.i] === '\r')) this.i++
+  }
+
+  private str(): string {
+    const t = this.text
+    const start = this.i
+    this.i++ // opening quote
+    while (this.i < t.length && t[this.i] !== '"') {
+      if (t[this.i] === '\\') this.i++
+      else if (t.charCodeAt(this.i) < 0x20) this.err('control character in string')
+      this.i++
+    }
+    if (this.i >= t.length) this.err('unterminated string', start)
+    this.i++
+    try {
+      return JSON.parse(t.slice(start, this.i)) as string
+    } catch {
+      return this.err('invalid string escape', start)
+    }
+  }
+
+  /** A value after optional whitespace; records its span. */
+  private value(path: string): unknown {
+    this.ws()
+    const start = this.i
+    const v = this.bareValue(path)
+    this.spanAt.set(path, [start, this.i])
+    return v
+  }
+
+  private bareValue(path: string): unknown {
+    this.valueAt.set(path, this.locAt(this.i))
+    const c = this.text[this.i]
+    if ((c === '{' || c === '[') && ++this.depth > MAX_JSON_DEPTH) this.err(`nested deeper than ${MAX_JSON_DEPTH} levels`)
+    if (c === '{') return this.object(path)
+    if (c === '[') return this.array(path)
+    if (c === '"') return this.str()
+    return this.literal(c)
+  }
+
+  /** Consume `close` if it is next (ending a container); true if it was. */
+  private closes(close: string): boolean {
+    if (this.text[this.i] !== close) return false
+    this.i++
+    this.depth--
+    return true
+  }
+
+  /** After a member or element: true to read another, false at the closing bracket. */
+  private another(close: string, what: string): boolean {
+    this.ws()
+    if (this.text[this.i] === ',') {
+      this.i++
+      return true
+    }
+    if (this.closes(close)) return false
+    return this.err(`expected "," or "${close}" in ${what}`)
+  }
+
+  private object(path: string): Record<string, unknown> {
+    this.i++
+    const out: Record<string, unknown> = {}
+    this.ws()
+    if (this.closes('}')) return out
+    do this.member(path, out)
+    while (this.another('}', 'object'))
+    return out
+  }
+
+  private member(path: string, out: Record<string, unknown>): void {
+    this.ws()
+    if (this.text[this.i] !== '"') this.err('expected a "key" in object')
+    const kloc = this.locAt(this.i)
+    const k = this.str()
+    const p = `${path}/${k}`
+    if (Object.prototype.hasOwnProperty.call(out, k)) throw new JsonPosError(`duplicate key "${k}"`, kloc)
+    this.keyAt.set(p, kloc)
+    this.ws()
+    if (this.text[this.i] !== ':') this.err('expected ":" after key')
+    this.i++
+    // defineProperty: a "__proto__" key is an ordinary member (as with JSON.parse), not the prototype.
+    Object.defineProperty(out, k, {value: this.value(p), enumerable: true, writable: true, configurable: true})
+  }
+
+  private array(path: string): unknown[] {
+    this.i++
+    const out: unknown[] = []
+    this.ws()
+    if (this.closes(']')) return out
+    do out.push(this.value(`${path}/${out.length}`))
+    while (this.another(']', 'array'))
+    return out
+  }
+
+  private literal(c: string | undefined): unknown {
+    const m = LITERAL_RE.exec(this.text.slice(this.i, this.i + LITERAL_WINDOW))
+    if (!m) return this.err(this.i >= this.text.length ? 'unexpected end of input' : `unexpected character ${JSON.stringify(c)}`)
+    this.i += m[0].length
+    return JSON.parse(m[0])
+  }
+}
+
+/** Parse `text`, recording where each value, key and span is. */
+export function parseJsonWithPositions(text: string): PositionedJson {
+  const reader = new PositionedReader(text)
+  const value = reader.document()
+  return {value, valueAt: reader.valueAt, keyAt: reader.keyAt, spanAt: reader.spanAt}
 }
