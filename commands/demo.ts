@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {TdxCommand} from '../src/cli/base.js'
 import {bold, green} from '../src/cli/render.js'
-import {runDemo} from '../src/demo/index.js'
+import {runDemo, type DemoOutcome} from '../src/demo/index.js'
 import {DEMO_STEPS} from '../src/demo/steps.js'
 import {openStore} from '../src/app/platform.js'
 
@@ -17,7 +17,7 @@ export default class Demo extends TdxCommand<typeof Demo> {
     'keep-going': Flags.boolean({summary: 'Continue after a failing step.', default: false}),
   }
 
-  async run() {
+  async run(): Promise<DemoOutcome> {
     const dir = this.flags['state-dir'] ?? mkdtempSync(join(tmpdir(), 'tdxkit-demo-'))
     const workDir = mkdtempSync(join(tmpdir(), 'tdxkit-demo-files-'))
     const store = openStore(dir)

@@ -2,7 +2,7 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {InputError} from '../../src/errors.js'
-import {ghciCall, parseSubfunction} from '../../src/app/ghci.js'
+import {ghciCall, parseSubfunction, type GhciCallResult} from '../../src/app/ghci.js'
 import type {VmcallRegs} from '../../src/ghci/dispatcher.js'
 
 const REGS = ['rcx', 'rdx', 'rbx', 'rsi', 'rdi', 'r8', 'r9', 'r12', 'r13', 'r14', 'r15'] as const
@@ -32,7 +32,7 @@ The call runs against a fresh view of the TD's memory in which only the dma-pool
     ReturnType<typeof Flags.string>
   >
 
-  async run() {
+  async run(): Promise<GhciCallResult> {
     const subfn = parseSubfunction(this.args.leaf)
     const regs: VmcallRegs = {}
     const flags = this.flags as Record<string, string | undefined>

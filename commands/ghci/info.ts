@@ -1,6 +1,6 @@
 import {TdxCommand} from '../../src/cli/base.js'
 import {check, kv, table} from '../../src/cli/render.js'
-import {ghciInfo} from '../../src/app/ghci.js'
+import {ghciInfo, type GhciInfo as GhciInfoResult} from '../../src/app/ghci.js'
 
 export default class GhciInfo extends TdxCommand<typeof GhciInfo> {
   static summary = 'GetTdVmCallInfo: which GHCI TDVMCALLs the (simulated) host supports.'
@@ -8,7 +8,7 @@ export default class GhciInfo extends TdxCommand<typeof GhciInfo> {
     'Issues TDG.VP.VMCALL GetTdVmCallInfo leaf 0 (all-zero R11–R14 = base GHCI) and leaf 1 (optional-call bitmap), and lists the sub-functions with their numbers.'
   static examples = ['<%= config.bin %> ghci info', '<%= config.bin %> ghci info --json']
 
-  async run() {
+  async run(): Promise<GhciInfoResult> {
     const info = await ghciInfo(this.store(), (m) => this.notice(m))
     if (!this.jsonEnabled()) {
       this.log('GetTdVmCallInfo')

@@ -9,7 +9,6 @@
  * DMTF/spdm-emu cxl_tsp_requester_lib / cxl_tsp_responder_lib (what each side checks).
  */
 import {defineLayout} from './layout.js'
-import {codeName} from './names.js'
 
 /** TSP 1.0 (major 7:4, minor 3:0). */
 export const CXL_TSP_VERSION_10 = 0x10
@@ -32,8 +31,7 @@ export const CxlTspRequest = {
 } as const
 /** Response opcode = request opcode − 0x80; 0x7E delayed, 0x7F error. */
 export const CXL_TSP_RESPONSE_OFFSET = 0x80
-export const CXL_TSP_OPCODE_DELAYED_RSP = 0x7e
-export const CXL_TSP_OPCODE_ERROR_RSP = 0x7f
+const CXL_TSP_OPCODE_ERROR_RSP = 0x7f
 
 export function cxlTspMessageName(op: number): string {
   for (const [k, v] of Object.entries(CxlTspRequest)) {
@@ -64,7 +62,6 @@ export const CxlTspErrorCode = {
   LONG_EXECUTION_TIME: 0x0c,
   ALREADY_LOCKED: 0x0d,
 } as const
-export const cxlTspErrorName = (code: number): string => codeName(CxlTspErrorCode, code)
 
 /** Memory encryption features: supported (capabilities) bits. */
 export const TspMemEncSupport = {ENCRYPTION: 0x1, CKID_BASED: 0x2, RANGE_BASED: 0x4, INITIATOR_ENTROPY: 0x8, CKID_BASED_REQUIRED: 0x10} as const
@@ -75,7 +72,6 @@ export const TspMemEncAlgorithm = {AES_XTS_128: 0x1, AES_XTS_256: 0x2, VENDOR_SP
 export const TspTeFeature = {WRITE_ACCESS_CONTROL: 0x1, READ_ACCESS_CONTROL: 0x2, IMPLICIT_TE_STATE_CHANGE: 0x4, EXPLICIT_OOB_TE_STATE_CHANGE: 0x8, EXPLICIT_IB_TE_STATE_CHANGE: 0x10, EXPLICIT_TE_STATE_CHANGE_SANITIZE: 0x20} as const
 /** Explicit in-band TE state change granularity: bit n = 64 B << n (n ≤ 10), bit 31 = entire memory. */
 export const TSP_IB_GRANULARITY_64B = 0x1
-export const TSP_IB_GRANULARITY_MASK = 0x7ff
 export const TSP_IB_GRANULARITY_ENTIRE_MEMORY = 0x8000_0000
 /** Configuration features: locked target firmware update; (capability only) additional SPDM sessions. */
 export const TspConfigFeature = {LOCKED_TARGET_FW_UPDATE: 0x1, ADDITIONAL_SPDM_SESSIONS: 0x2} as const
@@ -84,8 +80,8 @@ export const TSP_IB_ENTRY_COUNT = 8
 export const TSP_IB_LENGTH_INDEX_UNUSED = 0xff
 export const TSP_IB_LENGTH_INDEX_MAX = 7
 /** Secondary sessions a SET_TARGET_CONFIGURATION can provision (one PSK each). */
-export const TSP_SECONDARY_SESSION_COUNT = 4
-export const TSP_SECONDARY_PSK_SIZE = 0x20
+const TSP_SECONDARY_SESSION_COUNT = 4
+const TSP_SECONDARY_PSK_SIZE = 0x20
 /** CKIDs are 13 bits wide (ckid_base + number_of_ckids stays below 0x2000). */
 export const TSP_CKID_LIMIT = 0x2000
 

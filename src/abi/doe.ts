@@ -54,14 +54,12 @@ export const EMU_FRAME_HEADER = defineLayout('EMU_SOCKET_FRAME', 12, {
 })
 export const EmuCommand = {NORMAL: 0x0001, OOB_ENCAP_KEY_UPDATE: 0x8001, OOB_ENCAP_ENDPOINT_INFO: 0x8002, CONTINUE: 0xfffd, SHUTDOWN: 0xfffe, UNKNOWN: 0xffff, TEST: 0xdead} as const
 export const EmuTransport = {NONE: 0, MCTP: 1, PCI_DOE: 2, TCP: 3} as const
-export type EmuTransportName = keyof typeof EmuTransport
 /** Largest payload an emulator accepts (LIBSPDM_MAX_SENDER_RECEIVER_BUFFER_SIZE = 0x1200 + 128). */
 export const EMU_MAX_PAYLOAD = 0x1280
 /** The TEST hello exchanged first (NUL-terminated ASCII). */
 export const EMU_CLIENT_HELLO = Buffer.from('Client Hello!\0', 'latin1')
 export const EMU_SERVER_HELLO = Buffer.from('Server Hello!\0', 'latin1')
-/** Default emulator ports: TCP binding and every other transport. */
-export const EMU_PORT_TCP = 4194
+/** Default emulator port (every transport but the TCP binding). */
 export const EMU_PORT_DEFAULT = 2323
 
 export interface EmuFrame {

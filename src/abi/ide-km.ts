@@ -27,8 +27,6 @@ export const IDE_KM_QUERY_RESP = defineLayout('IDE_KM_QUERY_RESP', 7, {
   max_port_index: {offset: 6, size: 1, kind: 'u8'},
 })
 export const IDE_KM_REG_SIZE = 4
-/** Largest register block list a QUERY_RESP carries (spdm-emu: PCI_IDE_KM_IDE_REG_BLOCK_SUPPORTED_COUNT). */
-export const IDE_KM_MAX_REGS = 64
 
 /** KEY_PROG / KP_ACK / K_SET_GO / K_SET_STOP / K_GOSTOP_ACK share this 7-byte header (KP_ACK carries a status). */
 export const IDE_KM_KEY_HEADER = defineLayout('IDE_KM_KEY_HEADER', 7, {
@@ -41,12 +39,8 @@ export const IDE_KM_KEY_HEADER = defineLayout('IDE_KM_KEY_HEADER', 7, {
 })
 /** KEY_PROG body after the header: KEY (8 DW, AES-256-GCM) ‖ IFV (2 DW). */
 export const IDE_KM_KEY_SIZE = 32
-export const IDE_KM_IFV_SIZE = 8
 export const IDE_KM_KEY_PROG_SIZE = 47
 
-export const IDE_KM_KEY_SET_MASK = 0x01
-export const IDE_KM_DIRECTION_TX = 0x02
 export const IDE_KM_SUB_STREAM_SHIFT = 4
-export const IDE_KM_SUB_STREAM_MASK = 0xf0
 export const IdeKmSubStream = {PR: 0, NPR: 1, CPL: 2} as const
 export const IdeKmAckStatus = {SUCCESS: 0x00, INCORRECT_LENGTH: 0x01, UNSUPPORTED_PORT_INDEX: 0x02, UNSUPPORTED_VALUE: 0x03, UNSPECIFIED_FAILURE: 0x04} as const

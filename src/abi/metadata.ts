@@ -20,8 +20,8 @@ export const MD_LIST_HEADER = defineLayout('MD_LIST_HEADER', 8, {
 })
 
 export const MD_LIST_PAGE_SIZE = 4096
-export const MD_SEQUENCE_HEADER_SIZE = 8
-export const MD_ELEMENT_SLOT = 8
+const MD_SEQUENCE_HEADER_SIZE = 8
+const MD_ELEMENT_SLOT = 8
 
 export interface MdSequence {
   firstId: bigint

@@ -53,13 +53,13 @@ export const SGX_EXT = {
 
 /** Number of SGX TCB component SVNs; component i (0-based) has OID `${SGX_EXT.TCB}.${i + 1}`. */
 export const TCB_COMPONENT_COUNT = 16
-export const tcbComponentOid = (i: number): string => `${SGX_EXT.TCB}.${i + 1}`
+const tcbComponentOid = (i: number): string => `${SGX_EXT.TCB}.${i + 1}`
 
 /** Sizes of the OCTET STRING fields. */
-export const PCK_EXT_SIZE = {PPID: 16, CPUSVN: 16, PCEID: 2, FMSPC: 6, PLATFORM_INSTANCE_ID: 16} as const
+const PCK_EXT_SIZE = {PPID: 16, CPUSVN: 16, PCEID: 2, FMSPC: 6, PLATFORM_INSTANCE_ID: 16} as const
 /** A component SVN is one byte of CPUSVN; PCESVN is the PCE's 16-bit ISVSVN. */
-export const COMPONENT_SVN_MAX = 0xff
-export const PCESVN_MAX = 0xffff
+const COMPONENT_SVN_MAX = 0xff
+const PCESVN_MAX = 0xffff
 
 /** SGX type values. */
 export const SGX_TYPE = {STANDARD: 0, SCALABLE: 1, SCALABLE_WITH_INTEGRITY: 2} as const

@@ -1,7 +1,7 @@
 /** Intel PCS v4 URL paths, response headers and the PCK CA type (shared by the PCS client and the local PCCS server). */
 
-export const PCS_API_VERSION = 'v4'
-export const pcsPath = (tee: 'sgx' | 'tdx', rest: string) => `/${tee}/certification/${PCS_API_VERSION}/${rest}`
+const PCS_API_VERSION = 'v4'
+const pcsPath = (tee: 'sgx' | 'tdx', rest: string) => `/${tee}/certification/${PCS_API_VERSION}/${rest}`
 
 export const PCS_PATHS = {
   pckcrl: pcsPath('sgx', 'pckcrl'),

@@ -18,7 +18,6 @@ export const SECURED_CIPHER_HEADER = defineLayout('SECURED_MESSAGE_CIPHER_HEADER
   application_data_length: {offset: 0, size: 2, kind: 'u16'},
 })
 export const SESSION_ID_RSP_SHIFT = 16
-export const SESSION_HALF_MASK = 0xffff
 
 /** AES-GCM parameters. */
 export const AEAD_TAG_SIZE = 16
@@ -28,7 +27,6 @@ export const AES_256_KEY_SIZE = 32
 export const SEQUENCE_NUMBER_SIZE = 8
 
 /** Secured-message (DSP0277) versions as SPDM version-number entries (major 15:12, minor 11:8). */
-export const SECURED_VERSION_10 = 0x1000
 export const SECURED_VERSION_11 = 0x1100
 export const SECURED_VERSION_12 = 0x1200
 
@@ -50,4 +48,3 @@ export const BIN_STR_LENGTH_SIZE = 2
 
 /** Signing contexts of the 1.2+ combined prefix for the session handshake. */
 export const SPDM_KEY_EXCHANGE_RSP_SIGN_CONTEXT = 'responder-key_exchange_rsp signing'
-export const SPDM_FINISH_SIGN_CONTEXT = 'requester-finish signing'

@@ -176,7 +176,7 @@ function comparisonPlatform(opts: DriverOptions): Platform {
 }
 
 /** One strategy on its own fresh simulated TD. */
-export class GuestPathDriver implements AllocatorDriver<Pending> {
+class GuestPathDriver implements AllocatorDriver<Pending> {
   readonly strategy: StrategyName
   readonly td: TdSession
   readonly platform: Platform
@@ -259,7 +259,7 @@ export class GuestPathDriver implements AllocatorDriver<Pending> {
   }
 }
 
-export interface GuestDriverOptions {
+interface GuestDriverOptions {
   /** Requests driven for real before steady-state replay may take over (Infinity: never replay). */
   calibrate?: number
 }
@@ -268,7 +268,7 @@ export interface GuestDriverOptions {
  * Requests always driven for real before replay is considered: 32 of warm-up (first-use effects
  * such as a dma-coherent buffer's direct-map splits), then 32 that must all agree.
  */
-export const DEFAULT_CALIBRATION = 64
+const DEFAULT_CALIBRATION = 64
 
 /** The engine's driver factory over the real guest path (optionally with steady-state replay). */
 export function guestDriverFactory(o: GuestDriverOptions = {}): DriverFactory {

@@ -31,7 +31,7 @@ export interface DmaOptions {
   data?: Buffer
 }
 
-export interface DmaResult {
+interface DmaResult {
   device: DeviceSummary
   direction: DmaDirection
   gpa: string

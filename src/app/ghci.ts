@@ -163,7 +163,7 @@ export interface ServiceQueryOutput {
 }
 
 /** The GUID of a service named on the command line (a known name or a GUID). */
-export function resolveServiceGuid(nameOrGuid: string): {guid: string; info?: ServiceInfo} {
+function resolveServiceGuid(nameOrGuid: string): {guid: string; info?: ServiceInfo} {
   const info = findService(nameOrGuid)
   if (info) return {guid: info.guid, info}
   const t = nameOrGuid.trim().toLowerCase()

@@ -12,13 +12,13 @@ import type {DoePort} from '../spdm/requester.js'
 export const DEFAULT_CLIENT_TIMEOUT_MS = 10_000
 
 /** The peer did not answer in time, closed the connection or broke the framing (exit 7). */
-export class TransportError extends TdxkitError {
+class TransportError extends TdxkitError {
   constructor(code: string, message: string) {
     super(code, message, {exit: ExitCode.REFUSED})
   }
 }
 
-export interface EmuClient extends DoePort {
+interface EmuClient extends DoePort {
   /** finish: SHUTDOWN (the emulator exits) or CONTINUE (it keeps its context), then close */
   end(command?: 'shutdown' | 'continue'): Promise<void>
   destroy(): void

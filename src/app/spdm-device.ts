@@ -61,7 +61,7 @@ export interface ServeEvent {
   data: Record<string, unknown>
 }
 
-export interface ServeOptions {
+interface ServeOptions {
   device: string
   host?: string
   port?: number
@@ -136,7 +136,7 @@ export async function serveDevice(store: StateStore, opts: ServeOptions): Promis
   return {server, device: summarize(rec)}
 }
 
-export interface AttestOptions extends Omit<RemoteOptions, 'random'> {
+interface AttestOptions extends Omit<RemoteOptions, 'random'> {
   connect: string
   timeout_ms?: number
   /** how to leave the peer: SHUTDOWN (an emulator exits) or CONTINUE */

@@ -13,14 +13,14 @@ import {errorMessage} from '../spdm/context.js'
 import {FrameReader, encodeDoe} from '../spdm/transport.js'
 import type {EmuFrame} from '../abi/doe.js'
 
-export interface ConnectionHandler {
+interface ConnectionHandler {
   /** one DOE data object in, one out */
   handle(payload: Buffer): Buffer
   /** runs after each handled frame, before the answer is written (e.g. persist device state) */
   settle?(): Promise<void>
 }
 
-export interface SpdmServerOptions {
+interface SpdmServerOptions {
   host?: string
   port?: number
   /** a fresh handler per connection */

@@ -16,7 +16,7 @@ export interface TsmBackendOptions {
   qgsMode?: QgsMode
 }
 
-export interface TsmBackendQuote {
+interface TsmBackendQuote {
   quote: Buffer
   quote_version: number
   strategy: StrategyName

@@ -17,9 +17,9 @@ import {InputError, RefusedError} from '../errors.js'
 import {CONFIGFS_SIMPLE_ATTR_SIZE, TSM_REPORT_OUTBLOB_MAX, TSM_REPORT_PRIVLEVEL_MAX} from './tsm-report.js'
 import {TSM_PROVIDER_TDX} from './tsm-tdx.js'
 
-export const TSM_REPORT_ROOT = '/sys/kernel/config/tsm/report'
+const TSM_REPORT_ROOT = '/sys/kernel/config/tsm/report'
 /** Requests repeated after a generation mismatch before giving up. */
-export const TSM_RACE_ATTEMPTS = 3
+const TSM_RACE_ATTEMPTS = 3
 /** Upper bound of the random pause before a repeated request, times the attempt number. */
 const RACE_BACKOFF_MS = 5
 /** A text attribute (generation, provider, privlevel_floor) is at most one configfs page. */
@@ -58,7 +58,7 @@ async function boundedRead(path: string, max: number): Promise<Buffer> {
   }
 }
 
-export const nodeTsmFs: TsmFs = {
+const nodeTsmFs: TsmFs = {
   kind: async (p) => {
     try {
       return (await stat(p)).isDirectory() ? 'dir' : 'file'
@@ -73,7 +73,7 @@ export const nodeTsmFs: TsmFs = {
   write: (p, d) => writeFile(p, d),
 }
 
-export interface TsmClientOptions {
+interface TsmClientOptions {
   /** The report directory (default: TDXKIT_TSM_ROOT, else the kernel's path). */
   root?: string
   fs?: TsmFs
@@ -83,7 +83,7 @@ export interface TsmClientOptions {
   attempts?: number
 }
 
-export interface TsmQuoteResult {
+interface TsmQuoteResult {
   quote: Buffer
   /** The provider's auxblob, when it shows one. */
   auxblob?: Buffer

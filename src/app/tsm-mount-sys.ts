@@ -11,9 +11,9 @@ import {InputError, RefusedError} from '../errors.js'
 import {readTextInput} from './files.js'
 
 /** The npm package that binds libfuse 2 (optional dependency, built at install time). */
-export const FUSE_PACKAGE = '@cocalc/fuse-native'
+const FUSE_PACKAGE = '@cocalc/fuse-native'
 /** The Debian packages the binding needs to build (libfuse-dev, pkg-config) and run (libfuse2, fuse). */
-export const FUSE_DEBIAN_PACKAGES = ['libfuse2', 'libfuse-dev', 'fuse', 'pkg-config'] as const
+const FUSE_DEBIAN_PACKAGES = ['libfuse2', 'libfuse-dev', 'fuse', 'pkg-config'] as const
 /** The `fsname` our mounts carry in /proc/self/mountinfo (how `tsm unmount` recognises them). */
 export const TSM_FSNAME = 'tdxkit-tsm'
 /** How long an unmount helper may take. */
@@ -90,7 +90,7 @@ export function fuseAvailability(): {available: true} | {available: false; reaso
 
 // ------------------------------------------------------------------ mountinfo
 
-export interface MountEntry {
+interface MountEntry {
   mountpoint: string
   fstype: string
   source: string

@@ -24,7 +24,7 @@ import {splitTsmPath, TsmErrno, TsmReportTree, type TsmErrnoName} from './tsm-re
 import {errnoForQuoteError, tdxGuestProvider} from './tsm-tdx.js'
 
 /** A FUSE request the JavaScript side has not answered by then gets ETIMEDOUT (the driver's GetQuote budget is 30 s). */
-export const FUSE_OP_TIMEOUT_MS = 30_000
+const FUSE_OP_TIMEOUT_MS = 30_000
 /** How long mounting may take before we give up. */
 const MOUNT_TIMEOUT_MS = 10_000
 /** How often the server checks that its mount is still there (someone ran `tsm unmount`). */
@@ -56,7 +56,7 @@ export interface TsmLogRecord {
   elapsed_ms?: number
 }
 
-export interface ServeTsmOptions {
+interface ServeTsmOptions {
   dir: string
   store: StateStore
   strategy: StrategyName
@@ -67,7 +67,7 @@ export interface ServeTsmOptions {
   onLog?: (r: TsmLogRecord) => void
 }
 
-export interface TsmServer {
+interface TsmServer {
   mountpoint: string
   report_root: string
   provider: string
@@ -110,7 +110,7 @@ function fileStat(node: {type: 'dir' | 'file'; mode: number; entries?: number}, 
  * TsmErrno into its negative errno and anything unexpected into EIO (logged), so no request can
  * throw into the binding or go unanswered.
  */
-export function fuseOperations(tree: TsmReportTree, onInternal: (op: string, error: unknown) => void): FuseOps {
+function fuseOperations(tree: TsmReportTree, onInternal: (op: string, error: unknown) => void): FuseOps {
   const started = new Date()
   const fail = (op: string, error: unknown): number => {
     if (error instanceof TsmErrno) return -errnoNumber(error.errno)

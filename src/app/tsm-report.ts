@@ -38,7 +38,7 @@ const refuse = (errno: TsmErrnoName, why: string): never => {
 // ------------------------------------------------------------------ limits and attribute table
 
 /** K-INC TSM_REPORT_INBLOB_MAX: configfs refuses a longer inblob write with EFBIG (K-CFS). */
-export const TSM_REPORT_INBLOB_MAX = 64
+const TSM_REPORT_INBLOB_MAX = 64
 /** K-INC TSM_REPORT_OUTBLOB_MAX (SZ_32K) for outblob, auxblob and manifestblob. */
 export const TSM_REPORT_OUTBLOB_MAX = 32 * 1024
 /** K-INC TSM_REPORT_PRIVLEVEL_MAX. */
@@ -72,7 +72,7 @@ interface AttributeSpec {
   since: 'v6.7' | 'v6.10'
 }
 
-export const TSM_ATTRIBUTE_SPECS: Readonly<Record<TsmAttribute, AttributeSpec>> = {
+const TSM_ATTRIBUTE_SPECS: Readonly<Record<TsmAttribute, AttributeSpec>> = {
   inblob: {binary: true, mode: 0o200, since: 'v6.7'},
   outblob: {binary: true, mode: 0o444, since: 'v6.7'},
   auxblob: {binary: true, mode: 0o444, since: 'v6.7'},
@@ -210,9 +210,9 @@ interface OpenFile {
   applied: boolean
 }
 
-export type TsmNode = {type: 'dir'; mode: number; entries: number} | {type: 'file'; mode: number}
+type TsmNode = {type: 'dir'; mode: number; entries: number} | {type: 'file'; mode: number}
 
-export interface TsmReportTreeOptions {
+interface TsmReportTreeOptions {
   /** Instances allowed at once (mkdir past it: ENOMEM, as a failed allocation would). Default 1024. */
   maxInstances?: number
   /** Open files allowed at once (open past it: ENFILE). Default 4096. */

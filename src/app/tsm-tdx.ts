@@ -52,7 +52,7 @@ export function errnoForQuoteError(error: unknown): TsmErrnoName {
   return 'EIO'
 }
 
-export interface TdxProviderOptions {
+interface TdxProviderOptions {
   /** Show every attribute of the report core (a provider without visibility callbacks). */
   allAttributes?: boolean
   /** privlevel_floor (meaningful with allAttributes; TDX has no privilege levels). */

@@ -3,7 +3,7 @@
  */
 
 /** The parts of an oclif flag definition splitFileArgs needs. */
-export interface FlagShape {
+interface FlagShape {
   type: string
   char?: string
   multiple?: boolean

@@ -41,7 +41,7 @@ export interface SequenceStep {
   alarm?: boolean
 }
 
-export interface SequenceSpec {
+interface SequenceSpec {
   title: string
   participants: readonly string[]
   steps: SequenceStep[]
@@ -91,7 +91,7 @@ export function sequenceDiagramSvg(spec: SequenceSpec): string {
 }
 
 /** A state of a state diagram, placed by the caller (centre coordinates). */
-export interface DiagramState {
+interface DiagramState {
   id: string
   x: number
   y: number
@@ -113,7 +113,7 @@ export interface DiagramTransition {
   bend?: number
 }
 
-export interface StateSpec {
+interface StateSpec {
   title: string
   width: number
   height: number

@@ -14,7 +14,7 @@ import {checkOutputPath, writeOutputFile} from '../app/files.js'
 import {InputError} from '../errors.js'
 
 /** The spelling of stdout as an output path. */
-export const STDOUT_PATH = '-'
+const STDOUT_PATH = '-'
 
 export class OutputTarget {
   private constructor(

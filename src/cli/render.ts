@@ -9,7 +9,6 @@ export const dim = wrap('2')
 export const green = wrap('32')
 export const red = wrap('31')
 export const yellow = wrap('33')
-export const cyan = wrap('36')
 
 /** Visible length (ignores ANSI colour codes). */
 const vlen = (s: string) => stripVTControlCharacters(s).length
@@ -34,4 +33,3 @@ export function kv(pairs: Array<[string, string]>, indent = 2): string {
 
 export const check = (ok: boolean) => (ok ? green('✔') : red('✘'))
 
-export const hex0x = (v: bigint | number, width = 16) => '0x' + v.toString(16).padStart(width, '0')

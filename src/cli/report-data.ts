@@ -24,14 +24,14 @@ export const reportDataFlags = (also: string[] = []) => {
   }
 }
 
-export interface ReportDataFlagValues {
+interface ReportDataFlagValues {
   'report-data'?: string
   'report-data-file'?: string
   'report-data-base64'?: string
   nonce?: boolean
 }
 
-export interface ReportDataChoice {
+interface ReportDataChoice {
   /** The 64 bytes. */
   bytes: Buffer
   /** Set when they are a fresh --nonce. */

@@ -21,7 +21,7 @@ export interface ChartPanel {
   formatY?: (v: number) => string
 }
 
-export interface ChartSpec {
+interface ChartSpec {
   title: string
   xLabel: string
   xs: number[]

@@ -63,7 +63,7 @@ export interface StrategyResult {
   model: {distinct_operation_sets: number; request_slots: number; fast_forwarded: number}
 }
 
-export interface EngineOptions {
+interface EngineOptions {
   /** Called every `progressEvery` completions with (done, total). */
   onProgress?: (done: number, total: number) => void
   progressEvery?: number

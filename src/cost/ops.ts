@@ -49,54 +49,9 @@ export type OpKey = (typeof OP_KEYS)[number]
 /** Counters, all non-negative integers. */
 export type OpCounts = Record<OpKey, number>
 
-export const OP_DOCS: Record<OpKey, string> = {
-  tdcalls: 'TDCALLs into the TDX module (all leaves, TDG.VP.VMCALL included)',
-  other_tdcalls: 'TDCALLs other than TDG.VP.VMCALL, accepts and TDREPORTs (priced t_tdcall)',
-  tdvmcalls: 'TDVMCALLs to the host (all leaves, incl. retried MapGPA)',
-  accept_calls: 'TDG.MEM.PAGE.ACCEPT calls',
-  report_calls: 'TDG.MR.REPORT calls',
-  mapgpa_calls: 'MapGPA TDVMCALLs (each retry is another call)',
-  mapgpa_retries: 'MapGPA calls answered TDVMCALL_RETRY (partial progress)',
-  userspace_trips: 'TDVMCALL round trips through the userspace VMM (≤ 2 MiB per MapGPA trip, GetQuote)',
-  getquote_calls: 'GetQuote TDVMCALLs',
-  pages_to_shared: '4 KiB pages converted private → shared',
-  pages_to_private: '4 KiB pages converted shared → private',
-  pages_accepted: '4 KiB pages accepted (TDG.MEM.PAGE.ACCEPT, host AUG)',
-  sept_removals: 'S-EPT private entries removed by the host (BLOCK/TRACK/REMOVE)',
-  sept_adds: 'S-EPT private entries added by the host (AUG)',
-  vcpu_kicks: 'host "kick every vCPU out of the TD" events',
-  tlb_flushes: 'synchronous guest TLB shootdowns (IPI to every other vCPU)',
-  lazy_purges: 'lazy vmap purges (a shootdown with probability φ)',
-  page_allocs: 'contiguous page allocations',
-  vmaps: 'vmap of a buffer with decrypted protection',
-  vunmaps: 'vunmap of a buffer',
-  cache_flush_pages: '4 KiB pages flushed from the cache before conversion',
-  dm_splits_1g: 'direct-map 1 GiB mappings split into 2 MiB',
-  dm_splits_2m: 'direct-map 2 MiB mappings split into 4 KiB',
-  slot_ops: 'pool slot takes and returns (pre-shared pool), SWIOTLB slot releases',
-  slot_searches: 'SWIOTLB slot searches (swiotlb_find_slots, under an area lock)',
-  slots_scanned: 'SWIOTLB slot positions examined by those searches',
-  bounce_bytes: 'bytes bounced between a private buffer and SWIOTLB slots (swiotlb_bounce)',
-  bytes_copied: 'bytes copied into / out of the shared buffer',
-  polls: 'guest status checks of the shared buffer while waiting',
-  notifies: 'completion notify interrupts',
-}
-
 export function zeroOps(): OpCounts {
   const o = {} as OpCounts
   for (const k of OP_KEYS) o[k] = 0
-  return o
-}
-
-/** acc += add (in place); returns acc. */
-export function addOps(acc: OpCounts, add: Readonly<OpCounts>, times = 1): OpCounts {
-  for (const k of OP_KEYS) acc[k] += add[k] * times
-  return acc
-}
-
-export function sumOps(...list: Readonly<OpCounts>[]): OpCounts {
-  const o = zeroOps()
-  for (const x of list) addOps(o, x)
   return o
 }
 

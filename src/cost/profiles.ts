@@ -46,7 +46,7 @@ export const CURVE_KEYS = ['t_kick'] as const
 export type CurveKey = (typeof CURVE_KEYS)[number]
 export type PrimitiveKey = ScalarKey | CurveKey
 
-export type PrimitiveUnit = 'us' | 'ratio' | 'count'
+type PrimitiveUnit = 'us' | 'ratio' | 'count'
 
 /** What each primitive means (for help text, JSON and the README). */
 export const PRIMITIVE_DOCS: Record<PrimitiveKey, {unit: PrimitiveUnit; doc: string}> = {
@@ -73,7 +73,7 @@ export const PRIMITIVE_DOCS: Record<PrimitiveKey, {unit: PrimitiveUnit; doc: str
   t_kick: {unit: 'us', doc: 'force every vCPU of the TD out and wait for the acks (TD exit round trip), by vCPU count'},
 }
 
-export interface Provenance {
+interface Provenance {
   kind: CostKind
   confidence: Confidence
   source: string

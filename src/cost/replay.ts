@@ -43,7 +43,7 @@ interface FinishObs {
 const REPLAYED = Symbol('replayed buffer')
 type Handle<H> = {real: H} | typeof REPLAYED
 
-export interface ReplayStats {
+interface ReplayStats {
   real_begins: number
   real_finishes: number
   replayed_begins: number

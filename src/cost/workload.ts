@@ -15,15 +15,15 @@ import {parseDuration, parseSize, requirePositive, requirePositiveInt} from './u
 export {STRATEGIES, type StrategyName} from '../guest/alloc/interface.js'
 
 /** GetQuote shared-buffer header in front of the payload (GHCI: version, status, in_len, out_len). */
-export const GETQUOTE_HEADER_BYTES = 24
+const GETQUOTE_HEADER_BYTES = 24
 /** The TDREPORT the guest sends. */
-export const TDREPORT_BYTES = 1024
+const TDREPORT_BYTES = 1024
 /** A typical v4 quote with its PCK chain (dcap-qvl sample quotes: 5,006 and 5,010 bytes). */
-export const TYPICAL_QUOTE_BYTES = 5006
+const TYPICAL_QUOTE_BYTES = 5006
 /** Linux's GET_QUOTE_BUF_SIZE. */
-export const LINUX_QUOTE_BUF_BYTES = 8 * 1024
+const LINUX_QUOTE_BUF_BYTES = 8 * 1024
 
-export const MAX_REQUESTS = 100_000_000
+const MAX_REQUESTS = 100_000_000
 /**
  * Upper bound of --vcpus as a number (TDG.VP.INFO carries vCPU counts in 32 bits; this keeps the
  * model small). The real limit is the module's MAX_VCPUS_PER_TD: the TD-creation step refuses a TD
@@ -89,7 +89,7 @@ export interface WorkloadInput {
   seed?: string
 }
 
-export const WORKLOAD_DEFAULTS = {
+const WORKLOAD_DEFAULTS = {
   requests: 1000,
   size: LINUX_QUOTE_BUF_BYTES,
   'request-size': TDREPORT_BYTES,
@@ -106,7 +106,7 @@ export const WORKLOAD_DEFAULTS = {
 export const DEFAULT_CHART_SWEEP = 'vcpus=8,32,64,128,248'
 
 /** Keys `--sweep key=v1,v2,…` may vary. */
-export const SWEEP_KEYS = [
+const SWEEP_KEYS = [
   'vcpus',
   'concurrency',
   'size',

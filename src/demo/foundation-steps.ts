@@ -10,7 +10,7 @@ import {extendRtmr} from '../guest/tdx-guest.js'
 import {parseTdReport} from '../abi/tdreport.js'
 import {writeOutputFile} from '../app/files.js'
 
-export const DEMO_SEED = 'tdxkit-demo'
+const DEMO_SEED = 'tdxkit-demo'
 
 /** The first step creates the platform and says so; later steps have nothing to announce. */
 const quiet = (): void => undefined

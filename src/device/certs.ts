@@ -40,11 +40,11 @@ import {hashOf} from '../spdm/crypto.js'
 export const DEVICE_CERT_NOT_BEFORE = new Date(Date.UTC(2025, 0, 1))
 export const DEVICE_CERT_NOT_AFTER = new Date(Date.UTC(2049, 11, 31, 23, 59, 59))
 /** Marks everything the simulator issues. */
-export const SIMULATED_ORG = 'tdxkit SIMULATED device vendor'
+const SIMULATED_ORG = 'tdxkit SIMULATED device vendor'
 /** Key identifiers: the first 20 bytes of SHA-256 over the public point (RFC 7093 §2 method 1). */
 const KEY_ID_SIZE = 20
 
-export interface CertSpec {
+interface CertSpec {
   subjectCN: string
   issuerCN: string
   subjectKey: EcKeyPair
@@ -85,7 +85,7 @@ function deviceExtensions(spec: CertSpec): ExtensionSpec[] {
 }
 
 /** Build and sign one certificate (DER). */
-export function issueCertificate(spec: CertSpec): Buffer {
+function issueCertificate(spec: CertSpec): Buffer {
   const serial = Buffer.from(spec.serial)
   serial[0] = (serial[0] & 0x7f) | 0x01 // positive, non-zero, fixed length
   return buildCertificate({
@@ -108,7 +108,7 @@ export interface DeviceChain {
   rootKey: EcKeyPair
 }
 
-export interface ChainIdentity {
+interface ChainIdentity {
   /** key-derivation label of the vendor root (same for every device of one vendor) */
   vendorLabel: string
   vendorName: string

@@ -30,7 +30,7 @@ import {
 } from '../x509/oids.js'
 import {OPEN_PROFILE} from '../x509/profile.js'
 
-export interface ParsedCertChain {
+interface ParsedCertChain {
   has_header: boolean
   header_length?: number
   root_hash?: Buffer
@@ -105,7 +105,7 @@ export interface ChainResult {
   device_info?: string
 }
 
-export interface ChainOptions {
+interface ChainOptions {
   anchors: readonly TrustAnchor[]
   /** time for validity checks */
   at: Date

@@ -20,7 +20,7 @@ import {pemToDers} from '../x509/pem.js'
 import {OPEN_PROFILE} from '../x509/profile.js'
 import {thumbprint, type TrustAnchor} from './chain.js'
 
-export const CborTag = {
+const CborTag = {
   EPOCH: 1,
   COSE_SIGN1: 18,
   URI: 32,
@@ -43,20 +43,20 @@ export const CborTag = {
 } as const
 
 /** corim-map / comid / triples / environment / measurement keys. */
-export const CorimKey = {ID: 0, TAGS: 1, DEPENDENT_RIMS: 2, PROFILE: 3, VALIDITY: 4, ENTITIES: 5} as const
-export const ComidKey = {LANGUAGE: 0, TAG_IDENTITY: 1, ENTITIES: 2, LINKED_TAGS: 3, TRIPLES: 4} as const
-export const TriplesKey = {REFERENCE: 0, ENDORSED: 1, IDENTITY: 2, ATTEST_KEY: 3, COND_ENDORSE_SERIES: 8, COND_ENDORSE: 10} as const
-export const EnvKey = {CLASS: 0, INSTANCE: 1, GROUP: 2} as const
-export const ClassKey = {CLASS_ID: 0, VENDOR: 1, MODEL: 2, LAYER: 3, INDEX: 4} as const
-export const MeasKey = {MKEY: 0, MVAL: 1, AUTHORIZED_BY: 2} as const
-export const MvalKey = {VERSION: 0, SVN: 1, DIGESTS: 2, FLAGS: 3, RAW_VALUE: 4} as const
-export const CoseHeader = {ALG: 1, CONTENT_TYPE: 3, KID: 4, CORIM_META: 8} as const
-export const CoseAlg = {ES256: -7, ES384: -35, ES512: -36} as const
-export const CORIM_CONTENT_TYPE = 'application/rim+cbor'
+const CorimKey = {ID: 0, TAGS: 1, DEPENDENT_RIMS: 2, PROFILE: 3, VALIDITY: 4, ENTITIES: 5} as const
+const ComidKey = {LANGUAGE: 0, TAG_IDENTITY: 1, ENTITIES: 2, LINKED_TAGS: 3, TRIPLES: 4} as const
+const TriplesKey = {REFERENCE: 0, ENDORSED: 1, IDENTITY: 2, ATTEST_KEY: 3, COND_ENDORSE_SERIES: 8, COND_ENDORSE: 10} as const
+const EnvKey = {CLASS: 0, INSTANCE: 1, GROUP: 2} as const
+const ClassKey = {CLASS_ID: 0, VENDOR: 1, MODEL: 2, LAYER: 3, INDEX: 4} as const
+const MeasKey = {MKEY: 0, MVAL: 1, AUTHORIZED_BY: 2} as const
+const MvalKey = {VERSION: 0, SVN: 1, DIGESTS: 2, FLAGS: 3, RAW_VALUE: 4} as const
+const CoseHeader = {ALG: 1, CONTENT_TYPE: 3, KID: 4, CORIM_META: 8} as const
+const CoseAlg = {ES256: -7, ES384: -35, ES512: -36} as const
+const CORIM_CONTENT_TYPE = 'application/rim+cbor'
 
 /** IANA named-information hash algorithm ids. */
-export const NamedInfoAlg: Record<number, HashName> = {1: 'sha256', 7: 'sha384', 8: 'sha512'}
-export const namedInfoId = (h: HashName): number => Number(Object.entries(NamedInfoAlg).find(([, v]) => v === h)![0])
+const NamedInfoAlg: Record<number, HashName> = {1: 'sha256', 7: 'sha384', 8: 'sha512'}
+const namedInfoId = (h: HashName): number => Number(Object.entries(NamedInfoAlg).find(([, v]) => v === h)![0])
 
 const bad = (what: string): never => {
   throw new ParseError('CORIM_MALFORMED', `reference values: ${what}`)
@@ -72,7 +72,7 @@ function decodeNested(b: Uint8Array, what: string): unknown {
 }
 
 /** DER-encoded OID content → dotted string. */
-export function oidToString(b: Uint8Array): string {
+function oidToString(b: Uint8Array): string {
   const parts: number[] = []
   let v = 0
   for (let i = 0; i < b.length; i++) {
@@ -86,12 +86,12 @@ export function oidToString(b: Uint8Array): string {
   return parts.join('.')
 }
 
-export interface ClassId {
+interface ClassId {
   type: 'uuid' | 'oid' | 'bytes' | 'other'
   value: string
 }
 
-export interface EnvSummary {
+interface EnvSummary {
   class_id?: ClassId
   vendor?: string
   model?: string
@@ -296,7 +296,7 @@ function unsignedCorim(v: unknown): {id: string; profile?: string; comids: Comid
 const ALG_NAMES: Record<number, string> = {[-7]: 'ES256', [-35]: 'ES384', [-36]: 'ES512'}
 const ALG_HASH: Record<number, HashName> = {[-7]: 'sha256', [-35]: 'sha384', [-36]: 'sha512'}
 
-export interface DecodeOptions {
+interface DecodeOptions {
   /** public key of the CoRIM signer (COSE_Sign1); without it the signature is reported unchecked */
   key?: KeyObject
   /** time for the signer validity check */
@@ -304,7 +304,7 @@ export interface DecodeOptions {
 }
 
 /** Sig_structure for COSE_Sign1 with empty external AAD. */
-export function sigStructure(protectedBytes: Buffer, payload: Buffer): Buffer {
+function sigStructure(protectedBytes: Buffer, payload: Buffer): Buffer {
   return Buffer.from(cbor.encode(['Signature1', protectedBytes, Buffer.alloc(0), payload]))
 }
 
@@ -382,7 +382,7 @@ export interface RefMeasurementSpec {
   raw?: Buffer
 }
 
-export interface ComidSpec {
+interface ComidSpec {
   tag_id: string
   entity: {name: string; reg_id?: string}
   environment: {class_id_bytes: Buffer; vendor: string; model: string}
@@ -431,7 +431,7 @@ export function encodeCorim(id: string, comids: ComidSpec[], profile?: string): 
   return Buffer.from(cbor.encode(new Tag(m, CborTag.CORIM)))
 }
 
-export interface SignOptions {
+interface SignOptions {
   key: EcKeyPair
   kid?: string
   signer: {name: string; uri?: string}

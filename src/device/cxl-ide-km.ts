@@ -30,7 +30,7 @@ import {FUNCTION_ID_RID_MASK} from '../abi/tdisp.js'
 import type {CxlSpec} from './models.js'
 
 /** CXL IDE has one stream per link: stream id 0. */
-export const CXL_IDE_STREAM_ID = 0
+const CXL_IDE_STREAM_ID = 0
 /** CXL IDE Capability register (CXL 3.1 §8.2.4.22.1): bit 0 capable, bit 1 skid mode, bit 2 containment mode, bit 22 IDE.Stop capable. */
 const IDE_CAP_CAPABLE = 1 << 0
 const IDE_CAP_SKID = 1 << 1
@@ -51,7 +51,7 @@ const BUS_SHIFT = 8
 /** The IV a device uses when KEY_PROG says IV_DEFAULT: 0x80000000 ‖ 0 ‖ 1 (as spdm-emu's requester programs it). */
 const DEFAULT_IV = Buffer.from([0, 0, 0, 0x80, 0, 0, 0, 0, 1, 0, 0, 0])
 
-export interface CxlIdeKey {
+interface CxlIdeKey {
   key: Buffer
   iv: Buffer
   active: boolean

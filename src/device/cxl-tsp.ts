@@ -26,7 +26,6 @@ import {
   CXL_TSP_RESPONSE_OFFSET,
   CXL_TSP_SET_CONFIGURATION_REQ,
   CXL_TSP_SHORT,
-  CXL_TSP_STATE_NAMES,
   CXL_TSP_VERSION_10,
   CXL_TSP_VERSION_RSP,
   CxlTspErrorCode,
@@ -48,19 +47,8 @@ import {
 import {CXL_VENDOR_ID} from '../abi/cxl-ide-km.js'
 import type {CxlSpec} from './models.js'
 import type {CxlRecord, TspConfigurationRecord} from './registry.js'
-
-/** The requests this target implements (everything else: UNSUPPORTED_REQUEST). */
-export const CXL_TSP_SUPPORTED_REQUESTS = [
-  CxlTspRequest.GET_TARGET_TSP_VERSION,
-  CxlTspRequest.GET_TARGET_CAPABILITIES,
-  CxlTspRequest.SET_TARGET_CONFIGURATION,
-  CxlTspRequest.GET_TARGET_CONFIGURATION,
-  CxlTspRequest.GET_TARGET_CONFIGURATION_REPORT,
-  CxlTspRequest.LOCK_TARGET_CONFIGURATION,
-  CxlTspRequest.SET_TARGET_TE_STATE,
-]
 /** TE state is tracked at the device's explicit in-band granularity (64 bytes); at most this many disjoint TE ranges are kept. */
-export const TE_STATE_GRANULE = 64n
+const TE_STATE_GRANULE = 64n
 export const TE_RANGES_MAX = 64
 /** Requests that are only header ‖ reserved. */
 const SHORT_REQUESTS: readonly number[] = [CxlTspRequest.GET_TARGET_TSP_VERSION, CxlTspRequest.GET_TARGET_CAPABILITIES, CxlTspRequest.GET_TARGET_CONFIGURATION, CxlTspRequest.LOCK_TARGET_CONFIGURATION]
@@ -202,7 +190,7 @@ const DVSEC_HEADER2_AT = 8
 const DVSEC_CAPABILITY_AT = 10
 
 /** The target configuration report: the device's CXL capability structures as the TSP reports them. */
-export function configurationReport(spec: CxlSpec, ideRegisters: Buffer): Buffer {
+function configurationReport(spec: CxlSpec, ideRegisters: Buffer): Buffer {
   const L = CXL_TSP_CONFIGURATION_REPORT
   const b = Buffer.alloc(L.size)
   b[L.fields.valid_tsp_report_fields.offset] = 1
@@ -357,6 +345,3 @@ export class CxlTspTarget {
     }
   }
 }
-
-/** The TSP state names, for renderers. */
-export const cxlTspStateName = (v: number): string => CXL_TSP_STATE_NAMES[v] ?? `0x${v.toString(16)}`

@@ -45,7 +45,7 @@ import type {CxlIdeKmPort} from './cxl-ide-km.js'
 const chainCache = new Map<string, DeviceChain>()
 
 /** TDISP requests the device implements (REQ_MSGS_SUPPORTED) and the LOCK_INTERFACE flags it honours. */
-export const TDISP_SUPPORTED_REQUESTS = [
+const TDISP_SUPPORTED_REQUESTS = [
   TdispRequest.GET_TDISP_VERSION,
   TdispRequest.GET_TDISP_CAPABILITIES,
   TdispRequest.LOCK_INTERFACE_REQUEST,
@@ -54,7 +54,7 @@ export const TDISP_SUPPORTED_REQUESTS = [
   TdispRequest.START_INTERFACE_REQUEST,
   TdispRequest.STOP_INTERFACE_REQUEST,
 ]
-export const TDISP_LOCK_FLAGS_SUPPORTED = TdispLockFlag.NO_FW_UPDATE | TdispLockFlag.SYSTEM_CACHE_LINE_SIZE | TdispLockFlag.LOCK_MSIX
+const TDISP_LOCK_FLAGS_SUPPORTED = TdispLockFlag.NO_FW_UPDATE | TdispLockFlag.SYSTEM_CACHE_LINE_SIZE | TdispLockFlag.LOCK_MSIX
 /** Device address width reported in TDISP_CAPABILITIES (64-bit DMA), one request of each kind outstanding. */
 const DEV_ADDR_WIDTH = 64
 const NUM_REQ_THIS = 1
@@ -76,7 +76,7 @@ export function deviceChain(seed: string, rec: DeviceRecord): DeviceChain {
 }
 
 /** DMTF device-info otherName value: "VENDOR:MODEL:SERIAL". */
-export const deviceInfoString = (spec: ModelSpec, rec: DeviceRecord): string =>
+const deviceInfoString = (spec: ModelSpec, rec: DeviceRecord): string =>
   `${spec.vendor_id.toString(16).padStart(4, '0')}:${spec.device_id.toString(16).padStart(4, '0')}:${rec.id.toUpperCase()}`
 
 export class DeviceRuntime {

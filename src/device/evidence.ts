@@ -16,8 +16,8 @@ import {EVIDENCE_OBJECT_NAMES, EvidenceObject} from './tsm.js'
 import {tdiStateName} from '../abi/tdisp.js'
 import type {HashName} from '../abi/spdm.js'
 
-export const EVIDENCE_FORMAT = 'tdxkit-device-evidence'
-export const EVIDENCE_VERSION = 1
+const EVIDENCE_FORMAT = 'tdxkit-device-evidence'
+const EVIDENCE_VERSION = 1
 
 export interface EvidenceBundle {
   device: {id: string; bdf: string; function_id: number; model: string; vendor_id: number; device_id: number}

@@ -21,8 +21,8 @@ import {
 import {FUNCTION_ID_RID_MASK} from '../abi/tdisp.js'
 
 /** Ports 0..IDE_MAX_PORT_INDEX (libspdm's requester programs port 1) and the one stream this simulated device implements. */
-export const IDE_MAX_PORT_INDEX = 1
-export const IDE_STREAM_ID = 0
+const IDE_MAX_PORT_INDEX = 1
+const IDE_STREAM_ID = 0
 /** IDE capability register: Selective IDE Streams Supported (bit 1), IDE_KM Protocol Supported (bit 6); one stream. */
 const IDE_CAP_SELECTIVE = 1 << 1
 const IDE_CAP_IDE_KM = 1 << 6
@@ -32,7 +32,7 @@ const STREAM_STATE_SECURE = 2
 const BYTE_MASK = 0xff
 const BUS_SHIFT = 8
 
-export interface IdeKeySlot {
+interface IdeKeySlot {
   key: Buffer
   ifv: Buffer
   active: boolean

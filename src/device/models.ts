@@ -72,7 +72,7 @@ export interface CxlSpec {
 }
 
 export const SVN_INDEX = 0x10
-export const MANIFEST_SIZE = 128
+const MANIFEST_SIZE = 128
 
 const MIB = 1024n * 1024n
 export const MODELS: Readonly<Record<ModelName, ModelSpec>> = {
@@ -175,7 +175,7 @@ export const swappedFirmware = (spec: ModelSpec): string => `${spec.golden_firmw
 const image = (spec: ModelSpec, what: string, version: string): Buffer => hashOf('sha384', Buffer.from(`tdxkit SIMULATED ${spec.vendor_label}/${spec.model} ${what} ${version}`))
 
 /** Device-mode value: normal operational mode, no debug. */
-export function deviceModeValue(): Buffer {
+function deviceModeValue(): Buffer {
   const b = Buffer.alloc(SPDM_DEVICE_MODE.size)
   const f = SPDM_DEVICE_MODE.fields
   b.writeUInt32LE(0x3f, f.operational_mode_capabilities.offset)
@@ -186,7 +186,7 @@ export function deviceModeValue(): Buffer {
 }
 
 /** The manifest block (index 0xFD): a fixed-size text record naming model and firmware. */
-export function manifestValue(spec: ModelSpec, firmware: string): Buffer {
+function manifestValue(spec: ModelSpec, firmware: string): Buffer {
   const b = Buffer.alloc(MANIFEST_SIZE)
   b.write(`tdxkit SIMULATED manifest ${spec.vendor_id.toString(16)}:${spec.device_id.toString(16)} fw=${firmware}`.slice(0, MANIFEST_SIZE), 'ascii')
   return b
@@ -210,7 +210,7 @@ export function measurementBlocks(spec: ModelSpec, firmware: string): Measuremen
   ]
 }
 
-export interface PlannedRange {
+interface PlannedRange {
   bar: number
   offset: bigint
   pages: number

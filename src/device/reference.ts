@@ -12,9 +12,9 @@ import {deriveEcKey, type EcKeyPair} from '../x509/keys.js'
 import {measurementBlocks, SVN_INDEX, type ModelSpec} from './models.js'
 import {DEVICE_CERT_NOT_AFTER, DEVICE_CERT_NOT_BEFORE} from './certs.js'
 
-export const CORIM_PROFILE = 'tag:tdxkit.invalid,2026:spdm-tdisp-device'
+const CORIM_PROFILE = 'tag:tdxkit.invalid,2026:spdm-tdisp-device'
 
-export const classIdFor = (spec: ModelSpec): string => `spdm:${spec.vendor_id.toString(16).padStart(4, '0')}:${spec.device_id.toString(16).padStart(4, '0')}`
+const classIdFor = (spec: ModelSpec): string => `spdm:${spec.vendor_id.toString(16).padStart(4, '0')}:${spec.device_id.toString(16).padStart(4, '0')}`
 
 /** The vendor's CoRIM signing key (P-384, deterministic from the seed). */
 export const referenceSigningKey = (seed: string, spec: ModelSpec): EcKeyPair => deriveEcKey(seed, `corim-signer:${spec.vendor_label}`, 'P-384')

@@ -87,7 +87,7 @@ export interface DevicesSection {
   devices: DeviceRecord[]
 }
 
-export const DEVICES_SECTION_VERSION = 1
+const DEVICES_SECTION_VERSION = 1
 const ID_RE = /^[a-z][a-z0-9_-]{0,31}$/
 
 /** Default devices on `module init --profile tdx-connect`: one NIC and one GPU. */

@@ -25,7 +25,7 @@ const VENDOR_ID_PCISIG = pciSigVendorId()
 const VENDOR_ID_CXL = cxlVendorId()
 
 /** A signer over a device's seed-derived key: RFC 6979 (byte-reproducible) or Node's (fast, randomised). */
-export function deviceSigner(key: EcKeyPair, deterministic: boolean): SpdmSigner {
+function deviceSigner(key: EcKeyPair, deterministic: boolean): SpdmSigner {
   if (deterministic) return {asym: CURVE_ASYM[key.curve], sign: (_hash: HashName, msg: Buffer) => ecSign(key, msg)}
   return keySigner(ecPrivateKey(key), CURVE_ASYM[key.curve])
 }
@@ -69,7 +69,7 @@ function vendorProtocols(vendor_id: Buffer, protocols: Record<number, VendorProt
 }
 
 /** PCI-SIG vendor protocols of one device: TDISP (protocol 1) and IDE_KM (protocol 0). */
-export function pciSigHandler(dev: DeviceRuntime, ide: IdeKmPort): VendorHandler {
+function pciSigHandler(dev: DeviceRuntime, ide: IdeKmPort): VendorHandler {
   return vendorProtocols(VENDOR_ID_PCISIG, {
     [PCI_PROTOCOL_ID_TDISP]: {name: 'TDISP', handle: (b) => dev.tdisp(b), message: (b) => tdispMessageName(b[TDISP_HEADER.fields.message_type.offset])},
     [PCI_PROTOCOL_ID_IDE_KM]: {name: 'IDE_KM', handle: (b) => ide.handle(b), message: (b) => ideKmObjectName(b[0])},
@@ -77,14 +77,14 @@ export function pciSigHandler(dev: DeviceRuntime, ide: IdeKmPort): VendorHandler
 }
 
 /** CXL vendor protocols of a CXL device: IDE_KM (protocol 0) on its CXL port, TSP (protocol 1) on its record. */
-export function cxlHandler(dev: DeviceRuntime, ide: CxlIdeKmPort): VendorHandler {
+function cxlHandler(dev: DeviceRuntime, ide: CxlIdeKmPort): VendorHandler {
   return vendorProtocols(VENDOR_ID_CXL, {
     [CXL_PROTOCOL_ID_IDE_KM]: {name: 'CXL IDE_KM', handle: (b) => ide.handle(b), message: (b) => cxlIdeKmObjectName(b[0])},
     [CXL_PROTOCOL_ID_TSP]: {name: 'CXL TSP', handle: (b) => dev.cxlTsp(ide).handle(b), message: (b) => cxlTspMessageName(b[CXL_TSP_HEADER.fields.op_code.offset])},
   })
 }
 
-export interface DeviceBackendOptions {
+interface DeviceBackendOptions {
   /** identity from files instead of the device's own chain */
   identity?: SpdmIdentity
   /** RFC 6979 signatures (the in-process TSM path, whose evidence is byte-reproducible) */
@@ -95,7 +95,7 @@ export interface DeviceBackendOptions {
 }
 
 /** The SPDM backend of a simulated device. */
-export function deviceBackend(dev: DeviceRuntime, opts: DeviceBackendOptions = {}): SpdmBackend {
+function deviceBackend(dev: DeviceRuntime, opts: DeviceBackendOptions = {}): SpdmBackend {
   const c = dev.chain
   const identity = opts.identity ?? {certs: [c.root, c.intermediate, c.leaf], signer: deviceSigner(c.leafKey, opts.deterministic ?? false)}
   const ide = opts.ide ?? new IdeKmPort(dev.rec.function_id)

@@ -55,12 +55,12 @@ export const EvidenceObject = {CERT0: 0, VCA: 8, MEASUREMENTS: 9, REPORT: 10} as
 export const EVIDENCE_OBJECT_NAMES: Record<number, string> = {0: 'cert0', 8: 'vca', 9: 'measurements', 10: 'report'}
 export const TSM_HASH = 'sha384' as const
 /** Lock flags the TSM uses. */
-export const TSM_LOCK_FLAGS = TdispLockFlag.NO_FW_UPDATE | TdispLockFlag.LOCK_MSIX
+const TSM_LOCK_FLAGS = TdispLockFlag.NO_FW_UPDATE | TdispLockFlag.LOCK_MSIX
 /** Report chunk size the TSM asks for (small enough that real reports take several requests). */
-export const REPORT_CHUNK = 64
-export const CERT_CHUNK = 0x400
+const REPORT_CHUNK = 64
+const CERT_CHUNK = 0x400
 /** The TSM's SPDM buffer (DataTransferSize = MaxSPDMmsgSize: no chunking). */
-export const TSM_TRANSFER_SIZE = 4096
+const TSM_TRANSFER_SIZE = 4096
 
 function tdispCall(dev: DeviceRuntime, req: Buffer, expect: number): Buffer {
   const rsp = dev.tdisp(req)
@@ -112,7 +112,7 @@ function spdmCall(r: SpdmResponder, req: Buffer, expect: number, devId: string):
   return rsp
 }
 
-export interface SpdmEvidence {
+interface SpdmEvidence {
   vca: Buffer
   cert_chain: Buffer
   /** GET_MEASUREMENTS ‖ MEASUREMENTS (signed) */
@@ -120,7 +120,7 @@ export interface SpdmEvidence {
 }
 
 /** Requester side: VCA, certificate chain (chunked GET_CERTIFICATE) and one signed GET_MEASUREMENTS. */
-export function collectSpdm(dev: DeviceRuntime, nonce: Buffer): SpdmEvidence {
+function collectSpdm(dev: DeviceRuntime, nonce: Buffer): SpdmEvidence {
   const r = dev.spdm()
   const id = dev.rec.id
   const vca: Buffer[] = []
@@ -168,7 +168,7 @@ function reportingOffset(dev: DeviceRuntime, gen: number): bigint {
   return (deriveBytes(dev.seed, `tdisp-mmio-reporting-offset:${dev.rec.id}:${gen}`, 8).readBigUInt64BE(0) & 0x0000_00ff_ffff_f000n) | 0x1000_0000_0000n
 }
 
-export interface LockOutcome {
+interface LockOutcome {
   state: string
   lock_generation: number
   report_digest: string
@@ -208,7 +208,7 @@ export function tsmLock(dev: DeviceRuntime): LockOutcome {
   return {state: dev.rec.tdi.state, lock_generation: dev.rec.tdi.lock_generation, report_digest: dev.rec.tsm.report_digest, bme_cleared: bme}
 }
 
-export interface CollectedEvidence {
+interface CollectedEvidence {
   objects: Record<number, Buffer>
   tdi_state: number
   lock_generation: number

@@ -54,7 +54,7 @@ function ucs2(b: Buffer): string {
 }
 
 /** Printable text from event data, or undefined: ASCII / UTF-8 (NUL-terminated or not), or UCS-2. */
-export function printableText(b: Buffer): string | undefined {
+function printableText(b: Buffer): string | undefined {
   if (b.length === 0) return undefined
   const trimmed = b.subarray(0, b.length - (b[b.length - 1] === 0 ? 1 : 0))
   const ok = (s: string) => s.length > 0 && /^[\x20-\x7e\t\r\n\u00a0-\uffff]*$/u.test(s) && !s.includes('\ufffd')

@@ -41,9 +41,9 @@ export const SIM_EVENT_TAG = 0x6b786474
 /** Vendor info in the simulator's Spec ID event: marks the log as simulated. */
 export const SIM_VENDOR_INFO = Buffer.from('tdxkit SIMULATED')
 /** MR index of the Spec ID header record as TDVF writes it. */
-export const SPEC_ID_RECORD_MR_INDEX = CC_MR_INDEX_RTMR0
+const SPEC_ID_RECORD_MR_INDEX = CC_MR_INDEX_RTMR0
 
-export interface SpecIdAlgorithmSpec {
+interface SpecIdAlgorithmSpec {
   alg_id: number
   digest_size: number
 }

@@ -21,23 +21,23 @@ import type {Machine} from '../machine/machine.js'
 import type {VmcallOut, VmcallRegs} from './dispatcher.js'
 
 /** The registers after TDG.VP.VMCALL returns (outputs the VMM did not write keep their input values). */
-export interface VmcallResult extends Required<VmcallOut> {
+interface VmcallResult extends Required<VmcallOut> {
   /** RAX: the TDCALL completion status (non-zero means the module refused the TDVMCALL itself). */
   tdcall_status: bigint
 }
 
 /** What the guest needs of the TDX module: TDCALL (leaf 0 forwards to the registered GHCI handler). */
-export interface VmcallPort {
+interface VmcallPort {
   tdcall(rax: bigint, regs: Partial<Regs>): {status: bigint; regs: Regs}
 }
 
-export interface GhciPorts {
+interface GhciPorts {
   /** The TD's machine: its memory (shared bit), the trace, and whether the TD still runs. */
   machine: Machine
   module: VmcallPort
 }
 
-export interface MapGpaResult {
+interface MapGpaResult {
   calls: number
   retries: number
 }

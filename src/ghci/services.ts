@@ -68,7 +68,7 @@ export function findService(nameOrGuid: string): ServiceInfo | undefined {
 
 const fail = (status: number): ServiceResult => ({status, data: Buffer.alloc(0)})
 
-export const queryService: ServiceHandler = (cmd, host) => {
+const queryService: ServiceHandler = (cmd, host) => {
   if (cmd.length < SERVICE_QUERY_CMD.size) return fail(ServiceStatus.BAD_CMD_BUF_SIZE)
   if (readNum(SERVICE_QUERY_CMD, cmd, 'version') !== SERVICE_QUERY_VERSION || readNum(SERVICE_QUERY_CMD, cmd, 'command') !== SERVICE_QUERY_COMMAND) {
     return fail(ServiceStatus.NOT_SUPPORT)
@@ -85,7 +85,7 @@ export const queryService: ServiceHandler = (cmd, host) => {
 }
 
 /** SIMULATOR-ONLY: TDREPORT in, quote out, synchronously (no public specification). */
-export const quoteService: ServiceHandler = (cmd, host) => {
+const quoteService: ServiceHandler = (cmd, host) => {
   if (cmd.length < SERVICE_QUOTE_CMD.size) return fail(ServiceStatus.INVALID_OPERAND)
   if (readNum(SERVICE_QUOTE_CMD, cmd, 'version') !== SERVICE_QUOTE_CMD_VERSION || readNum(SERVICE_QUOTE_CMD, cmd, 'command') !== 0) {
     return fail(ServiceStatus.INVALID_OPERAND)

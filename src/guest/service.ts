@@ -26,7 +26,7 @@ import {PAGE_SIZE} from '../machine/memory.js'
 import {VmapMapGpaAllocator} from './alloc/vmap-mapgpa.js'
 import type {GuestTd} from './td.js'
 
-export interface ServiceCallResult {
+interface ServiceCallResult {
   /** GUID the VMM echoed in the response header. */
   guid: string
   status: number
@@ -73,7 +73,7 @@ export function callService(td: GuestTd, guid: string, data: Uint8Array, respons
   }
 }
 
-export interface QueryResult extends ServiceCallResult {
+interface QueryResult extends ServiceCallResult {
   /** The GUID asked about. */
   queried: string
   /** Query status: the host serves it. */

@@ -14,9 +14,9 @@ import type {OpTrace} from '../machine/trace.js'
 import type {SimTdxModule} from '../module/tdcall.js'
 
 /** What the guest needs of the TDX module: TDCALL, and the call hook its trace listens on. */
-export type TdcallPort = Pick<SimTdxModule, 'tdcall' | 'onCall'>
+type TdcallPort = Pick<SimTdxModule, 'tdcall' | 'onCall'>
 
-export interface GuestTdOptions {
+interface GuestTdOptions {
   machine: Machine
   module: TdcallPort
 }

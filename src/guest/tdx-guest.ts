@@ -23,7 +23,7 @@ export interface TdcallTarget {
 }
 
 /** The driver's private scratch page (below 640 KiB, kernel-reserved in this simulation). */
-export const DRIVER_PAGE_GPA = 0x9f000n
+const DRIVER_PAGE_GPA = 0x9f000n
 export const DRIVER_TDREPORT_GPA = DRIVER_PAGE_GPA // 1024-aligned
 export const DRIVER_REPORTDATA_GPA = DRIVER_PAGE_GPA + 0x400n // 64-aligned
 export const DRIVER_RTMR_DIGEST_GPA = DRIVER_PAGE_GPA + 0x440n // 64-aligned

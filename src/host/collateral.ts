@@ -30,14 +30,14 @@ import type {EcKeyPair as P256Key} from '../x509/keys.js'
 
 // Ids, versions and statuses are the verifier's own constants (src/abi/tcb-info.ts): what the
 // simulator issues and what the verifier accepts cannot drift apart.
-export {TCB_INFO_ID_TDX, TCB_INFO_VERSION, QE_IDENTITY_ID_TD_QE, QE_IDENTITY_VERSION, tdxModuleIdentityId, TCB_STATUSES}
+export {TCB_STATUSES}
 /** TCB type 0: the 16 SGX components are compared one by one. */
-export const TCB_TYPE = 0
-export const SIM_TCB_EVALUATION_DATA_NUMBER = 17
+const TCB_TYPE = 0
+const SIM_TCB_EVALUATION_DATA_NUMBER = 17
 /** tcbDate of the platform's own level and of the older (OutOfDate) level; both precede the issue date. */
-export const SIM_TCB_DATE = {current: '2023-11-15T00:00:00Z', older: '2023-02-15T00:00:00Z', newer: '2023-12-15T00:00:00Z'} as const
+const SIM_TCB_DATE = {current: '2023-11-15T00:00:00Z', older: '2023-02-15T00:00:00Z', newer: '2023-12-15T00:00:00Z'} as const
 /** Simulated advisory IDs (plainly not Intel's INTEL-SA-xxxxx numbers). */
-export const SIM_ADVISORY = {older: ['TDXKIT-SIM-SA-00001', 'TDXKIT-SIM-SA-00002'], configured: ['TDXKIT-SIM-SA-00003']} as const
+const SIM_ADVISORY = {older: ['TDXKIT-SIM-SA-00001', 'TDXKIT-SIM-SA-00002'], configured: ['TDXKIT-SIM-SA-00003']} as const
 
 /** A status a simulated TCB level can carry (the PCS level statuses). */
 export type TcbStatus = LevelStatus
@@ -56,7 +56,7 @@ export interface PlatformTcb {
   seam_attributes: Buffer
 }
 
-export interface CollateralWindow {
+interface CollateralWindow {
   issueDate: Date
   nextUpdate: Date
 }
@@ -159,7 +159,7 @@ export function buildTcbInfo(p: PlatformTcb, status: TcbStatus, window: Collater
 }
 
 /** What the QE identity describes (the simulated TD quoting enclave's report fields). */
-export interface QeIdentityParams {
+interface QeIdentityParams {
   mrsigner: Buffer
   isvprodid: number
   isvsvn: number
@@ -191,7 +191,7 @@ export function buildQeIdentity(qe: QeIdentityParams, window: CollateralWindow):
 }
 
 /** Raw r ‖ s hex signature over the exact UTF-8 bytes of a collateral JSON text. */
-export const signCollateralText = (text: string, key: P256Key): string => signP256(Buffer.from(text, 'utf8'), key.priv).toString('hex')
+const signCollateralText = (text: string, key: P256Key): string => signP256(Buffer.from(text, 'utf8'), key.priv).toString('hex')
 
 /** Assemble the QuoteCollateralV3 bundle from the chain, the CRLs and the signed JSON texts. */
 export function assembleCollateral(pki: SimPki, tcbInfo: string, qeIdentity: string, tcbSigningKey: P256Key): QuoteCollateralV3 {

@@ -58,13 +58,11 @@ export const SIM_CN = {
   pck: 'tdxkit SIMULATED SGX PCK Certificate',
   tcbSigning: 'tdxkit SIMULATED SGX TCB Signing',
 } as const
-/** Marker every simulated subject carries; verifiers and `quote verify` can test for it. */
-export const SIMULATED_MARKER = 'SIMULATED'
-export const SIM_ORGANIZATION = 'tdxkit SIMULATED (not Intel Corporation)'
+const SIM_ORGANIZATION = 'tdxkit SIMULATED (not Intel Corporation)'
 const SIM_DN_TAIL = {o: SIM_ORGANIZATION, l: 'Simulation', st: 'SIM', c: 'XX'}
 
 /** CRL distribution points: the `.invalid` TLD never resolves (RFC 2606); paths mirror Intel PCS v4. */
-export const SIM_CRL_URL = {
+const SIM_CRL_URL = {
   root: 'https://pcs.tdxkit.invalid/sgx/certification/v4/rootcacrl',
   platform: 'https://pcs.tdxkit.invalid/sgx/certification/v4/pckcrl?ca=platform&encoding=der',
 } as const
@@ -86,7 +84,7 @@ export const deriveP256Key = (seed: string, label: string): EcKeyPair => deriveE
 
 // ---------------------------------------------------------------- Intel's certificate profile
 
-export interface DistinguishedName {
+interface DistinguishedName {
   cn: string
   o?: string
   l?: string
@@ -105,11 +103,11 @@ function nameOf(dn: DistinguishedName): NameAttribute[] {
 }
 
 /** Key identifier: SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1). */
-export const keyIdentifier = (pub: Uint8Array): Buffer => createHash('sha1').update(pub).digest()
+const keyIdentifier = (pub: Uint8Array): Buffer => createHash('sha1').update(pub).digest()
 
 const authorityKeyId = (issuerPub: Uint8Array): ExtensionSpec => ({oid: OID_AUTHORITY_KEY_ID, critical: false, value: authorityKeyIdValue(keyIdentifier(issuerPub))})
 
-export interface CertificateSpec {
+interface CertificateSpec {
   serial: Buffer
   subject: DistinguishedName
   issuer: DistinguishedName
@@ -154,7 +152,7 @@ function intelShapedCertificate(spec: CertificateSpec): Buffer {
   })
 }
 
-export interface CrlSpec {
+interface CrlSpec {
   issuer: DistinguishedName
   issuerKey: EcKeyPair
   thisUpdate: Date
@@ -177,7 +175,7 @@ function intelShapedCrl(spec: CrlSpec): Buffer {
 }
 
 /** A positive 20-byte certificate serial number derived from the seed (minimal DER: no leading 0x00, top bit clear). */
-export function deriveSerial(seed: string, label: string): Buffer {
+function deriveSerial(seed: string, label: string): Buffer {
   const b = deriveBytes(seed, `serial/${label}`, 20)
   b[0] = b[0] & 0x7f || 0x01
   return b
@@ -194,9 +192,9 @@ export const KEY_LABEL = {
 } as const
 
 /** How many unrelated (simulated) PCK serials the platform CRL lists, so revocation checks have work to do. */
-export const SIM_OTHER_REVOKED = 3
+const SIM_OTHER_REVOKED = 3
 
-export interface SimPkiInput {
+interface SimPkiInput {
   seed: string
   /** SGX extension of the PCK leaf. */
   sgx: PckExtension
@@ -222,7 +220,7 @@ export interface SimPki {
   pckCrl: Buffer
 }
 
-export const rootDn = (): DistinguishedName => ({cn: SIM_CN.root, ...SIM_DN_TAIL})
+const rootDn = (): DistinguishedName => ({cn: SIM_CN.root, ...SIM_DN_TAIL})
 const dn = (cn: string): DistinguishedName => ({cn, ...SIM_DN_TAIL})
 
 /** Build the whole simulated chain and both CRLs (pure, deterministic in its input). */

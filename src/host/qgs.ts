@@ -38,7 +38,7 @@ interface Job {
   size: number
 }
 
-export interface QuoteOutcome {
+interface QuoteOutcome {
   status: bigint
   quote?: Buffer
   reason?: string

@@ -23,7 +23,7 @@ export interface MapGpaHostOptions {
   bogusResume?: boolean
 }
 
-export interface VmmOptions {
+interface VmmOptions {
   /** The TD's machine: memory, trace, vCPUs (a private→shared conversion forces the other vCPUs - 1 out per page). */
   machine: Machine
   mapGpa?: MapGpaHostOptions
@@ -31,7 +31,7 @@ export interface VmmOptions {
   logAccesses?: boolean
 }
 
-export type FatalReport = ShutdownReport
+type FatalReport = ShutdownReport
 
 export class Vmm {
   readonly machine: Machine

@@ -30,12 +30,12 @@ export type TlpKind = 'T=1' | 'T=0'
 export type DmaAlias = 'private' | 'shared'
 
 /** Who issues the DMA and whether it may send TEE-TLPs (T=1). */
-export interface DmaRequester {
+interface DmaRequester {
   id: string
   trusted: boolean
 }
 
-export interface DmaRequest {
+interface DmaRequest {
   requester: DmaRequester
   /** the DMA address: a GPA, shared bit set for the shared alias */
   gpa: bigint

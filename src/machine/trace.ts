@@ -155,7 +155,7 @@ export interface TraceCounters {
   shared_bytes_peak: number
 }
 
-export const emptyCounters = (): TraceCounters => ({
+const emptyCounters = (): TraceCounters => ({
   tdcalls: 0,
   tdvmcalls: 0,
   mapgpa_calls: 0,
@@ -205,10 +205,10 @@ export const emptyCounters = (): TraceCounters => ({
   shared_bytes_peak: 0,
 })
 
-export type TraceInput = Omit<TraceEvent, 'seq'>
-export type TraceListener = (e: TraceEvent) => void
+type TraceInput = Omit<TraceEvent, 'seq'>
+type TraceListener = (e: TraceEvent) => void
 
-export interface OpTraceOptions {
+interface OpTraceOptions {
   /** Keep the events (default true). Counters are always kept. */
   record?: boolean
   /** At most this many events are retained (default 100 000); counting continues. */

@@ -112,4 +112,3 @@ export function assertPlatformDoc(doc: StateDoc, file = 'state.json'): asserts d
 }
 
 export const hex64 = (v: bigint): string => '0x' + v.toString(16).padStart(16, '0')
-export const parse64 = (s: string): bigint => BigInt(s)

@@ -15,11 +15,11 @@ import {createHash, createHmac, timingSafeEqual, type Hash} from 'node:crypto'
 import {MEASUREMENT_SIZE, REPORTMAC_INPUT_SIZE, REPORTMACSTRUCT} from '../abi/tdreport.js'
 import {deriveBytes} from '../util/seed.js'
 
-export const MRTD_BLOCK_SIZE = 128
-export const MR_EXTEND_CHUNK = 256
+const MRTD_BLOCK_SIZE = 128
+const MR_EXTEND_CHUNK = 256
 const MRTD_TAG_SIZE = 16
-export const MEM_PAGE_ADD_TAG = 'MEM.PAGE.ADD'
-export const MR_EXTEND_TAG = 'MR.EXTEND'
+const MEM_PAGE_ADD_TAG = 'MEM.PAGE.ADD'
+const MR_EXTEND_TAG = 'MR.EXTEND'
 const TD_PAGE_SIZE = 4096
 
 /** One 128-byte MRTD block: tag (zero-padded to 16) ‖ GPA (u64 LE) ‖ zeros. */
@@ -31,7 +31,7 @@ export function mrtdBlock(tag: string, gpa: bigint): Buffer {
 }
 
 /** MRTD being built with TDH.MEM.PAGE.ADD / TDH.MR.EXTEND, finalized with TDH.MR.FINALIZE. */
-export class MrtdBuilder {
+class MrtdBuilder {
   private readonly hash: Hash = createHash('sha384')
   pagesAdded = 0
   chunksExtended = 0
@@ -54,7 +54,7 @@ export class MrtdBuilder {
   }
 }
 
-export interface TdImagePage {
+interface TdImagePage {
   gpa: bigint
   content: Buffer
   /** Whether the page's content is measured with TDH.MR.EXTEND (TDVF marks some regions unmeasured). */
@@ -62,8 +62,8 @@ export interface TdImagePage {
 }
 
 /** A small simulated TD image (firmware volume + config pages) just below 4 GiB, derived from the seed. */
-export const TD_IMAGE_PAGES = 8
-export const TD_IMAGE_BASE = 0x1_0000_0000n - BigInt(TD_IMAGE_PAGES * TD_PAGE_SIZE)
+const TD_IMAGE_PAGES = 8
+const TD_IMAGE_BASE = 0x1_0000_0000n - BigInt(TD_IMAGE_PAGES * TD_PAGE_SIZE)
 
 export function simulatedTdImage(seed: string): TdImagePage[] {
   return Array.from({length: TD_IMAGE_PAGES}, (_, i) => ({

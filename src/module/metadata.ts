@@ -26,9 +26,9 @@ import {
 } from '../abi/status.js'
 import type {MetadataEntry} from './profiles.js'
 
-export type Reader = 'host' | 'guest'
+type Reader = 'host' | 'guest'
 
-export interface MdReadResult {
+interface MdReadResult {
   status: bigint
   value: bigint
   next: bigint

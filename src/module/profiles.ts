@@ -58,7 +58,7 @@ interface ProfileDef extends ProfileInfo {
 }
 
 /** MAX_VCPUS_PER_TD as the intel/tdx-module source defines it (checked by TDH.MNG.INIT). */
-export const MODULE_MAX_VCPUS_PER_TD = 576
+const MODULE_MAX_VCPUS_PER_TD = 576
 
 const BASE_FIELDS: readonly GlobalFieldName[] = [
   'VENDOR_ID', 'BUILD_DATE', 'BUILD_NUM', 'MINOR_VERSION', 'MAJOR_VERSION', 'UPDATE_VERSION', 'INTERNAL_VERSION',
@@ -130,7 +130,7 @@ export function profileInfo(p: ProfileName): ProfileInfo {
 }
 
 /** Module SVN that goes in TEE_TCB_SVN[0] (the update version in this simulation). */
-export const moduleSvn = (v: ModuleVersion): number => v.update_version
+const moduleSvn = (v: ModuleVersion): number => v.update_version
 
 /** TEE_TCB_SVN: byte 0 module SVN, byte 1 major version (Intel's TDX module identity "TDX_0<major>"), then per-profile components. */
 export function teeTcbSvn(p: ProfileName, v: ModuleVersion): Buffer {

@@ -32,15 +32,15 @@ import {PAGE_SIZE} from '../machine/memory.js'
 import type {TdxSysInfo} from './sysinfo.js'
 
 /** KVM_MAX_CPUID_ENTRIES (arch/x86/include/asm/kvm_host.h). */
-export const KVM_MAX_CPUID_ENTRIES = 256
+const KVM_MAX_CPUID_ENTRIES = 256
 /** KVM_SUPPORTED_TD_ATTRS in Linux v6.16 (arch/x86/kvm/vmx/tdx.c): SEPT_VE_DISABLE only. */
-export const KVM_SUPPORTED_TD_ATTRS = TD_ATTR_SEPT_VE_DISABLE
+const KVM_SUPPORTED_TD_ATTRS = TD_ATTR_SEPT_VE_DISABLE
 /** A CPUID configuration leaf without sub-leaves has all ones in the sub-leaf half (KVM_TDX_CPUID_NO_SUBLEAF). */
-export const CPUID_NO_SUBLEAF = 0xffffffff
+const CPUID_NO_SUBLEAF = 0xffffffff
 
 /** Linux errno values KVM returns. */
-export const Errno = {EINVAL: -22, E2BIG: -7, ENOMEM: -12} as const
-export type ErrnoName = keyof typeof Errno
+const Errno = {EINVAL: -22, E2BIG: -7, ENOMEM: -12} as const
+type ErrnoName = keyof typeof Errno
 
 export interface CpuidEntry {
   leaf: number
@@ -79,7 +79,7 @@ export interface TdParams {
 }
 
 /** Where a refusal comes from: KVM's own check, or the TDX module's (TDH.MNG.INIT status). */
-export type RefusedBy = 'kvm' | 'module' | 'simulator'
+type RefusedBy = 'kvm' | 'module' | 'simulator'
 
 /** A refused TD creation: KVM's errno, the module's status when the module refuses it too. */
 export class TdCreateError extends RefusedError {
@@ -113,7 +113,7 @@ const attrNames = (bits: bigint): string => {
 }
 
 /** tdx_get_supported_attrs(): KVM's set within the module's, or 0 when the module forces a bit KVM lacks. */
-export function supportedAttributes(si: Readonly<TdxSysInfo>): bigint {
+function supportedAttributes(si: Readonly<TdxSysInfo>): bigint {
   const c = si.td_conf
   if ((KVM_SUPPORTED_TD_ATTRS & c.attributes_fixed1) !== c.attributes_fixed1) return 0n
   return KVM_SUPPORTED_TD_ATTRS & c.attributes_fixed0

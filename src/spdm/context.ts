@@ -11,7 +11,6 @@ import {
   SpdmBaseAsym,
   SpdmBaseHash,
   SpdmResponse,
-  asymSignatureSize,
   spdmHeader,
   spdmSigningPrefix,
   type HashName,
@@ -72,7 +71,6 @@ export const HASH_BITS: ReadonlyArray<[number, HashName]> = [
   [SpdmBaseHash.SHA_512, 'sha512'],
 ]
 export const hashSize = (n: Negotiated): number => HASH_SIZE[n.hash]
-export const sigSize = (n: Negotiated): number => asymSignatureSize(n.asym) ?? 0
 
 /** The SPDM slot format: Length u16 ‖ Reserved u16 ‖ Hash(root DER) ‖ root ‖ … ‖ leaf. */
 export function spdmCertChain(certs: readonly Buffer[], alg: HashName): Buffer {

@@ -39,7 +39,7 @@ const DHE_CURVE: Record<number, string> = {[SpdmDhe.SECP256R1]: 'prime256v1', [S
 /** SEC1 uncompressed point prefix Node's ECDH uses; SPDM ExchangeData omits it. */
 const EC_POINT_UNCOMPRESSED = 0x04
 
-export interface DheKey {
+interface DheKey {
   /** ExchangeData: X ‖ Y */
   exchange: Buffer
   /** shared secret (X coordinate) with the peer's ExchangeData; throws on a point not on the curve */

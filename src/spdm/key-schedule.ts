@@ -11,7 +11,7 @@ import {hkdfExpand, hkdfExtract} from './crypto.js'
 /** "spdmX.Y " for an SPDM version byte like 0x13. */
 const versionLabel = (version: number): string => `spdm${version >> 4}.${version & 0xf} `
 
-export function binConcat(version: number, label: string, length: number, context?: Uint8Array): Buffer {
+function binConcat(version: number, label: string, length: number, context?: Uint8Array): Buffer {
   const len = Buffer.alloc(BIN_STR_LENGTH_SIZE)
   len.writeUInt16LE(length)
   return Buffer.concat([len, Buffer.from(versionLabel(version) + label, 'ascii'), context ?? Buffer.alloc(0)])

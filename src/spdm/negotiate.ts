@@ -67,7 +67,7 @@ export function checkRequesterCaps(version: number, flags: number, dts: number, 
   return undefined
 }
 
-export interface LocalAlgorithms {
+interface LocalAlgorithms {
   asym: number
   measurement_hash: HashName
 }

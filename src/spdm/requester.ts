@@ -74,7 +74,7 @@ export interface DoePort {
   exchange(payload: Buffer): Promise<Buffer>
 }
 
-export interface RequesterOptions {
+interface RequesterOptions {
   random?: (n: number) => Buffer
   /** highest SPDM version to offer (default 1.3) */
   max_version?: number
@@ -83,8 +83,8 @@ export interface RequesterOptions {
 }
 
 /** Requester capabilities: a session with encryption, heartbeat and key update; no certificate of its own. */
-export const REQUESTER_CAPS = SpdmCapFlag.ENCRYPT | SpdmCapFlag.MAC | SpdmCapFlag.KEY_EX | SpdmCapFlag.HBEAT | SpdmCapFlag.KEY_UPD
-export const REQUESTER_TRANSFER_SIZE = 0x1200
+const REQUESTER_CAPS = SpdmCapFlag.ENCRYPT | SpdmCapFlag.MAC | SpdmCapFlag.KEY_EX | SpdmCapFlag.HBEAT | SpdmCapFlag.KEY_UPD
+const REQUESTER_TRANSFER_SIZE = 0x1200
 const REQUESTER_CT_EXPONENT = 12
 const OFFERED_ASYM = SpdmBaseAsym.ECDSA_P256 | SpdmBaseAsym.ECDSA_P384 | SpdmBaseAsym.ECDSA_P521 | SpdmBaseAsym.RSASSA_3072 | SpdmBaseAsym.RSAPSS_3072 | SpdmBaseAsym.RSASSA_2048 | SpdmBaseAsym.RSAPSS_2048 | SpdmBaseAsym.RSASSA_4096 | SpdmBaseAsym.RSAPSS_4096
 const OFFERED_HASH = SpdmBaseHash.SHA_256 | SpdmBaseHash.SHA_384 | SpdmBaseHash.SHA_512

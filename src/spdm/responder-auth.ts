@@ -42,7 +42,7 @@ const SLOT_SIZE_REQUESTED = 0x01
 const SLOT_ID_MASK = 0x0f
 
 /** Cap on a kept transcript (message B, L1/L2): past it the transcript is dropped and the request refused. */
-export const MAX_TRANSCRIPT_BYTES = 0x10000
+const MAX_TRANSCRIPT_BYTES = 0x10000
 const transcriptBytes = (parts: Buffer[]): number => parts.reduce((n, b) => n + b.length, 0)
 
 /** Append to a transcript within the cap; false (and the transcript emptied) when it would overflow. */

@@ -29,7 +29,7 @@ import {PROVISIONED_SLOT, measurementSummary, responderChain, validSummaryType} 
 import type {Reply, SpdmResponder} from './responder.js'
 
 /** Secured-message versions we speak, most preferred first (same record rules on PCI_DOE). */
-export const SECURED_VERSIONS = [SECURED_VERSION_12, SECURED_VERSION_11]
+const SECURED_VERSIONS = [SECURED_VERSION_12, SECURED_VERSION_11]
 
 export class Session {
   state: 'handshaking' | 'established' = 'handshaking'

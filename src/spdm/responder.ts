@@ -34,20 +34,20 @@ import {endSession, finishResponse, heartbeat, keyExchangeResponse, keyUpdate, t
 import {vendorResponse} from './responder-vendor.js'
 
 /** Versions this responder speaks (VERSION lists these; a 1.4 requester negotiates down to 1.3). */
-export const RESPONDER_VERSIONS = [SPDM_VERSION_12, SPDM_VERSION_13]
+const RESPONDER_VERSIONS = [SPDM_VERSION_12, SPDM_VERSION_13]
 /** What the responder advertises: only what is implemented. */
-export const RESPONDER_CAPS =
+const RESPONDER_CAPS =
   SpdmCapFlag.CERT | SpdmCapFlag.CHAL | SpdmCapFlag.MEAS_CAP_SIG | SpdmCapFlag.MEAS_FRESH | SpdmCapFlag.ENCRYPT | SpdmCapFlag.MAC | SpdmCapFlag.KEY_EX | SpdmCapFlag.HBEAT | SpdmCapFlag.KEY_UPD
 /** One buffer size for transfers and messages (no CHUNK support, so they must be equal). */
-export const RESPONDER_DATA_TRANSFER_SIZE = 0x1200
+const RESPONDER_DATA_TRANSFER_SIZE = 0x1200
 /** CTExponent: 2^12 µs ≈ 4 ms cryptographic timeout. */
-export const RESPONDER_CT_EXPONENT = 12
-export const DEFAULT_MAX_SESSIONS = 4
+const RESPONDER_CT_EXPONENT = 12
+const DEFAULT_MAX_SESSIONS = 4
 const MS_PER_S = 1000
 /** Largest CTExponent a requester may declare. */
 const MAX_CT_EXPONENT = 31
 
-export type ConnState = 'idle' | 'after_version' | 'after_capabilities' | 'negotiated'
+type ConnState = 'idle' | 'after_version' | 'after_capabilities' | 'negotiated'
 
 export interface SpdmEvent {
   kind: 'request' | 'error' | 'session'
@@ -68,7 +68,7 @@ export interface ResponderOptions {
 }
 
 /** Requester parameters learnt from GET_CAPABILITIES. */
-export interface PeerCaps {
+interface PeerCaps {
   flags: number
   data_transfer_size: number
   max_message_size: number

@@ -11,7 +11,7 @@ import {aeadOpen, aeadSeal} from './crypto.js'
 import type {DirectionKeys} from './key-schedule.js'
 
 /** Highest counter value before the session must be re-keyed (DSP0277: the counter must not wrap). */
-export const MAX_SEQUENCE = 0xffff_ffff_ffff_ffffn
+const MAX_SEQUENCE = 0xffff_ffff_ffff_ffffn
 
 function recordIv(k: DirectionKeys): Buffer {
   const iv = Buffer.from(k.iv)

@@ -45,7 +45,7 @@ export function decodeDoe(payload: Buffer): {type: number; data: Buffer} {
 }
 
 /** The data objects this endpoint supports, in discovery order. */
-export const DISCOVERY_TABLE = [DoeType.DISCOVERY, DoeType.SPDM, DoeType.SECURED_SPDM] as const
+const DISCOVERY_TABLE = [DoeType.DISCOVERY, DoeType.SPDM, DoeType.SECURED_SPDM] as const
 
 /** Answer a DOE Discovery request (index → entry, next index; 0 after the last). */
 export function discoveryResponse(data: Buffer): Buffer {
@@ -66,7 +66,7 @@ export function discoveryRequest(index: number): Buffer {
   return b
 }
 
-export type FrameEvent = {kind: 'frame'; frame: EmuFrame} | {kind: 'oversize'; command: number; transport: number; size: number}
+type FrameEvent = {kind: 'frame'; frame: EmuFrame} | {kind: 'oversize'; command: number; transport: number; size: number}
 
 /**
  * Incremental socket-frame reader. push() bytes as they arrive; complete frames come back in order.

@@ -13,9 +13,9 @@ const READ_CHUNK = 1 << 16
 /** How long one wait for a pipe that has no data yet sleeps before trying again. */
 const POLL_MS = 5
 /** Default idle limit for a pipe or FIFO: no byte for this long is INPUT_TIMEOUT (env TDXKIT_INPUT_IDLE_MS). */
-export const DEFAULT_INPUT_IDLE_MS = 10_000
+const DEFAULT_INPUT_IDLE_MS = 10_000
 
-export interface BoundedReadOptions {
+interface BoundedReadOptions {
   /** Most bytes accepted; more is INPUT_TOO_LARGE. */
   limit: number
   /** What the file is for, first in every message (e.g. "--root-ca", "policy"). */

@@ -21,7 +21,7 @@ import {writeFileAtomic} from '../app/files.js'
 
 export const DEFAULT_VECTOR_SEED = 'tdxkit-testvectors-1'
 
-export interface VectorFile {
+interface VectorFile {
   name: string
   bytes: Buffer
   description: string
@@ -72,7 +72,7 @@ export async function generateVectors(seed = DEFAULT_VECTOR_SEED): Promise<Vecto
   return [...(await platformVectors(seed, 'tdx-1.0', 'tdx-1.0')), ...(await platformVectors(seed, 'tdx-connect', 'tdx-connect'))]
 }
 
-export function manifest(seed: string, files: VectorFile[]): string {
+function manifest(seed: string, files: VectorFile[]): string {
   return (
     JSON.stringify(
       {

@@ -18,7 +18,7 @@ export class JsonPosError extends Error {
   }
 }
 
-export interface PositionedJson {
+interface PositionedJson {
   value: unknown
   /** JSON pointer-ish path ("", "/expected", "/expected/mrtd", "/allowed_advisories/0") → location of the value. */
   valueAt: Map<string, JsonLoc>

@@ -15,7 +15,7 @@ import {REPORTMACSTRUCT} from '../../src/abi/tdreport.js'
 import {RefusedError} from '../../src/errors.js'
 import {initPlatform} from '../../src/app/platform.js'
 import {generateQuote, requestQuoteOnHost, withHostReason, type GenerateQuoteOptions} from '../../src/app/quote.js'
-import {DmaPoolAllocator} from '../../src/guest/alloc/dma-pool.js'
+import {PresharedPoolAllocator} from '../../src/guest/alloc/preshared-pool.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'
 import {loadSimCollateral} from '../../src/app/sim-collateral.js'
 import {Platform} from '../../src/module/platform.js'
@@ -150,7 +150,7 @@ test("the QGS's reason for a failure is added by the app, not seen by the guest"
   const {td} = freshTd({qgsMode: 'error'})
   let guestError: RefusedError | undefined
   try {
-    requestQuoteOnHost(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(1))
+    requestQuoteOnHost(td, new PresharedPoolAllocator(td, {poolBytes: 8192}), rd(1))
   } catch (error) {
     guestError = error as RefusedError
   }

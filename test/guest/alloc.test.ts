@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert'
 import {GET_QUOTE_CMD_VERSION, GET_QUOTE_HEADER, GET_QUOTE_HEADER_SIZE} from '../../src/abi/ghci.js'
 import {writeField} from '../../src/abi/layout.js'
 import {TdxkitError} from '../../src/errors.js'
-import {DmaPoolAllocator} from '../../src/guest/alloc/dma-pool.js'
+import {PresharedPoolAllocator} from '../../src/guest/alloc/preshared-pool.js'
 import {PoolExhaustedError} from '../../src/guest/alloc/interface.js'
 import {diffCounters} from '../../src/machine/trace.js'
 import {VmapMapGpaAllocator} from '../../src/guest/alloc/vmap-mapgpa.js'
@@ -71,7 +71,7 @@ test('vmap-mapgpa: per 8 KiB request 2 MapGPA, 2 pages converted each way, 2 acc
 
 test('dma-pool: one conversion at init (splits at the edges), then zero TDVMCALLs / conversions / accepts per request', () => {
   const {td} = freshTd({vcpus: 4})
-  const pool = new DmaPoolAllocator(td, {poolBytes: 64 * 1024, slotBytes: 8192})
+  const pool = new PresharedPoolAllocator(td, {poolBytes: 64 * 1024, slotBytes: 8192})
   pool.init()
   const init = td.trace.snapshot()
   assert.is(init.mapgpa_calls, 1)
@@ -100,7 +100,7 @@ test('dma-pool: one conversion at init (splits at the edges), then zero TDVMCALL
 
 test('a 2 MiB pool is 2 MiB aligned: one 1 GiB split, no 2 MiB split', () => {
   const {td} = freshTd()
-  const pool = new DmaPoolAllocator(td, {poolBytes: 2 * 1024 * 1024})
+  const pool = new PresharedPoolAllocator(td, {poolBytes: 2 * 1024 * 1024})
   pool.init()
   assert.is(td.trace.counters.dm_splits_1g, 1)
   assert.is(td.trace.counters.dm_splits_2m, 0)
@@ -109,7 +109,7 @@ test('a 2 MiB pool is 2 MiB aligned: one 1 GiB split, no 2 MiB split', () => {
 test('dma-pool exhaustion happens exactly when in-flight requests exceed the slots, and clears on free', () => {
   for (const slots of [1, 3, 8]) {
     const {td} = freshTd()
-    const pool = new DmaPoolAllocator(td, {poolBytes: slots * 8192, slotBytes: 8192})
+    const pool = new PresharedPoolAllocator(td, {poolBytes: slots * 8192, slotBytes: 8192})
     const held = Array.from({length: slots}, () => pool.alloc(8192))
     assert.is(pool.inFlight(), slots)
     assert.throws(() => pool.alloc(8192), (e: unknown) => e instanceof PoolExhaustedError && (e as PoolExhaustedError).exit === 7)
@@ -122,16 +122,16 @@ test('dma-pool exhaustion happens exactly when in-flight requests exceed the slo
 
 test('dma-pool sizing errors: pool smaller than one buffer, unaligned sizes, buffer larger than a slot', () => {
   const {td} = freshTd()
-  assert.is(code(() => new DmaPoolAllocator(td, {poolBytes: 4096, slotBytes: 8192})), 'POOL_TOO_SMALL')
-  assert.is(code(() => new DmaPoolAllocator(td, {poolBytes: 10000})), 'BAD_POOL_SIZE')
-  assert.is(code(() => new DmaPoolAllocator(td, {poolBytes: 8192, slotBytes: 100})), 'BAD_SLOT_SIZE')
-  const pool = new DmaPoolAllocator(td, {poolBytes: 8192})
+  assert.is(code(() => new PresharedPoolAllocator(td, {poolBytes: 4096, slotBytes: 8192})), 'POOL_TOO_SMALL')
+  assert.is(code(() => new PresharedPoolAllocator(td, {poolBytes: 10000})), 'BAD_POOL_SIZE')
+  assert.is(code(() => new PresharedPoolAllocator(td, {poolBytes: 8192, slotBytes: 100})), 'BAD_SLOT_SIZE')
+  const pool = new PresharedPoolAllocator(td, {poolBytes: 8192})
   assert.is(code(() => pool.alloc(8193)), 'BUFFER_TOO_LARGE')
 })
 
 test('abandoned slot stays with the host while it stalls, is reclaimed once it lets go; persisted state restores without operations', () => {
   const {td} = freshTd({qgsMode: 'stall'})
-  const pool = new DmaPoolAllocator(td, {poolBytes: 8192})
+  const pool = new PresharedPoolAllocator(td, {poolBytes: 8192})
   const b = pool.alloc(8192)
   // a GetQuote the stalled host never completes (the status word stays IN_FLIGHT), then timed out
   const hdr = Buffer.alloc(GET_QUOTE_HEADER_SIZE)
@@ -144,7 +144,7 @@ test('abandoned slot stays with the host while it stalls, is reclaimed once it l
   assert.equal(saved.abandoned, [0])
   // a later run whose host is no longer stalled: restore costs nothing and reclaims the slot
   const {td: td2} = freshTd()
-  const again = new DmaPoolAllocator(td2, {state: saved})
+  const again = new PresharedPoolAllocator(td2, {state: saved})
   again.init()
   const s = td2.trace.snapshot()
   assert.is(s.tdvmcalls + s.pages_to_shared + s.dm_splits_1g + s.dm_splits_2m, 0)
@@ -153,7 +153,7 @@ test('abandoned slot stays with the host while it stalls, is reclaimed once it l
   assert.is(b2.gpa, b.gpa)
   // and a run whose host still stalls keeps it held
   const {td: td3} = freshTd({qgsMode: 'stall'})
-  const held = new DmaPoolAllocator(td3, {state: saved})
+  const held = new PresharedPoolAllocator(td3, {state: saved})
   held.init()
   td3.holdAbandoned(saved)
   assert.is(code(() => held.alloc(8192)), 'POOL_EXHAUSTED')
@@ -161,7 +161,7 @@ test('abandoned slot stays with the host while it stalls, is reclaimed once it l
 
 test('dma-pool destroy converts back: MapGPA(private) + accept of every page; refused while a slot is busy', () => {
   const {td} = freshTd()
-  const pool = new DmaPoolAllocator(td, {poolBytes: 16384})
+  const pool = new PresharedPoolAllocator(td, {poolBytes: 16384})
   const b = pool.alloc(8192)
   assert.is(code(() => pool.destroy()), 'POOL_EXHAUSTED')
   pool.free(b)
@@ -215,7 +215,7 @@ test('the host never touches a private GPA: every host access of a quote request
   const {requestQuote} = await import('../../src/guest/quote.js')
   for (const strategy of ['vmap-mapgpa', 'dma-pool'] as const) {
     const {td} = freshTd()
-    const alloc = strategy === 'dma-pool' ? new DmaPoolAllocator(td, {poolBytes: 16384}) : new VmapMapGpaAllocator(td)
+    const alloc = strategy === 'dma-pool' ? new PresharedPoolAllocator(td, {poolBytes: 16384}) : new VmapMapGpaAllocator(td)
     const shared = new Set<number>()
     const orig = td.memory.hostRead.bind(td.memory)
     td.memory.hostRead = (gpa: bigint, len: number) => {

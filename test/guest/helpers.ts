@@ -8,5 +8,3 @@ export function freshTd(opts: SessionOptions & {profile?: ProfileName; seed?: st
   const td = openSession(p, opts)
   return {p, td}
 }
-
-export const SHARED_BIT_52 = 1n << 51n

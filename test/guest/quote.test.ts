@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import {GetQuoteStatus} from '../../src/abi/ghci.js'
 import {parseQuote} from '../../src/abi/quote.js'
 import type {RefusedError} from '../../src/errors.js'
-import {DmaPoolAllocator} from '../../src/guest/alloc/dma-pool.js'
+import {PresharedPoolAllocator} from '../../src/guest/alloc/preshared-pool.js'
 import {DEFAULT_NOTIFY_VECTOR, requestQuote} from '../../src/guest/quote.js'
 import {createPlatformDoc, Platform} from '../../src/module/platform.js'
 import {freshTd} from './helpers.js'
@@ -28,10 +28,10 @@ function refused(fn: () => unknown): RefusedError {
 test('a slower host: the guest polls until the status word leaves IN_FLIGHT', async () => {
   const {requestQuote} = await import('../../src/guest/quote.js')
   const {openSession} = await import('../../src/app/session.js')
-  const {DmaPoolAllocator} = await import('../../src/guest/alloc/dma-pool.js')
+  const {PresharedPoolAllocator} = await import('../../src/guest/alloc/preshared-pool.js')
   const p = new Platform(createPlatformDoc({profile: 'tdx-1.0', seed: 'slow'}))
   const td = openSession(p, {serviceRounds: 3})
-  const r = requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(5))
+  const r = requestQuote(td, new PresharedPoolAllocator(td, {poolBytes: 8192}), rd(5))
   assert.is(r.polls, 3)
   assert.is(r.counters.polls, 3)
   assert.is(parseQuote(r.quote).version, 4) // tdx-1.0 default
@@ -39,7 +39,7 @@ test('a slower host: the guest polls until the status word leaves IN_FLIGHT', as
 
 test('polling: host work runs only while the guest sleeps, one tick per status check', () => {
   const {td} = freshTd({serviceRounds: 4})
-  const r = requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(3))
+  const r = requestQuote(td, new PresharedPoolAllocator(td, {poolBytes: 8192}), rd(3))
   assert.is(r.polls, 4)
   assert.is(td.machine.scheduler.now, 4, 'four sleeps, four ticks')
   assert.is(td.machine.scheduler.pending, 0)
@@ -47,14 +47,14 @@ test('polling: host work runs only while the guest sleeps, one tick per status c
 
 test('QGS down: the guest fails with the GetQuote status from its buffer (SERVICE_UNAVAILABLE), nothing more', () => {
   const {td} = freshTd({qgsMode: 'down'})
-  const e = refused(() => requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(1)))
+  const e = refused(() => requestQuote(td, new PresharedPoolAllocator(td, {poolBytes: 8192}), rd(1)))
   assert.is(e.code, 'QGS_UNAVAILABLE')
   assert.is(e.exit, 7)
   assert.is(e.status, GetQuoteStatus.SERVICE_UNAVAILABLE)
   assert.equal(e.detail, {status: '0x8000000000000001', status_name: 'GET_QUOTE_SERVICE_UNAVAILABLE'})
   const err = refused(() => {
     const t = freshTd({qgsMode: 'error'}).td
-    return requestQuote(t, new DmaPoolAllocator(t, {poolBytes: 8192}), rd(1))
+    return requestQuote(t, new PresharedPoolAllocator(t, {poolBytes: 8192}), rd(1))
   })
   assert.is(err.code, 'GETQUOTE_ERROR')
   assert.is(err.message, 'GetQuote failed: GET_QUOTE_ERROR', 'the QGS reason is host-side knowledge')
@@ -64,7 +64,7 @@ test('QGS down: the guest fails with the GetQuote status from its buffer (SERVIC
 test('notify: the guest halts until the interrupt arrives; a status word the host completed earlier goes unread', () => {
   // the host delivers the interrupt with the completion: done after the first halt, no status polls
   const {td} = freshTd()
-  const r = requestQuote(td, new DmaPoolAllocator(td, {poolBytes: 8192}), rd(2), {completion: 'notify'})
+  const r = requestQuote(td, new PresharedPoolAllocator(td, {poolBytes: 8192}), rd(2), {completion: 'notify'})
   assert.is(r.counters.notifies, 1)
   assert.is(r.counters.polls, 0)
   assert.is(td.machine.scheduler.now, 1)
@@ -74,7 +74,7 @@ test('notify: the guest halts until the interrupt arrives; a status word the hos
   late.ghci.setupEventNotifyInterrupt(DEFAULT_NOTIFY_VECTOR)
   late.vmm.notifyVector = undefined
   late.machine.scheduler.schedule(() => late.machine.interrupts.inject(DEFAULT_NOTIFY_VECTOR), 3)
-  const l = requestQuote(late, new DmaPoolAllocator(late, {poolBytes: 8192}), rd(2), {completion: 'notify'})
+  const l = requestQuote(late, new PresharedPoolAllocator(late, {poolBytes: 8192}), rd(2), {completion: 'notify'})
   assert.is(late.machine.scheduler.now, 3)
   assert.is(l.counters.notifies, 1)
   assert.is(parseQuote(l.quote).td!.report_data.toString('hex'), '02'.repeat(64))
@@ -82,13 +82,13 @@ test('notify: the guest halts until the interrupt arrives; a status word the hos
   const lost = freshTd().td
   lost.ghci.setupEventNotifyInterrupt(DEFAULT_NOTIFY_VECTOR)
   lost.vmm.notifyVector = undefined
-  const n = requestQuote(lost, new DmaPoolAllocator(lost, {poolBytes: 8192}), rd(2), {completion: 'notify', pollLimit: 5})
+  const n = requestQuote(lost, new PresharedPoolAllocator(lost, {poolBytes: 8192}), rd(2), {completion: 'notify', pollLimit: 5})
   assert.is(lost.machine.scheduler.now, 5)
   assert.is(n.counters.notifies, 0)
   assert.is(n.counters.polls, 0)
   // and with the QGS stalled as well, the wait ends in a timeout naming the interrupt waits
   const stalled = freshTd({qgsMode: 'stall'}).td
-  const e = refused(() => requestQuote(stalled, new DmaPoolAllocator(stalled, {poolBytes: 8192}), rd(2), {completion: 'notify', pollLimit: 5}))
+  const e = refused(() => requestQuote(stalled, new PresharedPoolAllocator(stalled, {poolBytes: 8192}), rd(2), {completion: 'notify', pollLimit: 5}))
   assert.is(e.code, 'GETQUOTE_TIMEOUT')
   assert.match(e.message, /after 5 interrupt waits/)
 })

@@ -13,7 +13,7 @@ import {REPO_ROOT} from './vectors.js'
 import {tempDir} from './cli.js'
 
 export const ORACLES_DIR = process.env.TDXKIT_ORACLES ? resolve(process.env.TDXKIT_ORACLES) : resolve(REPO_ROOT, '../shared/oracles')
-export const SPDM_EMU_DIR = join(ORACLES_DIR, 'spdm-emu')
+const SPDM_EMU_DIR = join(ORACLES_DIR, 'spdm-emu')
 export const spdmEmuPresent = (): boolean => existsSync(join(SPDM_EMU_DIR, 'spdm_requester_emu'))
 
 type TestFn = Test<any>
@@ -36,7 +36,7 @@ export function emuCopy(): string {
   return copySpdmEmu(SPDM_EMU_DIR, tempDir('tdxkit-spdm-emu-'))
 }
 
-export interface Run {
+interface Run {
   code: number | null
   output: string
 }

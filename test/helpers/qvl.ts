@@ -10,7 +10,7 @@ import {join, resolve} from 'node:path'
 import type {Test} from 'uvu'
 import {REPO_ROOT, VECTORS_DIR, vectorsPresent} from './vectors.js'
 
-export const QVL_DIR = process.env.TDXKIT_QVL_ORACLE ? resolve(process.env.TDXKIT_QVL_ORACLE) : resolve(REPO_ROOT, '../shared/oracles/intel-qvl')
+const QVL_DIR = process.env.TDXKIT_QVL_ORACLE ? resolve(process.env.TDXKIT_QVL_ORACLE) : resolve(REPO_ROOT, '../shared/oracles/intel-qvl')
 
 /** One oracle run: the combined status (first non-OK of the four steps, in this order) and each step's. */
 export interface QvlVerdict {

@@ -5,9 +5,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {REPO_ROOT} from '../helpers/vectors.js'
 
-export const WORKER = join(REPO_ROOT, 'test/safety/fixtures/worker.ts')
+const WORKER = join(REPO_ROOT, 'test/safety/fixtures/worker.ts')
 
-export interface WorkerRun {
+interface WorkerRun {
   child: ChildProcess
   done: Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}>
   /** resolves when stdout has printed a line matching re */
@@ -52,7 +52,7 @@ export function prng(seed: number): () => number {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-export interface CommandResult {
+interface CommandResult {
   id: string
   argv: string[]
   code: number

@@ -1,7 +1,7 @@
 import {Args} from '../../../src/cli/oclif.js'
 import {TdxCommand} from '../../../src/cli/base.js'
 import {kv} from '../../../src/cli/render.js'
-import {ghciServiceQuery} from '../../../src/app/ghci.js'
+import {ghciServiceQuery, type ServiceQueryOutput} from '../../../src/app/ghci.js'
 
 export default class GhciServiceQuery extends TdxCommand<typeof GhciServiceQuery> {
   static summary = 'Ask the host, through the GHCI Query service, whether it serves a Service TDVMCALL GUID.'
@@ -11,7 +11,7 @@ export default class GhciServiceQuery extends TdxCommand<typeof GhciServiceQuery
     service: Args.string({description: 'Service GUID or name.', required: true}),
   }
 
-  async run() {
+  async run(): Promise<ServiceQueryOutput> {
     const r = await ghciServiceQuery(this.store(), (m) => this.notice(m), this.args.service)
     if (!this.jsonEnabled()) {
       this.log(kv([

@@ -42,19 +42,6 @@ export function canonicalStrategy(name: string): StrategyName | undefined {
   return (STRATEGY_ALIASES as Readonly<Record<string, StrategyName>>)[name]
 }
 
-export function isStrategy(s: string): s is StrategyName {
-  return (STRATEGIES as readonly string[]).includes(s)
-}
-
-/** Where a strategy comes from, for reports and docs. */
-export const STRATEGY_SOURCES: Readonly<Record<StrategyName, string>> = {
-  'vmap-mapgpa': 'Kai Huang, LKML 2022-05-09, "[PATCH v5 3/3] x86/tdx: Add Quote generation support" (Solution 1)',
-  swiotlb: 'Kirill Shutemov, LKML 2022-05-03 (Solution 2 as argued); kernel/dma/swiotlb.c v6.6, arch/x86/mm/mem_encrypt.c',
-  'dma-coherent': 'msg-id 20230326062039.341479-3-sathyanarayanan.kuppuswamy@linux.intel.com (Solution 2 as coded); kernel/dma/direct.c',
-  upstream: 'drivers/virt/coco/tdx-guest/tdx-guest.c, Linux v6.7 (commit f4738f56d1dc), 128 KiB buffer from v7.0 (43185067c6fd)',
-  'preshared-pool': 'tdxkit: the upstream buffer generalised to N slots (cost-model.md §2.2 B0 / kernel/dma/pool.c shape)',
-}
-
 export interface SharedBuffer {
   readonly id: number
   readonly strategy: StrategyName

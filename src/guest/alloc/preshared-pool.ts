@@ -24,7 +24,7 @@ import {restoreSharedRun, setMemoryDecrypted, setMemoryEncrypted} from './set-me
 
 /** Default pool: 8 slots of 8 KiB. */
 export const DEFAULT_POOL_BYTES = 64 * 1024
-export const DEFAULT_SLOT_BYTES = GET_QUOTE_BUF_SIZE
+const DEFAULT_SLOT_BYTES = GET_QUOTE_BUF_SIZE
 
 /** Persisted pool (doc.alloc.dma_pool). */
 export interface DmaPoolState {
@@ -37,7 +37,7 @@ export interface DmaPoolState {
   init_cost: {pages_converted: number; dm_splits_1g: number; dm_splits_2m: number; tdvmcalls: number}
 }
 
-export interface DmaPoolOptions {
+interface DmaPoolOptions {
   poolBytes?: number
   slotBytes?: number
   /** Restore this persisted pool instead of converting a new one. */
@@ -270,6 +270,3 @@ export function restorePoolMemory(memory: GuestMemory, s: DmaPoolState): void {
   restoreSharedRun(memory, s.base_pfn, s.pool_bytes / PAGE_SIZE)
 }
 
-/** The pre-issue-16 name of this allocator. */
-export const DmaPoolAllocator = PresharedPoolAllocator
-export type DmaPoolAllocator = PresharedPoolAllocator

@@ -40,15 +40,15 @@ import {PoolExhaustedError, checkRange, pagesFor, type SharedBuffer, type Shared
 import {restoreSharedRun, setMemoryDecrypted} from './set-memory.js'
 
 /** include/linux/swiotlb.h: one slot is 2 KiB; a mapping lies inside one 128-slot segment. */
-export const IO_TLB_SHIFT = 11
+const IO_TLB_SHIFT = 11
 export const IO_TLB_SIZE = 1 << IO_TLB_SHIFT
-export const IO_TLB_SEGSIZE = 128
+const IO_TLB_SEGSIZE = 128
 /** 64 MiB: the default pool, and the lower clamp of the CoCo sizing rule. */
-export const IO_TLB_DEFAULT_SIZE = 64 * 1024 * 1024
+const IO_TLB_DEFAULT_SIZE = 64 * 1024 * 1024
 /** Upper clamp of the CoCo rule (mem_encrypt_setup_arch: clamp_val(size, IO_TLB_DEFAULT_SIZE, SZ_1G)). */
-export const SWIOTLB_COCO_MAX = 1024 * 1024 * 1024
+const SWIOTLB_COCO_MAX = 1024 * 1024 * 1024
 /** Percent of RAM the CoCo rule gives SWIOTLB. */
-export const SWIOTLB_COCO_PERCENT = 6
+const SWIOTLB_COCO_PERCENT = 6
 /** The largest mapping: one segment (swiotlb_max_mapping_size). */
 export const SWIOTLB_MAX_MAPPING = IO_TLB_SIZE * IO_TLB_SEGSIZE
 /** Slots per page: a page-aligned mapping starts at a multiple of this. */
@@ -58,7 +58,7 @@ const roundUpPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, 
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0
 
-export interface SwiotlbGeometry {
+interface SwiotlbGeometry {
   nslabs: number
   nareas: number
   area_nslabs: number
@@ -209,7 +209,7 @@ export function swiotlbCapacity(nslabs: number, bytes: number): number {
   return (nslabs / IO_TLB_SEGSIZE) * (Math.floor((IO_TLB_SEGSIZE - nslots) / step) + 1)
 }
 
-export interface SwiotlbOptions extends DmaDeviceOptions {
+interface SwiotlbOptions extends DmaDeviceOptions {
   /** Pool size like swiotlb=<nslabs> (default: the CoCo rule from the TD's RAM). */
   poolBytes?: number
   /** Size of the mappings the driver makes (for capacity(); default 8 KiB). */

@@ -44,7 +44,7 @@ export interface UpstreamState {
   abandoned: boolean
 }
 
-export interface UpstreamOptions {
+interface UpstreamOptions {
   kernel?: UpstreamKernel
   state?: UpstreamState
 }

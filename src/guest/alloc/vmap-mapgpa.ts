@@ -120,4 +120,3 @@ export class VmapMapGpaAllocator implements SharedBufferAllocator {
   }
 }
 
-export {checkRange} from './interface.js'

@@ -10,7 +10,7 @@ import {cbor, Tag} from '../../../src/device/cbor.js'
 import {treeSlots} from './slots.js'
 
 /** Tags the decoders care about, plus a few they do not. */
-export const INTERESTING_TAGS = [1, 18, 32, 37, 111, 500, 501, 502, 505, 506, 550, 552, 553, 554, 555, 557, 559, 560, 571, 24, 0, 65535]
+const INTERESTING_TAGS = [1, 18, 32, 37, 111, 500, 501, 502, 505, 506, 550, 552, 553, 554, 555, 557, 559, 560, 571, 24, 0, 65535]
 
 const key = fc.oneof(fc.integer({min: -3, max: 12}), fc.constantFrom('format', 'version', 'device', 'pci', 'bars', 'nonce', 'objects', 'tsm', 'digests', 'hash_alg', 'tdi_state', 'size', 'index', 'id'), fc.string({maxLength: 6}))
 
@@ -41,7 +41,7 @@ export const cborValue: fc.Arbitrary<unknown> = fc.letrec<{v: unknown}>((tie) =>
 export const encodeCbor = (v: unknown): Buffer => Buffer.from(cbor.encode(v))
 
 /** Tree mutation actions. `at` picks a node (modulo the node count); `value` is the replacement. */
-export type TreeAction =
+type TreeAction =
   | {k: 'replace'; at: number; value: unknown}
   | {k: 'delete'; at: number}
   | {k: 'wrapTag'; at: number; tag: number}
@@ -49,7 +49,7 @@ export type TreeAction =
   | {k: 'retype'; at: number}
   | {k: 'inner'; at: number; actions: TreeAction[]}
 
-export const treeAction: fc.Arbitrary<TreeAction> = fc.letrec<{a: TreeAction}>((tie) => ({
+const treeAction: fc.Arbitrary<TreeAction> = fc.letrec<{a: TreeAction}>((tie) => ({
   a: fc.oneof(
     {depthSize: 'small'},
     {weight: 5, arbitrary: fc.record({k: fc.constant('replace' as const), at: fc.nat(), value: cborValue})},
@@ -80,7 +80,7 @@ function retype(v: unknown): unknown {
 }
 
 /** Apply actions to a decoded tree in place (the root may be replaced: the new root is returned). */
-export function mutateTree(root: unknown, actions: readonly TreeAction[]): unknown {
+function mutateTree(root: unknown, actions: readonly TreeAction[]): unknown {
   let r = root
   for (const a of actions) {
     const all = treeSlots(r, (v): v is Tag => v instanceof Tag)

@@ -9,7 +9,7 @@ import {TdxkitError} from '../../../src/errors.js'
 import type {Corpora} from './seeds.js'
 import type {Target} from './targets.js'
 
-export type Outcome = {kind: 'ok'} | {kind: 'typed'; code: string} | {kind: 'crash'; error: string} | {kind: 'hang'; ms: number}
+type Outcome = {kind: 'ok'} | {kind: 'typed'; code: string} | {kind: 'crash'; error: string} | {kind: 'hang'; ms: number}
 
 export interface Finding {
   target: string
@@ -31,7 +31,7 @@ export interface TargetStats {
   max_input_ms: number
 }
 
-export const DEFAULT_BUDGET_MS = 2000
+const DEFAULT_BUDGET_MS = 2000
 
 const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) + (e.stack ? `\n${e.stack.split('\n').slice(1, 5).join('\n')}` : '') : `non-error thrown: ${String(e)}`)
 
@@ -50,7 +50,7 @@ export async function runOne(target: Target, input: Buffer, c: Corpora, budgetMs
   return {outcome, ms}
 }
 
-export interface FuzzOptions {
+interface FuzzOptions {
   seed: number
   runs: number
   budgetMs?: number
@@ -59,7 +59,7 @@ export interface FuzzOptions {
 }
 
 /** Keep at most this many crash / hang findings per target. */
-export const MAX_FINDINGS = 20
+const MAX_FINDINGS = 20
 
 /**
  * Count one input's outcome into `stats` (a code for typed errors, and for results that carry one),

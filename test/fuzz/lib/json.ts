@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import {treeSlots} from './slots.js'
 
-export type JsonAction = {k: 'replace'; at: number; value: unknown} | {k: 'delete'; at: number} | {k: 'retype'; at: number} | {k: 'dupArray'; at: number}
+type JsonAction = {k: 'replace'; at: number; value: unknown} | {k: 'delete'; at: number} | {k: 'retype'; at: number} | {k: 'dupArray'; at: number}
 
 const special: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(null, true, false, 0, -1, 1, 2, 3, 4, 5, 48, 52, 255, 256, 1e308, -1e308, 2 ** 53, 0.5, '', '0x', '0xzz', '0x' + 'f'.repeat(17), 'tdx-1.5', 'tdx-connect', 'nic', 'gpu', 'CONFIG_LOCKED', 'RUN'),
@@ -20,7 +20,7 @@ const special: fc.Arbitrary<unknown> = fc.oneof(
 
 const replacement = fc.oneof({weight: 3, arbitrary: special}, {weight: 1, arbitrary: fc.jsonValue({maxDepth: 2})})
 
-export const jsonAction: fc.Arbitrary<JsonAction> = fc.oneof(
+const jsonAction: fc.Arbitrary<JsonAction> = fc.oneof(
   {weight: 6, arbitrary: fc.record({k: fc.constant('replace' as const), at: fc.nat(), value: replacement})},
   {weight: 2, arbitrary: fc.record({k: fc.constant('delete' as const), at: fc.nat()})},
   {weight: 2, arbitrary: fc.record({k: fc.constant('retype' as const), at: fc.nat()})},
@@ -35,7 +35,7 @@ function retype(v: unknown): unknown {
   return 'x'
 }
 
-export function mutateJson(doc: unknown, actions: readonly JsonAction[]): unknown {
+function mutateJson(doc: unknown, actions: readonly JsonAction[]): unknown {
   const root = structuredClone(doc)
   for (const a of actions) {
     const all = treeSlots(root)

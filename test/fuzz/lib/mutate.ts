@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check'
 
-export type Edit =
+type Edit =
   | {k: 'flip'; pos: number; bit: number}
   | {k: 'set'; pos: number; width: 1 | 2 | 4 | 8; be: boolean; value: Interesting}
   | {k: 'insert'; pos: number; bytes: Uint8Array}
@@ -19,7 +19,7 @@ export type Edit =
   | {k: 'splice'; other: number; from: number; len: number; pos: number}
 
 /** Either a fixed value or one computed from the buffer length at the write position. */
-export type Interesting = {fixed: bigint} | {rel: 'len' | 'len+1' | 'len-1' | 'rest' | 'rest+1' | 'rest-1'}
+type Interesting = {fixed: bigint} | {rel: 'len' | 'len+1' | 'len-1' | 'rest' | 'rest+1' | 'rest-1'}
 
 const FIXED = [0n, 1n, 2n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x7fffn, 0x8000n, 0xffffn, 0x10000n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x7fffffffffffffffn, 0xffffffffffffffffn, 1024n, 4096n]
 

@@ -4,9 +4,9 @@ import {join} from 'node:path'
 import {createHash} from 'node:crypto'
 import {REPO_ROOT} from '../../helpers/vectors.js'
 
-export const REGRESSIONS_DIR = join(REPO_ROOT, 'test/fuzz/regressions')
+const REGRESSIONS_DIR = join(REPO_ROOT, 'test/fuzz/regressions')
 
-export interface Regression {
+interface Regression {
   target: string
   name: string
   input: Buffer

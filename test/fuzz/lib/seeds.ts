@@ -21,7 +21,7 @@ import {decodeCorim, type CorimDocument} from '../../../src/device/corim.js'
 import {tempDir} from '../../helpers/cli.js'
 import {VECTORS_DIR, vectorsPresent} from '../../helpers/vectors.js'
 
-export const FUZZ_PLATFORM_SEED = 'tdxkit-fuzz-seed'
+const FUZZ_PLATFORM_SEED = 'tdxkit-fuzz-seed'
 export const FUZZ_NONCE = Buffer.alloc(32, 0xa5)
 export const FUZZ_AT = new Date('2026-09-01T00:00:00Z')
 
@@ -57,7 +57,7 @@ function readVectors(sub: string, filter: (name: string) => boolean): {files: st
 }
 
 /** The CCEL log area without its trailing 0xff/0x00 padding (keeps mutants small and fast). */
-export function trimLogArea(log: Buffer): Buffer {
+function trimLogArea(log: Buffer): Buffer {
   let end = log.length
   while (end > 0 && (log[end - 1] === 0xff || log[end - 1] === 0x00)) end--
   return Buffer.from(log.subarray(0, Math.min(log.length, end + 16)))

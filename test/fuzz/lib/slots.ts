@@ -3,7 +3,7 @@
  * plain objects and, when `isTag` says so, tagged values. The root is not a slot; shared or cyclic
  * nodes are visited once.
  */
-export interface Slot {
+interface Slot {
   get(): unknown
   set(v: unknown): void
   del(): void

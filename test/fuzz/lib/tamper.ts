@@ -6,7 +6,6 @@
 import {createHash} from 'node:crypto'
 import {decodeEvidence, encodeEvidence, type EvidenceBundle} from '../../../src/device/evidence.js'
 import {verifyDeviceEvidence} from '../../../src/device/verifier.js'
-import {EvidenceObject} from '../../../src/device/tsm.js'
 import {quoteTdReport} from '../../../src/host/qe.js'
 import type {CorimDocument} from '../../../src/device/corim.js'
 import {TdxkitError} from '../../../src/errors.js'
@@ -20,7 +19,7 @@ export interface SweepResult {
   examples: string[]
 }
 
-export interface DeviceSweepOptions {
+interface DeviceSweepOptions {
   object: number
   /** region of the object to sweep [start, end) (default: all of it) */
   range?: [number, number]
@@ -92,5 +91,3 @@ export function tdreportTamperSweep(doc: StateDoc, tdreport: Buffer, mode: 'byte
   }
   return res
 }
-
-export const SIGNED_OBJECTS = [EvidenceObject.VCA, EvidenceObject.MEASUREMENTS, EvidenceObject.CERT0] as const

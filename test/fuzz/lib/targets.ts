@@ -9,7 +9,7 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createHash} from 'node:crypto'
 import type {Corpora} from './seeds.js'
-import {FUZZ_AT, FUZZ_NONCE, FUZZ_PLATFORM_SEED} from './seeds.js'
+import {FUZZ_AT, FUZZ_NONCE} from './seeds.js'
 import {applyEdits, edit, garbage, mutant} from './mutate.js'
 import {cborTreeMutant, cborValue, encodeCbor} from './cbor.js'
 import {stateTextMutant} from './json.js'
@@ -30,7 +30,7 @@ import {encodeEvent2, encodeSpecIdEvent, encodeSpecIdRecord, eventsToCcelLog} fr
 import {TPM_ALG} from '../../../src/abi/tcg.js'
 import {GET_QUOTE_HEADER, GET_QUOTE_HEADER_SIZE, GET_QUOTE_CMD_VERSION, SERVICE_CMD_HEADER, SERVICE_HEADER_SIZE, SERVICE_QUOTE_CMD, SERVICE_GUID_TDXKIT_QUOTE, SERVICE_RSP_HEADER, TdVmCall, guidToBytes} from '../../../src/abi/ghci.js'
 import {writeField} from '../../../src/abi/layout.js'
-import {Platform, createPlatformDoc} from '../../../src/module/platform.js'
+import {Platform} from '../../../src/module/platform.js'
 import {ensurePlatform, withPlatform} from '../../../src/app/platform.js'
 import {openSession} from '../../../src/app/session.js'
 import {generateQuote} from '../../../src/app/quote.js'
@@ -115,7 +115,7 @@ function evidenceObjectMutant(c: Corpora): fc.Arbitrary<Buffer> {
  * private alias, bit2 misalign), [1] pages shared (1..8), [2..5] R13 size in bytes (u32 LE),
  * [6..29] header written after submit (TOCTOU), [30..] buffer contents (header ‖ TDREPORT …).
  */
-export const GHCI_PREFIX = 30
+const GHCI_PREFIX = 30
 function ghciInput(flags: number, pages: number, size: number, toctou: Buffer, content: Buffer): Buffer {
   const p = Buffer.alloc(GHCI_PREFIX)
   p[0] = flags
@@ -361,4 +361,3 @@ export const targetByName = (name: string): Target => {
   return t
 }
 
-export {FUZZ_PLATFORM_SEED, createPlatformDoc}

@@ -20,9 +20,9 @@ import {SpdmRequest, spdmHeader} from '../../../src/abi/spdm.js'
 import {PCI_PROTOCOL_ID_IDE_KM, PCI_PROTOCOL_ID_TDISP, TdispRequest, tdispHeader} from '../../../src/abi/tdisp.js'
 
 /** Deterministic inputs from the seed (the suite's mulberry32). */
-export const rng = prng
+const rng = prng
 
-export interface FuzzStats {
+interface FuzzStats {
   inputs: number
   errors_answered: number
   secured_answered: number
@@ -34,7 +34,7 @@ export interface FuzzStats {
 }
 
 /** Mutate a message: flip bits, truncate, extend, overwrite a field, or change the code/version. */
-export function mutate(r: () => number, msg: Buffer): Buffer {
+function mutate(r: () => number, msg: Buffer): Buffer {
   const b = Buffer.from(msg)
   const pick = (n: number) => Math.floor(r() * n)
   switch (pick(7)) {
@@ -203,7 +203,7 @@ export async function goodFlow(rsp: SpdmResponder | DoePort): Promise<boolean> {
   return true
 }
 
-export interface SocketFuzzStats {
+interface SocketFuzzStats {
   frames: number
   /** random bytes that may not even complete a frame header: sent, then the client hangs up */
   garbage: number

@@ -46,7 +46,7 @@ export const arbJsonEdit: fc.Arbitrary<JsonEdit> = fc.oneof(
 const arbText = fc.oneof(fc.string({maxLength: 8}), fc.constantFrom('"', '{', '}', '[', ']', ',', '\\u0000', '\u0000', '\uffff', '-----BEGIN CERTIFICATE-----', '\n'))
 const arbHexish = fc.oneof(fc.constantFrom('', '0', 'zz', '00'.repeat(64), 'ff'.repeat(64), '00'.repeat(63), '00'.repeat(65)), fc.string({maxLength: 140}))
 
-export const arbCollateralMutation: fc.Arbitrary<CollateralMutation> = fc.oneof(
+const arbCollateralMutation: fc.Arbitrary<CollateralMutation> = fc.oneof(
   {weight: 5, arbitrary: fc.record({kind: fc.constant('json' as const), field: fc.constantFrom(...JSON_FIELDS), edits: fc.array(arbJsonEdit, {minLength: 1, maxLength: 3}), resign: fc.boolean()})},
   {weight: 2, arbitrary: fc.record({kind: fc.constant('json_text' as const), field: fc.constantFrom(...JSON_FIELDS), at: fc.nat(), text: arbText, resign: fc.boolean()})},
   {weight: 2, arbitrary: fc.record({kind: fc.constant('crl_flip' as const), field: fc.constantFrom(...CRL_FIELDS), at: fc.nat(), xor: fc.integer({min: 1, max: 255})})},
@@ -114,12 +114,12 @@ function editJson(doc: Json, e: JsonEdit): Json {
   return doc
 }
 
-export interface CollateralKeys {
+interface CollateralKeys {
   /** TCB signing private key (simulated collateral): re-sign edited TCB info / QE identity. */
   tcbSigningPriv?: Buffer
 }
 
-export function applyCollateralMutation(c: QuoteCollateralV3, m: CollateralMutation, keys: CollateralKeys = {}): QuoteCollateralV3 {
+function applyCollateralMutation(c: QuoteCollateralV3, m: CollateralMutation, keys: CollateralKeys = {}): QuoteCollateralV3 {
   const out = {...c} as Record<string, unknown>
   // A previous mutation may have replaced the field with a non-string: nothing to edit then.
   if ('field' in m && (m.kind === 'json' || m.kind === 'json_text' || m.kind === 'crl_flip' || m.kind === 'crl_cut' || m.kind === 'chain') && typeof out[m.field] !== 'string') return c

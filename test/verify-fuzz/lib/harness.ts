@@ -29,11 +29,11 @@ export interface VFinding {
 }
 
 /** Per-target counts: the same shape as the other fuzz harness's, so reports read alike. */
-export type VStats = TargetStats
+type VStats = TargetStats
 
-export const DEFAULT_BUDGET_MS = 3000
+const DEFAULT_BUDGET_MS = 3000
 
-export const isTyped = (e: unknown): boolean => e instanceof TdxkitError
+const isTyped = (e: unknown): boolean => e instanceof TdxkitError
 
 const codeOf = (e: unknown): string => (e as TdxkitError).code
 
@@ -49,7 +49,7 @@ const toJson = (v: unknown): string => {
 }
 
 /** Run one input; classify it. Exported for regression tests. */
-export function runInput<I>(t: VTarget<I>, input: I, budgetMs = DEFAULT_BUDGET_MS): {kind: 'ok' | 'typed' | 'crash' | 'hang'; code?: string; detail?: string; ms: number} {
+function runInput<I>(t: VTarget<I>, input: I, budgetMs = DEFAULT_BUDGET_MS): {kind: 'ok' | 'typed' | 'crash' | 'hang'; code?: string; detail?: string; ms: number} {
   let built: unknown
   try {
     built = t.build ? t.build(input) : input

@@ -23,7 +23,7 @@ import {
 import {writeField, type Layout} from '../../../src/abi/layout.js'
 import {signP256} from '../../../src/x509/ecdsa.js'
 
-export const REGIONS = ['any', 'header', 'body', 'signature_data', 'qe_report', 'qe_auth_data', 'pck_cert_data'] as const
+const REGIONS = ['any', 'header', 'body', 'signature_data', 'qe_report', 'qe_auth_data', 'pck_cert_data'] as const
 export type Region = (typeof REGIONS)[number]
 
 export const LENGTH_FIELDS = [
@@ -41,7 +41,7 @@ export const LENGTH_FIELDS = [
 ] as const
 export type LengthField = (typeof LENGTH_FIELDS)[number]
 
-export const PEM_EDITS = ['drop_first', 'drop_last', 'duplicate', 'reverse', 'crlf', 'no_trailing_nul', 'extra_text', 'cut_base64', 'bad_base64_char', 'many_certs', 'empty', 'high_bytes', 'wrap_76', 'swap_middle'] as const
+const PEM_EDITS = ['drop_first', 'drop_last', 'duplicate', 'reverse', 'crlf', 'no_trailing_nul', 'extra_text', 'cut_base64', 'bad_base64_char', 'many_certs', 'empty', 'high_bytes', 'wrap_76', 'swap_middle'] as const
 export type PemEdit = (typeof PEM_EDITS)[number]
 
 export const RESIGN_FIELDS = ['tee_tcb_svn', 'mrsignerseam', 'seam_attributes', 'td_attributes', 'tee_tcb_svn2', 'mr_servicetd', 'report_data', 'qe_vendor_id'] as const
@@ -62,8 +62,8 @@ export type QuoteMutation =
 /** Interesting values for a declared length or type field. */
 const INTERESTING = [0, 1, 2, 3, 4, 5, 6, 7, 0x7f, 0x80, 0xff, 0x100, 0x1ff, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff]
 
-export const arbRegion = fc.constantFrom(...REGIONS)
-export const arbQuoteMutation: fc.Arbitrary<QuoteMutation> = fc.oneof(
+const arbRegion = fc.constantFrom(...REGIONS)
+const arbQuoteMutation: fc.Arbitrary<QuoteMutation> = fc.oneof(
   {weight: 4, arbitrary: fc.record({kind: fc.constant('flip' as const), region: arbRegion, at: fc.nat(), xor: fc.integer({min: 1, max: 255})})},
   {weight: 2, arbitrary: fc.record({kind: fc.constant('bits' as const), region: arbRegion, at: fc.nat(), bit: fc.integer({min: 0, max: 7})})},
   {weight: 3, arbitrary: fc.record({kind: fc.constant('field' as const), field: fc.constantFrom(...LENGTH_FIELDS), value: fc.oneof(fc.constantFrom(...INTERESTING), fc.nat({max: 0xffffffff}))})},
@@ -204,7 +204,7 @@ function resignQuote(buf: Buffer, priv: Buffer): Buffer {
   return out
 }
 
-export interface MutationKeys {
+interface MutationKeys {
   attestationPriv?: Buffer
   pckPriv?: Buffer
 }

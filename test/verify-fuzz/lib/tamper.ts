@@ -9,7 +9,7 @@ import {parseQuote} from '../../../src/abi/quote.js'
 import {QuoteVerifier} from '../../../src/verify/verifier.js'
 import type {QuoteSeed} from './seeds.js'
 
-export interface SweepStats {
+interface SweepStats {
   name: string
   tried: number
   accepted: number[]
@@ -19,7 +19,7 @@ export interface SweepStats {
   ms: number
 }
 
-export function sweep(seed: QuoteSeed, mode: 'bytes' | 'signed-bits', verifier = new QuoteVerifier({now: seed.at, trustedRoots: seed.trustedRoots, ...(seed.collateral ? {collateral: seed.collateral} : {})})): SweepStats {
+function sweep(seed: QuoteSeed, mode: 'bytes' | 'signed-bits', verifier = new QuoteVerifier({now: seed.at, trustedRoots: seed.trustedRoots, ...(seed.collateral ? {collateral: seed.collateral} : {})})): SweepStats {
   const q = parseQuote(seed.quote)
   const stats: SweepStats = {name: `${seed.name} (${mode})`, tried: 0, accepted: [], crashes: [], bad_exit: [], ms: 0}
   const t0 = performance.now()
@@ -43,7 +43,7 @@ export function sweep(seed: QuoteSeed, mode: 'bytes' | 'signed-bits', verifier =
   return stats
 }
 
-export const formatSweep = (s: SweepStats): string =>
+const formatSweep = (s: SweepStats): string =>
   `${s.name}: mutants tried ${s.tried}, accepted ${s.accepted.length}, crashes ${s.crashes.length}; ${(s.ms / 1000).toFixed(1)} s (${Math.round(s.tried / (s.ms / 1000))}/s)`
 
 /**

@@ -21,7 +21,7 @@ import type {VTarget} from './harness.js'
 import {applyQuoteMutations, arbQuoteMutations, type QuoteMutation} from './quote-mutate.js'
 import type {QuoteSeed, SimPlatform} from './seeds.js'
 
-export interface FuzzContext {
+interface FuzzContext {
   seeds: QuoteSeed[]
   sim: SimPlatform
 }
@@ -33,9 +33,9 @@ const bytesEdit = fc.oneof(
   {weight: 1, arbitrary: fc.record({op: fc.constant('set' as const), at: fc.nat(), value: fc.constantFrom(0x00, 0x7f, 0x80, 0x81, 0x82, 0x84, 0xff)})},
 )
 type BytesEdit = typeof bytesEdit extends fc.Arbitrary<infer T> ? T : never
-export const arbBytesEdits = fc.array(bytesEdit, {minLength: 1, maxLength: 4})
+const arbBytesEdits = fc.array(bytesEdit, {minLength: 1, maxLength: 4})
 
-export function applyBytesEdits(src: Uint8Array, edits: BytesEdit[]): Buffer {
+function applyBytesEdits(src: Uint8Array, edits: BytesEdit[]): Buffer {
   let b = Buffer.from(src)
   for (const e of edits) {
     if (b.length === 0) break
@@ -50,8 +50,8 @@ export function applyBytesEdits(src: Uint8Array, edits: BytesEdit[]): Buffer {
 
 const textEdit = fc.record({at: fc.nat(), del: fc.nat({max: 16}), text: fc.oneof(fc.string({maxLength: 6}), fc.constantFrom('"', '{', '}', '[', ']', ',', ':', '\\', '\\u', '\u0000', '\n', 'null', '1e999', '-0', '"__proto__"', '"constructor"', '[[[[[[[[[[', '{"a":'))})
 type TextEdit = typeof textEdit extends fc.Arbitrary<infer T> ? T : never
-export const arbTextEdits = fc.array(textEdit, {minLength: 1, maxLength: 3})
-export const applyTextEdits = (s: string, edits: TextEdit[]): string =>
+const arbTextEdits = fc.array(textEdit, {minLength: 1, maxLength: 3})
+const applyTextEdits = (s: string, edits: TextEdit[]): string =>
   edits.reduce((x, e) => {
     const at = e.at % (x.length + 1)
     return x.slice(0, at) + e.text + x.slice(at + e.del)
