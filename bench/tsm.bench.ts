@@ -18,7 +18,7 @@ import {StateStore} from '../src/state/store.js'
 import type {BenchResult} from './index.js'
 
 const ROOT = resolve(process.env.TDXKIT_BENCH_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..'))
-const CLIENT = join(ROOT, 'test/configfs-py/client.py')
+const CLIENT = join(ROOT, 'test/helpers/configfs-py/client.py')
 const QUOTES = Math.max(50, Number(process.env.TDXKIT_BENCH_TSM_QUOTES) || 300)
 
 async function inProcess(dir: string): Promise<number> {

@@ -4,13 +4,13 @@
  *
  *   --runs N        total inputs across the targets (default 100000), split by target weight
  *   --seed S        fast-check seed (default: time-based; printed, so any run can be repeated)
- *   --targets a,b   only these targets (names: see test/fuzz/lib/targets.ts)
+ *   --targets a,b   only these targets (names: see test/helpers/fuzz/targets.ts)
  *   --budget-ms M   an input slower than this is a hang (default 2000)
  *   --hang-ms M     the watchdog kills a worker stuck on one input this long (default 30000)
  *   --heap-mb M     worker heap limit; exceeding it is a memory blow-up (default 1024)
  *   --tamper        also run the full tamper sweeps (every byte and every bit of every object)
  *   --out FILE      write the figures as JSON
- *   --no-save       do not write findings to test/fuzz/regressions/
+ *   --no-save       do not write findings to test/helpers/fuzz/regressions/
  *
  * The inputs run in a worker thread. Before each input the worker copies it into shared memory, so
  * when an input hangs (watchdog) or blows the heap (worker resource limits) the main thread still
@@ -18,9 +18,9 @@
  */
 import {Worker} from 'node:worker_threads'
 import {writeFileSync} from 'node:fs'
-import {TARGETS} from '../../test/fuzz/lib/targets.js'
-import {formatStats, type TargetStats} from '../../test/fuzz/lib/harness.js'
-import {saveRegression} from '../../test/fuzz/lib/regressions.js'
+import {TARGETS} from '../../test/helpers/fuzz/targets.js'
+import {formatStats, type TargetStats} from '../../test/helpers/fuzz/harness.js'
+import {saveRegression} from '../../test/helpers/fuzz/regressions.js'
 import {SHARED_HEADER, type WorkerJob} from './shared.js'
 
 interface Args {
@@ -121,8 +121,8 @@ async function campaign(args: Args, plan: Array<{name: string; runs: number}>, s
 }
 
 async function tamperSweeps(): Promise<{tried: number; accepted: number; lines: string[]}> {
-  const {corpora} = await import('../../test/fuzz/lib/seeds.js')
-  const {deviceTamperSweep, tdreportTamperSweep} = await import('../../test/fuzz/lib/tamper.js')
+  const {corpora} = await import('../../test/helpers/fuzz/seeds.js')
+  const {deviceTamperSweep, tdreportTamperSweep} = await import('../../test/helpers/fuzz/tamper.js')
   const {EvidenceObject} = await import('../../src/device/tsm.js')
   const c = await corpora()
   const lines: string[] = []

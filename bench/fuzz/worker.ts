@@ -4,9 +4,9 @@
  * the input that hangs or exhausts the heap (the worker is then terminated from outside).
  */
 import {parentPort, workerData} from 'node:worker_threads'
-import {corpora} from '../../test/fuzz/lib/seeds.js'
-import {targetByName} from '../../test/fuzz/lib/targets.js'
-import {fuzzTarget} from '../../test/fuzz/lib/harness.js'
+import {corpora} from '../../test/helpers/fuzz/seeds.js'
+import {targetByName} from '../../test/helpers/fuzz/targets.js'
+import {fuzzTarget} from '../../test/helpers/fuzz/harness.js'
 import {SHARED_HEADER, type WorkerJob} from './shared.js'
 
 

@@ -12,7 +12,7 @@ import {StateStore} from '../../src/state/store.js'
 import {initPlatform} from '../../src/app/platform.js'
 import {addDeviceOp} from '../../src/app/device.js'
 import {serveDevice} from '../../src/app/spdm-device.js'
-import {fuzzEngine, fuzzSocket} from '../../test/spdm/lib/fuzz.js'
+import {fuzzEngine, fuzzSocket} from '../../test/helpers/spdm-fuzz/fuzz.js'
 
 const args = process.argv.slice(2)
 const opt = (name: string, dflt: number): number => {

@@ -8,9 +8,9 @@
  * Prints one line per target and a total; exits 1 if any input crashed or hung, printing the
  * inputs (mutation descriptors) so they can become regression cases.
  */
-import {buildTargets} from '../../test/verify-fuzz/lib/targets.js'
-import {formatStats, fuzzTarget, type VFinding} from '../../test/verify-fuzz/lib/harness.js'
-import {realSeeds, simPlatform, simSeeds} from '../../test/verify-fuzz/lib/seeds.js'
+import {buildTargets} from '../../test/helpers/verify-fuzz/targets.js'
+import {formatStats, fuzzTarget, type VFinding} from '../../test/helpers/verify-fuzz/harness.js'
+import {realSeeds, simPlatform, simSeeds} from '../../test/helpers/verify-fuzz/seeds.js'
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)

@@ -6,7 +6,7 @@
  *   495..511  reserved
  *   512..1023 TDINFO           (ATTRIBUTES, XFAM, MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0-3, SERVTD_HASH)
  *
- * Hash relations (checked on Intel hardware output in test/foundation): TEE_TCB_INFO_HASH =
+ * Hash relations (checked on Intel hardware output in test/abi/tdreport.test.ts): TEE_TCB_INFO_HASH =
  * SHA-384 of the 239 TEE_TCB_INFO bytes (256..494); TEE_INFO_HASH = SHA-384 of the 512 TDINFO bytes.
  */
 import {createHash} from 'node:crypto'

@@ -11,7 +11,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {closeSync, constants as fsConstants, ftruncateSync, openSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {tempDir} from '../helpers/cli.js'
-import {runCommands} from '../safety/helpers.js'
+import {runCommands} from '../helpers/processes.js'
 
 const dir = tempDir('tdxkit-inputs-')
 const state = join(dir, 'state')

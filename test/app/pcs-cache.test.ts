@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {startPccsServer} from '../../src/app/pccs-server.js'
 import {PcsClient} from '../../src/app/pcs-client.js'
 import {tempDir} from '../helpers/cli.js'
-import {simPlatform, simSeeds} from '../verify-fuzz/lib/seeds.js'
+import {simPlatform, simSeeds} from '../helpers/verify-fuzz/seeds.js'
 
 test('cache entries that are symlinks to /dev/zero or FIFOs are misses: fetched again, then regular files', async () => {
   const sim = await simPlatform('pcs-cache-bounded')

@@ -22,8 +22,8 @@ import {Platform} from '../../src/module/platform.js'
 import {StateStore} from '../../src/state/store.js'
 import {cli} from '../helpers/cli.js'
 import {failure} from '../helpers/errors.js'
-import {freshTd} from '../guest/helpers.js'
-import {qvl, VERIFY_AT} from '../host/fixtures.js'
+import {freshTd} from '../helpers/guest.js'
+import {qvl, VERIFY_AT} from '../helpers/host-fixtures.js'
 
 const store = async (seed = 'quote-e2e', profile: 'tdx-1.0' | 'tdx-1.5' = 'tdx-1.5') => {
   const s = new StateStore(mkdtempSync(join(tmpdir(), 'tdxkit-quote-')))

@@ -16,7 +16,7 @@ import {EmuCommand, EmuTransport, encodeEmuFrame} from '../../src/abi/doe.js'
 import {FrameReader, decodeDoe} from '../../src/spdm/transport.js'
 import {SpdmErrorCode} from '../../src/abi/spdm.js'
 import {tempDir} from '../helpers/cli.js'
-import {fuzzSocket, goodFlow} from '../spdm/lib/fuzz.js'
+import {fuzzSocket, goodFlow} from '../helpers/spdm-fuzz/fuzz.js'
 
 async function served(opts: {max_connections?: number; idle_timeout_ms?: number} = {}) {
   const store = new StateStore(tempDir('tdxkit-spdm-srv-'))

@@ -19,11 +19,11 @@ import {TSM_STEPS} from '../../src/demo/tsm-steps.js'
 import {StateStore} from '../../src/state/store.js'
 import {BIN, cli, tempDir} from '../helpers/cli.js'
 import {REPO_ROOT, VECTORS_DIR} from '../helpers/vectors.js'
-import {qvl} from '../host/fixtures.js'
+import {qvl} from '../helpers/host-fixtures.js'
 import {fuseTest} from './tsm-helpers.js'
 
 /** The Python clients (outside test/app so a test-path pattern never loads them as suites). */
-const FIXTURES = join(REPO_ROOT, 'test/configfs-py')
+const FIXTURES = join(REPO_ROOT, 'test/helpers/configfs-py')
 const INTEL_QVL = resolve(VECTORS_DIR, '../oracles/intel-qvl/run-case.sh')
 const STATE = tempDir('tdxkit-tsm-state-')
 const READY_TIMEOUT_MS = 30_000

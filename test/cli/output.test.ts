@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {tempDir} from '../helpers/cli.js'
-import {runCommands} from '../safety/helpers.js'
+import {runCommands} from '../helpers/processes.js'
 
 const dir = tempDir('tdxkit-output-')
 const state = join(dir, 'state')

@@ -1,6 +1,7 @@
 /** Text rendering helpers (src/cli/render.ts): column alignment that ignores colour codes, key/value lines. */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
+import {stripVTControlCharacters} from 'node:util'
 import {check, kv, table} from '../../src/cli/render.js'
 
 test('table: columns padded to the widest visible cell, two spaces apart, trailing spaces trimmed', () => {
@@ -8,7 +9,7 @@ test('table: columns padded to the widest visible cell, two spaces apart, traili
     ['nic0', 'LOCKED'],
     ['gpu-long', '\u001B[32mRUN\u001B[0m'],
   ])
-  const lines = out.split('\n').map((l) => l.replace(/\u001B\[[0-9;]*m/g, ''))
+  const lines = stripVTControlCharacters(out).split('\n')
   assert.equal(lines, ['id        state', '────────  ──────', 'nic0      LOCKED', 'gpu-long  RUN'])
 })
 

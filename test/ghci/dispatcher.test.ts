@@ -25,7 +25,7 @@ import {
 import {readNum, readUint, writeField} from '../../src/abi/layout.js'
 import {parseQuote} from '../../src/abi/quote.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'
-import {freshTd} from '../guest/helpers.js'
+import {freshTd} from '../helpers/guest.js'
 
 // Independent truth: the numbers as printed in Linux asm/shared/tdx.h / QEMU tdx.h.
 const SUCCESS = 0n

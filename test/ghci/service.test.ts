@@ -10,7 +10,7 @@ import {SERVICE_GUID_MIGTD, SERVICE_GUID_QUERY, SERVICE_GUID_TDXKIT_QUOTE, SERVI
 import {writeField} from '../../src/abi/layout.js'
 import {KNOWN_SERVICES, findService} from '../../src/ghci/services.js'
 import {callService, queryService} from '../../src/guest/service.js'
-import {freshTd} from '../guest/helpers.js'
+import {freshTd} from '../helpers/guest.js'
 import {cli, tempDir} from '../helpers/cli.js'
 
 test('the Query GUID is the one of GHCI 1.5 / Intel code, in UEFI byte order on the wire', () => {

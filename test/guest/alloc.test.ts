@@ -15,7 +15,7 @@ import {PoolExhaustedError} from '../../src/guest/alloc/interface.js'
 import {diffCounters} from '../../src/machine/trace.js'
 import {VmapMapGpaAllocator} from '../../src/guest/alloc/vmap-mapgpa.js'
 import {MemoryFault, PAGE_SIZE} from '../../src/machine/memory.js'
-import {freshTd} from './helpers.js'
+import {freshTd} from '../helpers/guest.js'
 
 const code = (fn: () => unknown): string => {
   try {

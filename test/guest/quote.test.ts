@@ -12,7 +12,7 @@ import type {RefusedError} from '../../src/errors.js'
 import {PresharedPoolAllocator} from '../../src/guest/alloc/preshared-pool.js'
 import {DEFAULT_NOTIFY_VECTOR, requestQuote} from '../../src/guest/quote.js'
 import {createPlatformDoc, Platform} from '../../src/module/platform.js'
-import {freshTd} from './helpers.js'
+import {freshTd} from '../helpers/guest.js'
 
 const rd = (b: number) => ({reportData: Buffer.alloc(64, b)})
 

@@ -17,7 +17,7 @@ import {VmapMapGpaAllocator} from '../../src/guest/alloc/vmap-mapgpa.js'
 import {requestQuote} from '../../src/guest/quote.js'
 import {diffCounters, type TraceEvent} from '../../src/machine/trace.js'
 import {errorCode} from '../helpers/errors.js'
-import {freshTd} from './helpers.js'
+import {freshTd} from '../helpers/guest.js'
 
 const GiB = 1024 ** 3
 const MiB = 1024 ** 2

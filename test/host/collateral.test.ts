@@ -12,7 +12,7 @@ import {pemToDers} from '../../src/x509/pem.js'
 import {TCB_STATUSES} from '../../src/host/collateral.js'
 import {SIM_QE} from '../../src/host/qe.js'
 import {parseCert} from '../../src/x509/dcap.js'
-import {platformWithHost, PROFILES} from './fixtures.js'
+import {platformWithHost, PROFILES} from '../helpers/host-fixtures.js'
 
 const verifyText = (text: string, sigHex: string, chainPem: string) =>
   verify('sha256', Buffer.from(text, 'utf8'), {key: new X509Certificate(pemToDers(chainPem)[0]).publicKey, dsaEncoding: 'ieee-p1363'}, Buffer.from(sigHex, 'hex'))

@@ -13,7 +13,7 @@ import {pemToDers} from '../../src/x509/pem.js'
 import {createPlatformDoc} from '../../src/module/platform.js'
 import {parseCert} from '../../src/x509/dcap.js'
 import {readVector, vectorTest} from '../helpers/vectors.js'
-import {platformWithHost, PROFILES} from './fixtures.js'
+import {platformWithHost, PROFILES} from '../helpers/host-fixtures.js'
 
 const cert = (pem: string) => pkijs.Certificate.fromBER(pemToDers(pem)[0])
 const crl = (hex: string) => pkijs.CertificateRevocationList.fromBER(Buffer.from(hex, 'hex'))

@@ -12,7 +12,7 @@ import {parseTdReport, REPORTMACSTRUCT, TDINFO, TDREPORT, TEE_TCB_INFO} from '..
 import {RefusedError} from '../../src/errors.js'
 import {ensureHostPki, quoteTdReport} from '../../src/host/qe.js'
 import {pemToDers} from '../../src/x509/pem.js'
-import {platformWithHost, PROFILES, qvl, rootDer, tdReport, VERIFY_AT} from './fixtures.js'
+import {platformWithHost, PROFILES, qvl, rootDer, tdReport, VERIFY_AT} from '../helpers/host-fixtures.js'
 
 test('QE report binds the attestation key and is signed by the PCK key', () => {
   const {host} = platformWithHost('tdx-1.5', 'qe-bind')

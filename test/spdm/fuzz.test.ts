@@ -1,7 +1,7 @@
 /** A short deterministic run of the SPDM responder fuzz target (the long campaign: npm run fuzz). */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {fuzzEngine} from './lib/fuzz.js'
+import {fuzzEngine} from '../helpers/spdm-fuzz/fuzz.js'
 
 test('3000 malformed frames and message sequences: every one answered, no crash, no stall; a good requester completes after', async () => {
   const st = await fuzzEngine(3000, 0x5bd1e995)

@@ -13,7 +13,7 @@ import {verifyQuote} from '../../src/verify/verifier.js'
 import {parseQuote} from '../../src/abi/quote.js'
 import {parseTdReport} from '../../src/abi/tdreport.js'
 import {REPO_ROOT} from '../helpers/vectors.js'
-import {qvl, VERIFY_AT} from '../host/fixtures.js'
+import {qvl, VERIFY_AT} from '../helpers/host-fixtures.js'
 
 const DIR = join(REPO_ROOT, 'testvectors')
 const manifest = JSON.parse(readFileSync(join(DIR, 'MANIFEST.json'), 'utf8')) as {

@@ -1,7 +1,7 @@
 /**
  * Tampering at known offsets (go-tdx-guest's negative cases), each rejected with the right kind of
  * error. The exhaustive sweeps — every byte of every real quote with collateral and of simulated
- * v4/v5 quotes, every bit of a signed region — are in test/verify-fuzz/tamper-*.test.ts.
+ * v4/v5 quotes, every bit of a signed region — are in tamper-real-*.test.ts and tamper-sim.test.ts beside this file.
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'

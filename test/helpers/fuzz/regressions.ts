@@ -1,10 +1,10 @@
-/** Kept failing inputs: test/fuzz/regressions/<target>/<name>.hex ('#' lines are comments). */
+/** Kept failing inputs: test/helpers/fuzz/regressions/<target>/<name>.hex ('#' lines are comments). */
 import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createHash} from 'node:crypto'
-import {REPO_ROOT} from '../../helpers/vectors.js'
+import {REPO_ROOT} from '../vectors.js'
 
-const REGRESSIONS_DIR = join(REPO_ROOT, 'test/fuzz/regressions')
+const REGRESSIONS_DIR = join(REPO_ROOT, 'test/helpers/fuzz/regressions')
 
 interface Regression {
   target: string

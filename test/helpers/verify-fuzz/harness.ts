@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import {TdxkitError} from '../../../src/errors.js'
-import {recordOutcome, type TargetStats} from '../../fuzz/lib/harness.js'
+import {recordOutcome, type TargetStats} from '../fuzz/harness.js'
 
 export interface VTarget<I = unknown> {
   name: string

@@ -6,7 +6,7 @@
  * nothing may throw or stall, and a well-formed requester must still complete afterwards.
  * Deterministic from the seed (mulberry32).
  */
-import {prng} from '../../safety/helpers.js'
+import {prng} from '../processes.js'
 import {DeviceRuntime} from '../../../src/device/device.js'
 import {addDevice, type DevicesSection} from '../../../src/device/registry.js'
 import {deviceResponder} from '../../../src/device/spdm-responder.js'

@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import {startPccsServer} from '../../src/app/pccs-server.js'
 import {BIN, cliAsync, tempDir, type CliResult} from '../helpers/cli.js'
 import {REPO_ROOT} from '../helpers/vectors.js'
-import {simPlatform, SIM_SEED} from './lib/seeds.js'
+import {simPlatform, SIM_SEED} from '../helpers/verify-fuzz/seeds.js'
 
 const sim = await simPlatform()
 

@@ -1,5 +1,5 @@
 /**
- * Bugs the fuzzer found, kept as regressions: the saved inputs under test/fuzz/regressions/<target>/
+ * Bugs the fuzzer found, kept as regressions: the saved inputs under test/helpers/fuzz/regressions/<target>/
  * replayed through their target (must return or throw a TdxkitError), plus a minimal hand-made
  * input for each fix asserting the exact typed error or host behaviour.
  */
@@ -7,10 +7,10 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {corpora} from './lib/seeds.js'
-import {targetByName} from './lib/targets.js'
-import {runOne} from './lib/harness.js'
-import {loadRegressions} from './lib/regressions.js'
+import {corpora} from '../helpers/fuzz/seeds.js'
+import {targetByName} from '../helpers/fuzz/targets.js'
+import {runOne} from '../helpers/fuzz/harness.js'
+import {loadRegressions} from '../helpers/fuzz/regressions.js'
 import {TdxkitError} from '../../src/errors.js'
 import {decodeCorim} from '../../src/device/corim.js'
 import {cbor, Tag} from '../../src/device/cbor.js'
@@ -23,7 +23,7 @@ import {readNum, readUint, writeField} from '../../src/abi/layout.js'
 import {TDREPORT_SIZE} from '../../src/abi/tdreport.js'
 import {getTdReport} from '../../src/guest/tdx-guest.js'
 import {tempDir} from '../helpers/cli.js'
-import {freshTd} from '../guest/helpers.js'
+import {freshTd} from '../helpers/guest.js'
 
 const c = await corpora()
 const regs = loadRegressions()

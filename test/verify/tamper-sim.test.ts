@@ -8,8 +8,8 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {parseQuote} from '../../src/abi/quote.js'
 import {QuoteVerifier} from '../../src/verify/verifier.js'
-import {simSeeds} from './lib/seeds.js'
-import {assertSweepRejects} from './lib/tamper.js'
+import {simSeeds} from '../helpers/verify-fuzz/seeds.js'
+import {assertSweepRejects} from '../helpers/verify-fuzz/tamper.js'
 
 const seeds = await simSeeds()
 const totals = {tried: 0, accepted: 0}

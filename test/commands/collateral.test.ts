@@ -16,7 +16,7 @@ import {getTdReport} from '../../src/guest/tdx-guest.js'
 import {initPlatform} from '../../src/app/platform.js'
 import {Platform} from '../../src/module/platform.js'
 import {StateStore} from '../../src/state/store.js'
-import {qvl, VERIFY_AT} from './fixtures.js'
+import {qvl, VERIFY_AT} from '../helpers/host-fixtures.js'
 
 const noStack = (s: string) => assert.not.match(s, /\n\s+at /)
 

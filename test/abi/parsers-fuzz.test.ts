@@ -6,9 +6,9 @@
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {corpora} from './lib/seeds.js'
-import {TARGETS} from './lib/targets.js'
-import {fuzzTarget, formatStats, type Finding} from './lib/harness.js'
+import {corpora} from '../helpers/fuzz/seeds.js'
+import {TARGETS} from '../helpers/fuzz/targets.js'
+import {fuzzTarget, formatStats, type Finding} from '../helpers/fuzz/harness.js'
 
 const SEED = 0x7d5c17
 const RUNS = Number(process.env.TDXKIT_FUZZ_RUNS ?? 300)

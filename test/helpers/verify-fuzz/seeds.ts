@@ -18,8 +18,8 @@ import {deriveScalar} from '../../../src/util/seed.js'
 import {fingerprintOf} from '../../../src/verify/roots.js'
 import {INTEL_SGX_ROOT_CA_SHA256} from '../../../src/verify/roots.js'
 import {QuoteVerifier} from '../../../src/verify/verifier.js'
-import {tempDir} from '../../helpers/cli.js'
-import {readVector, vectorPath, vectorsPresent} from '../../helpers/vectors.js'
+import {tempDir} from '../cli.js'
+import {readVector, vectorPath, vectorsPresent} from '../vectors.js'
 
 export interface QuoteSeed {
   name: string

@@ -15,10 +15,10 @@ import {parseCcelTable, parseEventLog} from '../../src/eventlog/parse.js'
 import {encodeSpecIdEvent, encodeSpecIdRecord} from '../../src/eventlog/encode.js'
 import {parseTdReport} from '../../src/abi/tdreport.js'
 import {TPM_ALG} from '../../src/abi/tcg.js'
-import {corpora} from './lib/seeds.js'
-import {deepCbor} from './lib/cbor.js'
+import {corpora} from '../helpers/fuzz/seeds.js'
+import {deepCbor} from '../helpers/fuzz/cbor.js'
 import {tempDir} from '../helpers/cli.js'
-import {runCommands} from '../safety/helpers.js'
+import {runCommands} from '../helpers/processes.js'
 import {readBinaryInput, readRawInput} from '../../src/app/files.js'
 
 const c = await corpora()

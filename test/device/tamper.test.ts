@@ -11,8 +11,8 @@
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {corpora} from './lib/seeds.js'
-import {deviceTamperSweep, tdreportTamperSweep, type SweepResult} from './lib/tamper.js'
+import {corpora} from '../helpers/fuzz/seeds.js'
+import {deviceTamperSweep, tdreportTamperSweep, type SweepResult} from '../helpers/fuzz/tamper.js'
 import {EvidenceObject} from '../../src/device/tsm.js'
 import {SPDM_GET_MEASUREMENTS} from '../../src/abi/spdm.js'
 import {TDREPORT} from '../../src/abi/tdreport.js'

@@ -14,8 +14,8 @@ import {join} from 'node:path'
 import {StateStore} from '../../src/state/store.js'
 import {StateError} from '../../src/errors.js'
 import {tempDir} from '../helpers/cli.js'
-import {prng, sleep, worker} from './helpers.js'
-import {churnPayload} from './fixtures/churn.js'
+import {prng, sleep, worker} from '../helpers/processes.js'
+import {churnPayload} from '../helpers/fixtures/churn.js'
 
 const KILLS = 6
 const DOC_KB = 256

@@ -18,8 +18,8 @@ import {eventsToCcelLog, encodeCcelTable} from '../../../src/eventlog/encode.js'
 import {generateQuote} from '../../../src/app/quote.js'
 import {decodeEvidence} from '../../../src/device/evidence.js'
 import {decodeCorim, type CorimDocument} from '../../../src/device/corim.js'
-import {tempDir} from '../../helpers/cli.js'
-import {VECTORS_DIR, vectorsPresent} from '../../helpers/vectors.js'
+import {tempDir} from '../cli.js'
+import {VECTORS_DIR, vectorsPresent} from '../vectors.js'
 
 const FUZZ_PLATFORM_SEED = 'tdxkit-fuzz-seed'
 export const FUZZ_NONCE = Buffer.alloc(32, 0xa5)

@@ -10,8 +10,8 @@ import {parseQuote} from '../../src/abi/quote.js'
 import {MAX_INPUT_BYTES} from '../../src/app/files.js'
 import {QuoteVerifier} from '../../src/verify/verifier.js'
 import {cli, tempDir} from '../helpers/cli.js'
-import {applyQuoteMutation, type LengthField} from './lib/quote-mutate.js'
-import {simSeeds} from './lib/seeds.js'
+import {applyQuoteMutation, type LengthField} from '../helpers/verify-fuzz/quote-mutate.js'
+import {simSeeds} from '../helpers/verify-fuzz/seeds.js'
 
 const [v4, v5] = await simSeeds()
 

@@ -10,7 +10,7 @@ import {StateStore} from '../../src/state/store.js'
 import {initPlatform} from '../../src/app/platform.js'
 import {listDevices} from '../../src/app/device.js'
 import {tempDir} from '../helpers/cli.js'
-import {worker} from './helpers.js'
+import {worker} from '../helpers/processes.js'
 
 const RTMR_PROCS = 3
 const RTMR_EACH = 6

@@ -5,7 +5,7 @@
  * are not part of the quote and are checked to be ignored.
  */
 import {test} from 'uvu'
-import {registerRealTamperPart} from './lib/real-tamper.js'
+import {registerRealTamperPart} from '../helpers/verify-fuzz/real-tamper.js'
 
 registerRealTamperPart(test, 0)
 

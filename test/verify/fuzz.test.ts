@@ -7,9 +7,9 @@
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {formatStats, fuzzTarget, type VFinding} from './lib/harness.js'
-import {realSeeds, simPlatform, simSeeds} from './lib/seeds.js'
-import {buildTargets} from './lib/targets.js'
+import {formatStats, fuzzTarget, type VFinding} from '../helpers/verify-fuzz/harness.js'
+import {realSeeds, simPlatform, simSeeds} from '../helpers/verify-fuzz/seeds.js'
+import {buildTargets} from '../helpers/verify-fuzz/targets.js'
 
 const SEED = 0x5eed71
 const RUNS = Number(process.env.TDXKIT_VFUZZ_RUNS ?? 2400)

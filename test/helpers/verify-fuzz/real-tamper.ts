@@ -3,7 +3,7 @@ import type {Test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {parseQuote} from '../../../src/abi/quote.js'
 import {QuoteVerifier} from '../../../src/verify/verifier.js'
-import {vectorTest} from '../../helpers/vectors.js'
+import {vectorTest} from '../vectors.js'
 import {realSeeds, realVerifyingWithCollateral} from './seeds.js'
 import {assertSweepRejects} from './tamper.js'
 

@@ -27,7 +27,7 @@ import {TdxkitError} from '../../src/errors.js'
 import {signP256} from '../../src/x509/ecdsa.js'
 import {QuoteVerifier} from '../../src/verify/verifier.js'
 import {tempDir} from '../helpers/cli.js'
-import {simPlatform, simSeeds} from './lib/seeds.js'
+import {simPlatform, simSeeds} from '../helpers/verify-fuzz/seeds.js'
 
 const sim = await simPlatform()
 const [v4] = await simSeeds(sim)

@@ -1,11 +1,11 @@
-/** Spawn the library-level worker (test/safety/fixtures/worker.ts) as a real child process. */
+/** Spawn the library-level worker (test/helpers/fixtures/worker.ts) as a real child process. */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {REPO_ROOT} from '../helpers/vectors.js'
+import {REPO_ROOT} from './vectors.js'
 
-const WORKER = join(REPO_ROOT, 'test/safety/fixtures/worker.ts')
+const WORKER = join(REPO_ROOT, 'test/helpers/fixtures/worker.ts')
 
 interface WorkerRun {
   child: ChildProcess
@@ -66,7 +66,7 @@ export function runCommands(plan: Array<{id: string; argv: string[]}>, opts: {st
   const planFile = join(dir, 'plan.json')
   writeFileSync(planFile, JSON.stringify(plan))
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...opts.env, TDXKIT_STATE_DIR: opts.stateDir}
-  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', join(REPO_ROOT, 'test/safety/fixtures/run-commands.ts'), planFile], {
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', join(REPO_ROOT, 'test/helpers/fixtures/run-commands.ts'), planFile], {
     cwd: REPO_ROOT,
     env,
     input: opts.input ?? Buffer.alloc(0),
