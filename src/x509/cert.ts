@@ -23,7 +23,6 @@ import {
   derExpect,
   derIntegerHex,
   derExplicit,
-  derIntegerBytes,
   derOctets,
   derOid,
   derSmallInt,
