@@ -1,6 +1,6 @@
 /**
  * The one place the CLI takes oclif from. The build bundles @oclif/core into
- * dist/vendor/oclif-core.cjs (scripts/bundle-oclif.mjs), which loads in about half the time of the
+ * dist/vendor/oclif-core.cjs (scripts/bundle.mjs), which loads in about half the time of the
  * package's ~150 separate files; from the TypeScript sources (bin/dev.js, tests) there is no bundle
  * and the package itself is used. Every command and bin/run.js import oclif from here, so one
  * process never mixes the two copies.
