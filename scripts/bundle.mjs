@@ -4,6 +4,10 @@
  * - dist/vendor/oclif-core.cjs: @oclif/core (~150 files across a dozen dependencies), which
  *   src/cli/oclif.ts loads in place of the package. Development-only paths (TypeScript loaders)
  *   stay external: they are only used by bin/dev.js, which runs the sources against the package.
+ * - dist/commands/**: every command compiled by tsc is replaced by a bundle of itself and the src/
+ *   modules it imports (packages stay external), so a command loads as one module instead of
+ *   30-80; and the batch verification worker dist/src/app/verify-worker.js is replaced by a bundle
+ *   of itself (a worker is ready to verify sooner).
  * - dist/verify.js and dist/appraise.js: the library's relying-party entries (`tdxkit/verify`,
  *   `tdxkit/appraise` in package.json "exports"; the root entry's `verify` and `appraise` areas
  *   load the same files). dist/src/errors.js stays a separate module that every entry shares, so a
@@ -11,7 +15,8 @@
  * See README, "Start-up" and "Use as a library".
  */
 import {build} from 'esbuild'
-import {dirname, join, resolve} from 'node:path'
+import {readdirSync, statSync} from 'node:fs'
+import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {createRequire} from 'node:module'
 
@@ -55,3 +60,19 @@ for (const entry of ['verify', 'appraise']) {
     logLevel: 'warning',
   })
 }
+
+/** Every .js file under `dir`. */
+const jsFiles = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? jsFiles(join(dir, f)) : f.endsWith('.js') ? [join(dir, f)] : []))
+
+const commands = join(dist, 'commands')
+const commandFiles = jsFiles(commands)
+const commandBuild = {bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning'}
+await build({
+  ...commandBuild,
+  entryPoints: commandFiles.map((f) => ({in: f, out: relative(commands, f).replace(/\.js$/, '')})),
+  outdir: commands,
+  allowOverwrite: true,
+})
+// The batch verification worker, bundled in place (src/app/verify-batch.ts starts it from there).
+const worker = join(dist, 'src/app/verify-worker.js')
+await build({...commandBuild, entryPoints: [worker], outfile: worker, allowOverwrite: true})

@@ -44,11 +44,22 @@ export function quoteVerdict(ctx: VerdictContext, file: string, bytes: Uint8Arra
 /** The event log check as a step record (same shape as the verifier's steps). */
 export const eventLogStep = (e: EventLogCheck) => ({id: e.id, title: e.title, result: e.result, detail: e.detail, ...(e.code ? {code: e.code} : {})})
 
+/** How much of an outcome its JSON carries. */
+export interface OutcomeJsonOptions {
+  /**
+   * `steps` on every outcome ('always', the default: `quote verify --json` on one quote, the
+   * library), or only where the verdict is not ok ('unless-ok': the NDJSON lines of a batch without
+   * --steps, where the step list was ~40 % of each line and of its rendering time).
+   */
+  steps?: 'always' | 'unless-ok'
+}
+
 /** The stable JSON object for one quote (snake_case). */
-export function outcomeJson(o: QuoteOutcome): Record<string, unknown> {
+export function outcomeJson(o: QuoteOutcome, options: OutcomeJsonOptions = {}): Record<string, unknown> {
   const r = o.result
   const logFailed = o.eventlog?.result === 'fail'
   const verdict = o.exit_code === 0 ? 'ok' : r && r.ok && !logFailed && o.appraisal && !o.appraisal.ok ? 'policy_violation' : 'error'
+  const withSteps = options.steps !== 'unless-ok' || verdict !== 'ok'
   return {
     file: o.file,
     verdict,
@@ -60,7 +71,7 @@ export function outcomeJson(o: QuoteOutcome): Record<string, unknown> {
           mode: r.mode,
           at: r.at,
           error: r.error ?? (logFailed ? {code: o.eventlog!.code!, message: o.eventlog!.detail, step: o.eventlog!.id, exit_code: o.eventlog!.exit_code} : null),
-          steps: o.eventlog ? [...r.steps, eventLogStep(o.eventlog)] : r.steps,
+          ...(withSteps ? {steps: o.eventlog ? [...r.steps, eventLogStep(o.eventlog)] : r.steps} : {}),
           policy: o.appraisal ? {ok: o.appraisal.ok, violations: o.appraisal.violations, checked: o.appraisal.checked} : null,
           quote: r.quote,
           tcb: r.tcb,
