@@ -530,7 +530,10 @@ export function parseSgxReport(buf: Uint8Array): Record<SgxReportField, Buffer> 
 // Encode
 // ---------------------------------------------------------------------------------------------
 
-function encodeHeaderAndBody(q: QuoteParts): Buffer {
+/** What the attestation key signs: header ‖ [v5 body descriptor] ‖ body. */
+export type SignedQuoteParts = Pick<QuoteParts, 'version' | 'header' | 'body_type' | 'body'>
+
+function encodeHeaderAndBody(q: SignedQuoteParts): Buffer {
   const h = Buffer.alloc(QUOTE_HEADER.size)
   writeField(QUOTE_HEADER, h, 'version', q.version)
   writeField(QUOTE_HEADER, h, 'att_key_type', q.header.att_key_type)
@@ -553,18 +556,22 @@ function encodeHeaderAndBody(q: QuoteParts): Buffer {
 }
 
 /** header ‖ [v5 body descriptor] ‖ body: the bytes the attestation key signs. */
-export function quoteSignedRegion(q: QuoteParts | ParsedQuote): Buffer {
+export function quoteSignedRegion(q: SignedQuoteParts | ParsedQuote): Buffer {
   if ('signed_region' in q) return q.signed_region
   return encodeHeaderAndBody(q)
 }
 
-/** Encode a v4/v5 quote with type-6 certification data wrapping a type-5 PEM chain. */
-export function encodeQuote(q: QuoteParts): Buffer {
-  const signed = encodeHeaderAndBody(q)
+/** What a quoting enclave puts after the quote signature, the same in each of its quotes. */
+export type SignatureDataTailParts = Pick<QuoteParts, 'attestation_key' | 'qe_report' | 'qe_report_signature' | 'qe_auth_data' | 'pck_chain_pem'>
+
+/**
+ * The v4/v5 signature data after the signature: attestation key ‖ type-6 certification data (QE
+ * report ‖ its signature ‖ auth data ‖ type-5 PEM chain). A QE encodes it once and reuses it.
+ */
+export function encodeSignatureDataTail(q: SignatureDataTailParts): Buffer {
   const fixed = (b: Buffer, n: number, what: string) => {
     if (b.length !== n) throw new ParseError('BAD_LENGTH', `${what} must be ${n} bytes, got ${b.length}`)
   }
-  fixed(q.signature, ECDSA_SIG_SIZE, 'signature')
   fixed(q.attestation_key, ECDSA_PUBKEY_SIZE, 'attestation_key')
   fixed(q.qe_report, QE_REPORT.size, 'qe_report')
   fixed(q.qe_report_signature, ECDSA_SIG_SIZE, 'qe_report_signature')
@@ -580,15 +587,27 @@ export function encodeQuote(q: QuoteParts): Buffer {
   writeField(QE_REPORT_CERT_DATA, qeFixed, 'qe_auth_data_size', q.qe_auth_data.length)
   const outerData = Buffer.concat([qeFixed, q.qe_auth_data, inner, pem])
 
+  // SIG_DATA_V4 without its leading signature: attestation key, certification data type and size.
   const sigFixed = Buffer.alloc(SIG_DATA_V4.size)
-  writeField(SIG_DATA_V4, sigFixed, 'signature', q.signature)
   writeField(SIG_DATA_V4, sigFixed, 'attestation_key', q.attestation_key)
   writeField(SIG_DATA_V4, sigFixed, 'cert_data_type', CERT_DATA_TYPE_QE_REPORT)
   writeField(SIG_DATA_V4, sigFixed, 'cert_data_size', outerData.length)
-  const sigData = Buffer.concat([sigFixed, outerData])
+  return Buffer.concat([sigFixed.subarray(SIG_DATA_V4.fields.signature.size), outerData])
+}
+
+/** A v4/v5 quote from its signed part (header ‖ [descriptor] ‖ body), its signature and the signature data's tail. */
+export function assembleQuote(signed: Buffer, signature: Buffer, tail: Buffer): Buffer {
+  if (signature.length !== ECDSA_SIG_SIZE) throw new ParseError('BAD_LENGTH', `signature must be ${ECDSA_SIG_SIZE} bytes, got ${signature.length}`)
   const len = Buffer.alloc(SIG_DATA_LENGTH.size)
-  writeField(SIG_DATA_LENGTH, len, 'signature_data_len', sigData.length)
-  return Buffer.concat([signed, len, sigData])
+  writeField(SIG_DATA_LENGTH, len, 'signature_data_len', signature.length + tail.length)
+  return Buffer.concat([signed, len, signature, tail])
+}
+
+/** Encode a v4/v5 quote with type-6 certification data wrapping a type-5 PEM chain. */
+export function encodeQuote(q: QuoteParts): Buffer {
+  const signed = encodeHeaderAndBody(q)
+  if (q.signature.length !== ECDSA_SIG_SIZE) throw new ParseError('BAD_LENGTH', `signature must be ${ECDSA_SIG_SIZE} bytes, got ${q.signature.length}`)
+  return assembleQuote(signed, q.signature, encodeSignatureDataTail(q))
 }
 
 // ---------------------------------------------------------------------------------------------
