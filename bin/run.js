@@ -21,7 +21,26 @@ if (versionFlags.includes(process.argv[2]) && plainHost()) {
 } else {
   // oclif as the build bundled it (src/cli/oclif.ts), the same copy the commands use.
   const {execute} = await import('../dist/src/cli/oclif.js')
-  await execute({dir: import.meta.url})
+  // A command of this package needs none of the plugins (help, autocomplete): loading their
+  // manifests was ~10 ms of every start-up. Anything else (a plugin's command, help, an unknown
+  // command, which oclif answers with suggestions) loads them as usual.
+  const root = new URL('..', import.meta.url)
+  await execute(ownCommand(root) ? {loadOptions: {root: root.pathname, pjson: {...pjson, oclif: {...pjson.oclif, plugins: []}}}} : {dir: import.meta.url})
+}
+
+/** Whether the command line names one of this package's own commands (dist/commands/<topic>/<name>.js or <topic>/index.js), without asking for help. */
+function ownCommand(root) {
+  const words = []
+  for (const a of process.argv.slice(2)) {
+    if (a === '--help' || a === '-h' || a === 'help') return false
+    if (a.startsWith('-')) break
+    words.push(a)
+  }
+  for (let n = Math.min(words.length, 3); n > 0; n--) {
+    const path = `dist/commands/${words.slice(0, n).join('/')}`
+    if (existsSync(new URL(`${path}.js`, root)) || existsSync(new URL(`${path}/index.js`, root))) return !process.argv.slice(2).some((a) => a === '--help' || a === '-h')
+  }
+  return false
 }
 
 /** No trace of WSL (oclif's is-wsl: kernel release, /proc/version, WSL paths) and a working directory that exists. */

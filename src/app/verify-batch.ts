@@ -20,7 +20,7 @@ import {openSync, closeSync, fstatSync, readSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {availableParallelism} from 'node:os'
 import {pathToFileURL} from 'node:url'
-import {Worker} from 'node:worker_threads'
+import type {Worker} from 'node:worker_threads'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import type {Policy} from '../appraise/policy.js'
 import {outcomeJson, quoteVerdict, type OutcomeJsonOptions, type QuoteOutcome, type VerdictContext} from '../appraise/verdict.js'
@@ -212,6 +212,8 @@ const builtWorker = (): URL => new URL('dist/src/app/verify-worker.js', pathToFi
  * apply `--import` hooks to a worker's entry module), which makes source-mode workers slow to start.
  */
 function newWorker(workerData: WorkerInit): Worker {
+  // Loaded here: node:worker_threads costs ~3 ms to load, and one quote needs no worker.
+  const {Worker} = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')
   if (!fromSources) return new Worker(builtWorker(), {workerData})
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'))
   const entry = JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)
