@@ -474,6 +474,27 @@ const PCK_CHAIN_PEM_PROPERTY: PropertyDescriptor = {
   },
 }
 
+/** Where a parsed quote keeps its body's field views once made. */
+const BODY_FIELDS = Symbol('body fields')
+/**
+ * `td` (TD10/TD15 body) or `sgx` (SGX body): the body's fields as views, made when first read
+ * (a verifier reads four of them, through tdBodyField). One shared getter, like pck_chain_pem's.
+ */
+const BODY_FIELDS_PROPERTY: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: ParsedQuote & {[BODY_FIELDS]?: Record<string, Buffer>}): Record<string, Buffer> {
+    return (this[BODY_FIELDS] ??= fieldsOf(BODY_LAYOUT_BY_TYPE[this.body_type], this.body))
+  },
+}
+
+/** One field of a TD body (undefined for an SGX body, or a TD15 field of a TD10 body), as a view, without making the others. */
+export function tdBodyField(q: ParsedQuote, name: TdBodyField): Buffer | undefined {
+  if (q.body_type === BODY_TYPE_SGX) return undefined
+  const f = (BODY_LAYOUT_BY_TYPE[q.body_type] as Layout<TdBodyField>).fields[name]
+  return f ? q.body.subarray(f.offset, f.offset + f.size) : undefined
+}
+
 /** Decode a quote. Throws ParseError (exit 2) with a stable code on any structural problem. */
 export function parseQuote(input: Uint8Array): ParsedQuote {
   const raw = asBuf(input)
@@ -515,8 +536,7 @@ export function parseQuote(input: Uint8Array): ParsedQuote {
     raw,
   }
   if (parts.pck_cert_data_type === CERT_DATA_TYPE_PCK_CHAIN) Object.defineProperty(q, 'pck_chain_pem', PCK_CHAIN_PEM_PROPERTY)
-  if (placed.body_type === BODY_TYPE_SGX) q.sgx = fieldsOf(SGX_REPORT_BODY, body)
-  else q.td = fieldsOf(BODY_LAYOUT_BY_TYPE[placed.body_type] as Layout<TdBodyField>, body) as ParsedQuote['td']
+  Object.defineProperty(q, placed.body_type === BODY_TYPE_SGX ? 'sgx' : 'td', BODY_FIELDS_PROPERTY)
   return q
 }
 

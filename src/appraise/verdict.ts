@@ -4,6 +4,7 @@
  * `quote verify --json` object and each NDJSON line of a batch, rendered by the thread that
  * verified the quote). Pure: the bytes and the loaded event log come in.
  */
+import {parseQuote, type ParsedQuote} from '../abi/quote.js'
 import {checkEventLog, type EventLogCheck, type EventLogSpec, type LoadedLog} from '../verify/eventlog-check.js'
 import {QuoteVerifier, type VerifyResult} from '../verify/verifier.js'
 import type {PlatformVerifiers} from '../verify/platforms.js'
@@ -30,10 +31,17 @@ export interface VerdictContext {
 
 /** Verify, appraise and (with an event log) compare RTMRs for one quote's bytes. */
 export function quoteVerdict(ctx: VerdictContext, file: string, bytes: Uint8Array): QuoteOutcome {
-  const verifier = ctx.verifiers.forQuote(bytes)
+  // Parsed once for the verifier, the platform lookup and the appraisal (a quote that does not parse is the verifier's to report).
+  let q: ParsedQuote | undefined
+  try {
+    q = parseQuote(bytes)
+  } catch {
+    q = undefined
+  }
+  const verifier = ctx.verifiers.forQuote(bytes, q)
   if (!(verifier instanceof QuoteVerifier)) return {file, exit_code: verifier.exit_code, error: verifier}
-  const result = verifier.verify(bytes)
-  const appraisal = result.ok && ctx.policy ? appraise(result, bytes, ctx.policy) : undefined
+  const result = verifier.verify(bytes, q)
+  const appraisal = result.ok && ctx.policy ? appraise(result, q ?? bytes, ctx.policy) : undefined
   let exit = combinedExit(result, appraisal)
   const eventlog = ctx.eventlog ? checkEventLog(bytes, ctx.eventlog.loaded, ctx.eventlog.spec) : undefined
   // A log that does not match the quote is a binding failure: it outranks a policy violation.

@@ -135,7 +135,7 @@ export interface ModuleMatch {
  * TDX module: TEE_TCB_SVN's major version selects the module identity TDX_%02X (0: the base
  * tdxModule); MRSIGNERSEAM must equal its signer and SEAMATTRIBUTES its attributes under the mask.
  */
-export function checkTdxModule(td: NonNullable<ParsedQuote['td']>, tcbInfo: TcbInfo): ModuleMatch {
+export function checkTdxModule(td: Pick<NonNullable<ParsedQuote['td']>, 'tee_tcb_svn' | 'mrsignerseam' | 'seam_attributes'>, tcbInfo: TcbInfo): ModuleMatch {
   const major = td.tee_tcb_svn[TEE_TCB_SVN_BYTE.MODULE_MAJOR]
   const ident = major > 0 ? findModuleIdentity(tcbInfo, major) : tcbInfo.tdx_module
   if (!ident) {

@@ -10,7 +10,7 @@
  * A QuoteVerifier verifies its collateral once and caches PCK-chain results per distinct chain, so
  * verifying many quotes costs two ECDSA checks and a hash per quote.
  */
-import {BODY_TYPE_SGX, BODY_TYPE_TD15, QUOTE_VERSION_TDX_V5, TEE_TYPE_TDX, decodeBody, parseQuote, parseSgxReport, type ParsedQuote} from '../abi/quote.js'
+import {BODY_TYPE_SGX, BODY_TYPE_TD15, QUOTE_VERSION_TDX_V5, TEE_TYPE_TDX, decodeBody, parseQuote, parseSgxReport, tdBodyField, type ParsedQuote} from '../abi/quote.js'
 import {tdxModuleIdentityId, type TcbStatus} from '../abi/tcb-info.js'
 import {ExitCode, TdxkitError} from '../errors.js'
 import {iso} from './chain.js'
@@ -194,7 +194,37 @@ interface ChainEntry {
   pceid?: string
   /** The chain against the collateral (CRL issuer, revocation, TCB info platform), once; its revocation step detail. */
   collateralChecks?: Memo<string>
+  /** QE reports met under this chain, by their signature (binary string): see QeReportMemo. */
+  qeReports: Map<string, QeReportMemo>
+  /** TCB level evaluations, by TEE_TCB_SVN, TEE_TCB_SVN2 and the QE's level (see tcbLevelStep). */
+  tcbLevels: Map<string, Memo<{tcb: TcbEvaluation; detail: string}>>
 }
+
+/** A copy of an evaluation's own objects (its level records' advisory lists are shared, as evaluateTcb shares them). */
+const copyTcb = (t: TcbEvaluation): TcbEvaluation => ({
+  ...t,
+  advisory_ids: [...t.advisory_ids],
+  platform_level: {...t.platform_level},
+  ...(t.module ? {module: {...t.module}} : {}),
+  qe: {...t.qe},
+})
+
+/**
+ * A QE report this verifier has checked under a PCK chain: its bytes, the attestation key and
+ * authentication data it was found to bind (with the digest for the step detail), and its
+ * evaluation against the collateral's QE identity. A quote carrying the same report, key and
+ * auth data skips the hash and the identity match; any other bytes are checked in full.
+ */
+interface QeReportMemo {
+  report: Buffer
+  attestationKey: Buffer
+  authData: Buffer
+  fields: QeReport
+  bindingDetail: string
+  identity?: Memo<{evaluation: QeEvaluation; detail: string}>
+}
+/** Distinct QE reports remembered per PCK chain before the memo starts over. */
+const MAX_QE_REPORT_MEMOS = 256
 
 /** Bytes of the certification data that key the chain table: inside the leaf certificate's base64 (serial number, issuer). */
 const CHAIN_KEY_FROM = 64
@@ -227,7 +257,8 @@ export class QuoteVerifier {
     this.collateralOutcome()
   }
 
-  verify(input: Uint8Array): VerifyResult {
+  /** Verify a quote's bytes; `parsed`, when the caller has parsed them already (parseQuote of the same bytes), saves a second parse. */
+  verify(input: Uint8Array, parsed?: ParsedQuote): VerifyResult {
     const log = new StepLog()
     const res: VerifyResult = {
       ok: false,
@@ -246,7 +277,7 @@ export class QuoteVerifier {
     }
     let q: ParsedQuote | undefined
     try {
-      q = parseQuote(input)
+      q = parsed ?? parseQuote(input)
       log.pass('parse', `v${q.version}, ${q.length} bytes${q.trailing_bytes ? `, ${q.trailing_bytes} trailing bytes ignored` : ''}`)
       res.quote = quoteSummary(q, input.length)
       res.body = decodeBody(q)
@@ -269,13 +300,13 @@ export class QuoteVerifier {
     const view = this.checkedCollateral()
     if (view) this.collateralSteps(r, view, entry)
     const col = view?.col
-    const qe = this.qeReportSteps(r, chain)
+    const qe = this.qeReportSteps(r, entry)
     const qeEval = col ? this.qeIdentityStep(r, qe, col) : undefined
     checkQuoteSignature(r.q)
     r.log.pass('quote_signature', `over ${r.q.signed_region.length} bytes (header${r.q.version === QUOTE_VERSION_TDX_V5 ? ' ‖ descriptor' : ''} ‖ body)`)
     if (!col) return
     this.tdxModuleStep(r, col)
-    this.tcbLevelStep(r, col, chain, qeEval!)
+    this.tcbLevelStep(r, col, entry, qeEval!)
   }
 
   /** PCK chain to a trusted root (verified once per distinct chain); the result names the platform. */
@@ -320,21 +351,35 @@ export class QuoteVerifier {
     log.pass('qe_identity', view.qeIdentityDetail)
   }
 
-  /** The QE report: signed by the PCK key, and binding the attestation key. */
-  private qeReportSteps({q, log}: Run, chain: PckChain): QeReport {
-    checkQeReportSignature(q, chain)
+  /** The QE report: signed by the PCK key, and binding the attestation key (see QeReportMemo). */
+  private qeReportSteps({q, log}: Run, entry: ChainEntry): QeReportMemo {
+    checkQeReportSignature(q, entry.outcome.state!)
     log.pass('qe_report_signature')
-    const qe = parseSgxReport(q.qe_report)
-    const binding = checkQeReportData(q, qe)
-    log.pass('qe_report_data', `sha256 ${binding.toString('hex', 0, 8)}…`)
-    return qe
+    const key = q.qe_report_signature.toString('latin1')
+    let m = entry.qeReports.get(key)
+    if (!m || !m.report.equals(q.qe_report) || !m.attestationKey.equals(q.attestation_key) || !m.authData.equals(q.qe_auth_data)) {
+      // Copies: the caller may reuse the quote's buffer.
+      const report = Buffer.from(q.qe_report)
+      const fields = parseSgxReport(report)
+      const binding = checkQeReportData(q, fields)
+      m = {report, attestationKey: Buffer.from(q.attestation_key), authData: Buffer.from(q.qe_auth_data), fields, bindingDetail: `sha256 ${binding.toString('hex', 0, 8)}…`}
+      if (entry.qeReports.size >= MAX_QE_REPORT_MEMOS) entry.qeReports.clear()
+      entry.qeReports.set(key, m)
+    }
+    log.pass('qe_report_data', m.bindingDetail)
+    return m
   }
 
-  /** The QE report against the QE identity, and the QE's TCB level. */
-  private qeIdentityStep({log}: Run, qe: QeReport, col: CheckedCollateral): QeEvaluation {
-    const qeEval = checkQeIdentity(qe, col.qeIdentity)
-    log.pass('qe_identity_match', `${col.qeIdentity.id}, ISVSVN ${qe.isvsvn.readUInt16LE(0)} → ${qeEval.status}`)
-    return qeEval
+  /** The QE report against the QE identity, and the QE's TCB level (once per report and verifier). */
+  private qeIdentityStep({log}: Run, qe: QeReportMemo, col: CheckedCollateral): QeEvaluation {
+    qe.identity ??= memo(() => {
+      const evaluation = checkQeIdentity(qe.fields, col.qeIdentity)
+      return {evaluation, detail: `${col.qeIdentity.id}, ISVSVN ${qe.fields.isvsvn.readUInt16LE(0)} → ${evaluation.status}`}
+    })
+    if (qe.identity.error) throw qe.identity.error
+    const {evaluation, detail} = qe.identity.state!
+    log.pass('qe_identity_match', detail)
+    return evaluation
   }
 
   /** TDX quotes: the module identity their TEE_TCB_SVN selects (SGX quotes skip this step). */
@@ -343,24 +388,41 @@ export class QuoteVerifier {
       log.skip('tdx_module', 'not applicable to SGX quotes')
       return
     }
-    const m = checkTdxModule(q.td!, col.tcbInfo)
+    const m = checkTdxModule({tee_tcb_svn: tdBodyField(q, 'tee_tcb_svn')!, mrsignerseam: tdBodyField(q, 'mrsignerseam')!, seam_attributes: tdBodyField(q, 'seam_attributes')!}, col.tcbInfo)
     log.pass('tdx_module', m.major > 0 ? `${tdxModuleIdentityId(m.major)}, ISVSVN ${m.svn}` : 'module major version 0: base tdxModule')
   }
 
   /** TCB level matching and status convergence (tcb.ts); the result carries the status and advisories. */
-  private tcbLevelStep({q, log, res, isTdx}: Run, col: CheckedCollateral, chain: PckChain, qe: QeEvaluation): void {
-    const tcb = evaluateTcb({
-      tcbInfo: col.tcbInfo,
-      pckComponents: chain.ext.tcb_components,
-      pckPcesvn: chain.ext.pcesvn,
-      ...(isTdx ? {teeTcbSvn: q.td!.tee_tcb_svn} : {}),
-      ...(q.td?.tee_tcb_svn2 ? {teeTcbSvn2: q.td.tee_tcb_svn2} : {}),
-      qe,
-    })
+  private tcbLevelStep({q, log, res, isTdx}: Run, col: CheckedCollateral, entry: ChainEntry, qe: QeEvaluation): void {
+    const chain = entry.outcome.state!
+    const svn = isTdx ? tdBodyField(q, 'tee_tcb_svn') : undefined
+    const svn2 = tdBodyField(q, 'tee_tcb_svn2')
+    // The evaluation is a function of the chain's TCB (fixed per entry), the collateral (fixed per
+    // verifier), TEE_TCB_SVN(2) and the QE's level: computed once per distinct combination.
+    const key = `${svn ? svn.toString('latin1') : '-'}${svn2 ? svn2.toString('latin1') : '-'}${qe.status}${qe.level.isvsvn}`
+    let hit = entry.tcbLevels.get(key)
+    if (!hit) {
+      hit = memo(() => {
+        const tcb = evaluateTcb({
+          tcbInfo: col.tcbInfo,
+          pckComponents: chain.ext.tcb_components,
+          pckPcesvn: chain.ext.pcesvn,
+          ...(svn ? {teeTcbSvn: svn} : {}),
+          ...(svn2 ? {teeTcbSvn2: svn2} : {}),
+          qe,
+        })
+        return {tcb, detail: `${tcb.status}${tcb.advisory_ids.length ? ` [${tcb.advisory_ids.join(', ')}]` : ''} (level ${tcb.platform_level.tcb_date.slice(0, 10)})`}
+      })
+      if (entry.tcbLevels.size >= MAX_QE_REPORT_MEMOS) entry.tcbLevels.clear()
+      entry.tcbLevels.set(key, hit)
+    }
+    if (hit.error) throw hit.error
+    // Each result gets its own objects, as when each was evaluated anew.
+    const tcb = copyTcb(hit.state!.tcb)
     res.tcb = tcb
     res.status = tcb.status
     res.advisory_ids = tcb.advisory_ids
-    log.pass('tcb_level', `${tcb.status}${tcb.advisory_ids.length ? ` [${tcb.advisory_ids.join(', ')}]` : ''} (level ${tcb.platform_level.tcb_date.slice(0, 10)})`)
+    log.pass('tcb_level', hit.state!.detail)
   }
 
   /** The quote's PCK chain entry: verified once per distinct certification data (bytes compared, see chainKey). */
@@ -370,7 +432,7 @@ export class QuoteVerifier {
     const bucket = this.chains.get(key)
     const hit = bucket?.find((e) => e.bytes.equals(data))
     if (hit) return hit
-    const entry: ChainEntry = {bytes: Buffer.from(data), outcome: memo(() => verifyPckChain(q.pck_chain_pem!, this.opts.roots, this.opts.nowMs))}
+    const entry: ChainEntry = {bytes: Buffer.from(data), outcome: memo(() => verifyPckChain(q.pck_chain_pem!, this.opts.roots, this.opts.nowMs)), qeReports: new Map(), tcbLevels: new Map()}
     if (this.chainCount >= MAX_CACHED_CHAINS) {
       this.chains.clear()
       this.chainCount = 0

@@ -36,7 +36,7 @@ import {
 } from '../abi/der.js'
 import {CURVES, EC_POINT_UNCOMPRESSED, ecPublicKey, type CurveName} from './ecdsa.js'
 import {basicConstraintsCA, type CertExtension} from './extensions.js'
-import {Lru} from './memo.js'
+import {Lru, onClearMemo} from './memo.js'
 import {cnOf} from './name.js'
 import {
   OID_BASIC_CONSTRAINTS,
@@ -320,20 +320,27 @@ export function parseCrl(der: Uint8Array, profile: X509Profile): Crl {
   })
 }
 
-/** Signature results memoised by (signed object digest, signer digest): a pure function of the bytes. */
-const sigMemo = new Lru<boolean>(1024)
-function memoSig(id: string, check: () => boolean): boolean {
-  const hit = sigMemo.get(id)
-  if (hit !== undefined) return hit
-  const ok = check()
-  sigMemo.set(id, ok)
+/**
+ * Signature results per signed object and signer object: a pure function of their bytes, since
+ * parsed certificates and CRLs are memoised per DER (parseSigned). Keyed by the objects, not by
+ * strings of their digests: hashing two 64-character keys per check cost more than the lookup saves.
+ */
+let verifiedBy = new WeakMap<object, WeakMap<Cert, boolean>>()
+onClearMemo(() => (verifiedBy = new WeakMap()))
+function memoSig(signed: object, signer: Cert, check: () => boolean): boolean {
+  let bySigner = verifiedBy.get(signed)
+  if (!bySigner) verifiedBy.set(signed, (bySigner = new WeakMap()))
+  let ok = bySigner.get(signer)
+  if (ok === undefined) {
+    ok = check()
+    bySigner.set(signer, ok)
+  }
   return ok
 }
 
 /** Whether `child`'s signature verifies with `parent`'s key (under the child's own signature algorithm). */
 export const certSignedBy = (child: Cert, parent: Cert): boolean =>
-  memoSig(`c:${child.fingerprint}:${parent.fingerprint}`, () => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, parent.publicKey))
+  memoSig(child, parent, () => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, parent.publicKey))
 
 /** Whether `crl`'s signature verifies with `issuer`'s key. */
-export const crlSignedBy = (crl: Crl, issuer: Cert): boolean =>
-  memoSig(`l:${crl.fingerprint}:${issuer.fingerprint}`, () => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, issuer.publicKey))
+export const crlSignedBy = (crl: Crl, issuer: Cert): boolean => memoSig(crl, issuer, () => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, issuer.publicKey))

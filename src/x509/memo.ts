@@ -32,7 +32,12 @@ export class Lru<V> {
   }
 }
 
-const ALL: Array<Lru<unknown>> = []
+const ALL: Array<{clear(): void}> = []
+
+/** Register another memo table for clearX509Memo. */
+export function onClearMemo(clear: () => void): void {
+  ALL.push({clear})
+}
 
 /** Drop every memoised parse, key and signature result (benchmarks measure cold verification with this). */
 export function clearX509Memo(): void {
