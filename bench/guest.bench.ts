@@ -2,7 +2,7 @@
  * Quote generation: in-process throughput of the whole simulated path per allocator strategy
  * (TDG.MR.REPORT → shared buffer → GetQuote → QGS → quoting enclave signature → quote back), and
  * the CLI wall time of one `tdxkit quote generate` (median of N spawns of the built CLI).
- * Targets: ≥ 300 quotes/s on one core for the simulator itself (issue 3); one quote (dma-pool)
+ * Targets: ≥ 300 quotes/s on one core for the simulator itself (issue 3); one quote (preshared-pool)
  * within 3× its floor (issue 17), measured in interleaved rounds: the crypto a quote cannot avoid,
  * with node:crypto: one native P-256 signature over the signed region, the TDREPORT's two SHA-384
  * (TEE_TCB_INFO, TDINFO) and its HMAC made by the module and checked again by the QE.
@@ -27,7 +27,7 @@ import {interleaved, target} from './lib.js'
 const ROOT = resolve(process.env.TDXKIT_BENCH_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..'))
 const N = Math.max(3, Number(process.env.TDXKIT_BENCH_N) || 9)
 
-function throughput(strategy: 'vmap-mapgpa' | 'dma-pool'): BenchResult {
+function throughput(strategy: 'vmap-mapgpa' | 'preshared-pool'): BenchResult {
   const p = new Platform(createPlatformDoc({profile: 'tdx-1.5', seed: 'bench'}))
   ensureHostPki(p.doc)
   const td = openSession(p)
@@ -64,19 +64,19 @@ function quoteFloor(): () => void {
   }
 }
 
-/** One in-process quote (dma-pool) against its floor, interleaved rounds. */
+/** One in-process quote (preshared-pool) against its floor, interleaved rounds. */
 function floorRow(): BenchResult {
   const p = new Platform(createPlatformDoc({profile: 'tdx-1.5', seed: 'bench'}))
   ensureHostPki(p.doc)
   const td = openSession(p)
-  const alloc = openAllocator(td, p.doc, {strategy: 'dma-pool'})
+  const alloc = openAllocator(td, p.doc, {strategy: 'preshared-pool'})
   alloc.init()
   const reportData = Buffer.alloc(64, 7)
   const fns = {quote: () => void requestQuote(td, alloc, {reportData}), floor: quoteFloor()}
   interleaved(2, {quote: 100, floor: 100}, fns)
   const r = interleaved(9, {quote: 300, floor: 300}, fns)
   return {
-    name: 'quote generation in-process, one quote (dma-pool)',
+    name: 'quote generation in-process, one quote (preshared-pool)',
     value: r.quote.best * 1000,
     unit: 'µs',
     target: target(r.quote.best * 1000, {name: 'floor: sign + 4 SHA-384 + 2 HMAC', value: r.floor.best * 1000}, '≤', 3),
@@ -85,7 +85,7 @@ function floorRow(): BenchResult {
 }
 
 export default async function guest(): Promise<BenchResult[]> {
-  const out = [throughput('vmap-mapgpa'), throughput('dma-pool'), floorRow()]
+  const out = [throughput('vmap-mapgpa'), throughput('preshared-pool'), floorRow()]
   const dir = mkdtempSync(join(tmpdir(), 'tdxkit-bench-q-'))
   try {
     await initPlatform(new StateStore(dir), {seed: 'bench'})
@@ -100,7 +100,7 @@ export default async function guest(): Promise<BenchResult[]> {
       if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6)
     }
     times.sort((a, b) => a - b)
-    out.push({name: 'tdxkit quote generate (CLI)', value: times[Math.floor(times.length / 2)], unit: 'ms', note: `median of ${N} spawns (state loaded, dma-pool reused)`})
+    out.push({name: 'tdxkit quote generate (CLI)', value: times[Math.floor(times.length / 2)], unit: 'ms', note: `median of ${N} spawns (state loaded, preshared-pool reused)`})
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }

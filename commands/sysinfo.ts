@@ -7,7 +7,7 @@ import {sysInfoToJson, type SysInfoMethod} from '../src/guest/sysinfo.js'
 export default class Sysinfo extends TdxCommand<typeof Sysinfo> {
   static summary = 'Read the TDX module global metadata into the read-only sysinfo and print it.'
   static description =
-    'Reads every field of the kernel-style sysinfo table with TDH.SYS.RD (one SEAMCALL per element, as Linux does) or TDH.SYS.RDALL (metadata lists), and reports how many SEAMCALLs that took. Fields the module profile lacks are reported absent, not zero. A module without NO_RBP_MOD is rejected, as the kernel does.'
+    'Reads every field of the kernel-style sysinfo table with TDH.SYS.RD (one SEAMCALL per element, as Linux does) or TDH.SYS.RDALL (metadata lists), and reports how many SEAMCALLs that took. Fields the module profile lacks are reported absent, not zero; fields Linux v6.16+ reads unconditionally (MAX_VCPUS_PER_TD included) are required. A module without NO_RBP_MOD is rejected, as the kernel does.'
   static examples = ['<%= config.bin %> sysinfo', '<%= config.bin %> sysinfo --method rdall --json']
   static flags = {
     method: Flags.string({summary: 'How to read the metadata.', options: ['rd', 'rdall'], default: 'rd'}),
@@ -15,7 +15,7 @@ export default class Sysinfo extends TdxCommand<typeof Sysinfo> {
 
   async run() {
     const {profile, read: r} = await platformSysInfo(this.store(), (m) => this.notice(m), this.flags.method as SysInfoMethod)
-    const json = {method: r.method, seamcalls: r.seamcalls, profile, ...sysInfoToJson(r.sysinfo), absent: r.absent}
+    const json = {method: r.method, seamcalls: r.seamcalls, profile, ...sysInfoToJson(r.sysinfo), absent: r.absent, ...(r.kernel_refuses ? {kernel_refuses: r.kernel_refuses} : {})}
     if (!this.jsonEnabled()) this.log(render(json as unknown as SysinfoJson))
     return json
   }
@@ -32,6 +32,7 @@ interface SysinfoJson {
   td_conf: Record<string, unknown> & {cpuid_config_leaves: string[]; cpuid_config_values: string[][]}
   cmr: {num_cmrs: number | null; cmr_base: string[] | null; cmr_size: string[] | null}
   absent: string[]
+  kernel_refuses?: string
 }
 
 const show = (v: unknown): string => (v === null || v === undefined ? 'absent' : String(v))
@@ -78,6 +79,7 @@ function render(j: SysinfoJson): string {
     }).join(' ')],
   ]))
   if (j.absent.length) out.push(`absent (not in this module): ${j.absent.join(', ')}`)
+  if (j.kernel_refuses) out.push(`note: ${j.kernel_refuses}`)
   out.push(`read with TDH.SYS.${j.method === 'rd' ? 'RD' : 'RDALL'}: ${j.seamcalls} SEAMCALL${j.seamcalls === 1 ? '' : 's'}`)
   return out.join('\n')
 }

@@ -22,10 +22,11 @@ const only = arg('target')
 const budgetMs = Number(arg('budget-ms') ?? 3000)
 
 const sim = await simPlatform()
-const seeds = [...realSeeds(), ...(await simSeeds(sim))]
+const real = realSeeds()
+const seeds = [...real, ...(await simSeeds(sim))]
 const targets = buildTargets({seeds, sim}).filter((t) => !only || t.name === only)
 const total = targets.reduce((a, t) => a + (t.weight ?? 1), 0)
-console.log(`verify-fuzz campaign: ${runs} inputs over ${targets.length} targets, seed ${seed}, ${seeds.length} seed quotes, budget ${budgetMs} ms/input`)
+console.log(`verify-fuzz campaign: ${runs} inputs over ${targets.length} targets, seed ${seed}, ${seeds.length} seed quotes (${real.length} real, ${seeds.length - real.length} simulated), budget ${budgetMs} ms/input`)
 const t0 = performance.now()
 const all: VFinding[] = []
 let tried = 0

@@ -1,7 +1,8 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
+import {OutputTarget} from '../../src/cli/output.js'
 import {bold, kv, yellow} from '../../src/cli/render.js'
-import {collateralSummary, loadHostState, writeOutputFile} from '../../src/app/sim-collateral.js'
+import {collateralSummary, loadHostState} from '../../src/app/sim-collateral.js'
 
 export default class CollateralExport extends TdxCommand<typeof CollateralExport> {
   static summary = "Export the simulated platform's collateral as QuoteCollateralV3 JSON."
@@ -16,19 +17,20 @@ export default class CollateralExport extends TdxCommand<typeof CollateralExport
     '<%= config.bin %> <%= command.id %> -o collateral.json --json',
   ]
   static flags = {
-    output: Flags.string({char: 'o', summary: 'Write the collateral JSON to this file (atomically) instead of stdout.'}),
+    output: Flags.string({char: 'o', summary: 'Write the collateral JSON to this file (atomically) instead of stdout (- for stdout).'}),
   }
 
   async run() {
+    const target = OutputTarget.of(this.flags.output, '--output', {json: this.jsonEnabled()})
     const store = this.store()
     const {host, platform_created} = await loadHostState(store)
     if (platform_created) this.notice(`created a default simulated platform in ${store.dir}`)
-    const out = this.flags.output
-    if (out) writeOutputFile(out, JSON.stringify(host.collateral, null, 2) + '\n')
+    const out = target.file
+    target.write(JSON.stringify(host.collateral, null, 2) + '\n')
     const summary = collateralSummary(host)
     const result = {...(out ? {output: out} : {}), ...summary, collateral: host.collateral}
     if (this.jsonEnabled()) return result
-    if (!out) {
+    if (!target.given) {
       this.writeStdout(JSON.stringify(host.collateral, null, 2) + '\n')
       return result
     }
@@ -36,8 +38,8 @@ export default class CollateralExport extends TdxCommand<typeof CollateralExport
     const unhappy = [s.tcb_status !== 'UpToDate' ? `TCB ${s.tcb_status}` : '', s.pck_revoked ? 'PCK revoked' : '', s.collateral_expired ? 'collateral expired' : '']
       .filter(Boolean)
       .join(', ')
-    this.log(`${bold('wrote')} ${out} (QuoteCollateralV3, SIMULATED)`)
-    this.log(
+    target.say(`${bold('wrote')} ${target.name} (QuoteCollateralV3, SIMULATED)`)
+    target.say(
       kv([
         ['fmspc', summary.fmspc],
         ['pce id', summary.pce_id],

@@ -1,7 +1,8 @@
 import {Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
+import {OutputTarget} from '../../src/cli/output.js'
 import {bold, kv} from '../../src/cli/render.js'
-import {describeRootCa, loadHostState, rootCaDer, writeOutputFile} from '../../src/app/sim-collateral.js'
+import {describeRootCa, loadHostState, rootCaDer} from '../../src/app/sim-collateral.js'
 
 export default class CollateralRoot extends TdxCommand<typeof CollateralRoot> {
   static summary = "Export the simulated platform's root CA certificate (the trust anchor for its quotes)."
@@ -15,28 +16,29 @@ export default class CollateralRoot extends TdxCommand<typeof CollateralRoot> {
     '<%= config.bin %> <%= command.id %> | openssl x509 -noout -subject -fingerprint -sha256',
   ]
   static flags = {
-    output: Flags.string({char: 'o', summary: 'Write the certificate to this file (atomically) instead of stdout.'}),
+    output: Flags.string({char: 'o', summary: 'Write the certificate to this file (atomically) instead of stdout (- for stdout).'}),
     format: Flags.string({summary: 'Certificate encoding.', options: ['pem', 'der'], default: 'pem'}),
   }
 
   async run() {
+    const target = OutputTarget.of(this.flags.output, '--output', {json: this.jsonEnabled()})
     const store = this.store()
     const {host, platform_created} = await loadHostState(store)
     if (platform_created) this.notice(`created a default simulated platform in ${store.dir}`)
     const der = rootCaDer(host)
     const format = this.flags.format as 'pem' | 'der'
     const data = format === 'der' ? der : host.certs.root_ca
-    const out = this.flags.output
-    if (out) writeOutputFile(out, data)
+    const out = target.file
+    target.write(data)
     const info = describeRootCa(der)
     const result = {...(out ? {output: out} : {}), format, ...info, pem: host.certs.root_ca}
     if (this.jsonEnabled()) return result
-    if (!out) {
+    if (!target.given) {
       this.writeStdout(data)
       return result
     }
-    this.log(`${bold('wrote')} ${out} (${format.toUpperCase()}, SIMULATED root CA)`)
-    this.log(
+    target.say(`${bold('wrote')} ${target.name} (${format.toUpperCase()}, SIMULATED root CA)`)
+    target.say(
       kv([
         ['subject', info.subject],
         ['sha256', info.sha256],

@@ -1,10 +1,11 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {readBinaryInput} from '../../src/util/bytes.js'
+import {readBinaryInput} from '../../src/app/files.js'
 import {InputError} from '../../src/errors.js'
 import {acceptDevice} from '../../src/app/device.js'
 import {DeviceVerificationError} from '../../src/device/service.js'
-import {loadAnchors, loadPolicy, loadReference, parseAt, verdictLines} from '../../src/device/cli-helpers.js'
+import {loadAnchors, loadPolicy, loadReference, parseDeviceAt} from '../../src/app/device-inputs.js'
+import {verdictLines} from '../../src/cli/device-render.js'
 
 export default class DeviceAccept extends TdxCommand<typeof DeviceAccept> {
   static summary = 'Verify the device and, only if verification passes, START_INTERFACE: CONFIG_LOCKED → RUN.'
@@ -16,13 +17,13 @@ export default class DeviceAccept extends TdxCommand<typeof DeviceAccept> {
     evidence: Flags.string({summary: 'Evidence bundle to use (must be the latest collection).', dependsOn: ['reference']}),
     reference: Flags.string({summary: 'CoRIM reference values (default: the golden values of the device model).'}),
     'reference-key': Flags.string({summary: 'Public key (JWK/PEM/DER) that signed the CoRIM.', dependsOn: ['reference']}),
-    'trust-anchor': Flags.string({summary: 'Pinned root certificate(s), PEM or DER.', multiple: true}),
+    'trust-anchor': Flags.string({summary: 'Pinned root certificate(s), PEM or DER.', multiple: true, multipleNonGreedy: true}),
     policy: Flags.string({summary: 'Policy JSON.'}),
     at: Flags.string({summary: 'Time for validity checks (ISO 8601, default now).'}),
   }
 
   async run() {
-    const at = parseAt(this.flags.at)
+    const at = parseDeviceAt(this.flags.at)
     if (this.flags['reference-key'] && !this.flags.reference) throw new InputError('USAGE', '--reference-key needs --reference')
     const opts = {
       evidence: this.flags.evidence ? readBinaryInput(this.flags.evidence, 'evidence') : undefined,

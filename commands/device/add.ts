@@ -13,7 +13,7 @@ export default class DeviceAdd extends TdxCommand<typeof DeviceAdd> {
     model: Flags.string({summary: 'Device model.', options: [...MODEL_NAMES], required: true}),
     id: Flags.string({summary: 'Device id (default: <model><n>).'}),
     bdf: Flags.string({summary: 'PCI address bb:dd.f (default: next free slot on bus 00).'}),
-    fault: Flags.string({summary: 'Fault knob (repeatable).', options: [...FAULT_NAMES], multiple: true}),
+    fault: Flags.string({summary: 'Fault knob (repeatable).', options: [...FAULT_NAMES], multiple: true, multipleNonGreedy: true}),
   }
 
   async run() {

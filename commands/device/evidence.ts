@@ -2,7 +2,7 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {kv} from '../../src/cli/render.js'
 import {encodeBinary, parseHex, type BinaryFormat} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {OutputTarget} from '../../src/cli/output.js'
 import {collectEvidence} from '../../src/app/device.js'
 import {evidenceJson} from '../../src/device/evidence.js'
 
@@ -13,20 +13,21 @@ export default class DeviceEvidence extends TdxCommand<typeof DeviceEvidence> {
   static args = {device: Args.string({description: 'Device id or PCI address.', required: true})}
   static flags = {
     nonce: Flags.string({summary: 'Verifier nonce for GET_MEASUREMENTS (32 bytes hex).'}),
-    output: Flags.string({char: 'o', summary: 'Write the CBOR bundle to this file.'}),
+    output: Flags.string({char: 'o', summary: 'Write the CBOR bundle to this file (- for stdout, raw).'}),
     format: Flags.string({summary: 'Encoding when writing to stdout.', options: ['bin', 'hex', 'base64'], default: 'hex'}),
   }
 
   async run() {
     const nonce = this.flags.nonce === undefined ? undefined : parseHex(this.flags.nonce, '--nonce', 32)
+    const target = OutputTarget.of(this.flags.output, '--output', {json: this.jsonEnabled()})
     const {result} = await collectEvidence(this.store(), this.args.device, nonce)
     const json = evidenceJson(result.bundle)
-    if (this.flags.output) writeFileAtomic(this.flags.output, result.bytes, 0o644)
+    target.write(result.bytes)
     if (!this.jsonEnabled()) {
-      if (this.flags.output) {
-        this.log(`wrote ${result.bytes.length} bytes of evidence to ${this.flags.output}`)
+      if (target.given) {
+        target.say(`wrote ${result.bytes.length} bytes of evidence to ${target.name}`)
         const objs = json.objects as Record<string, string>
-        this.log(kv([
+        target.say(kv([
           ['device', `${result.bundle.device.id} (${result.bundle.device.bdf})`],
           ['nonce', result.bundle.nonce.toString('hex')],
           ['objects', Object.entries(objs).map(([k, v]) => `${k} ${v.length / 2} B`).join(', ')],
@@ -36,6 +37,6 @@ export default class DeviceEvidence extends TdxCommand<typeof DeviceEvidence> {
         this.writeStdout(encodeBinary(result.bytes, this.flags.format as BinaryFormat))
       }
     }
-    return {...json, ...(this.flags.output ? {output: this.flags.output, bytes: result.bytes.length} : {})}
+    return {...json, ...(target.file ? {output: target.file, bytes: result.bytes.length} : {})}
   }
 }

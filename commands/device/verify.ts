@@ -1,8 +1,10 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {parseHex, readBinaryInput} from '../../src/util/bytes.js'
+import {parseHex} from '../../src/util/bytes.js'
+import {readBinaryInput} from '../../src/app/files.js'
 import {decodeEvidence} from '../../src/device/evidence.js'
-import {loadAnchors, loadPolicy, loadReference, parseAt, verdictLines} from '../../src/device/cli-helpers.js'
+import {loadAnchors, loadPolicy, loadReference, parseDeviceAt} from '../../src/app/device-inputs.js'
+import {verdictLines} from '../../src/cli/device-render.js'
 import {verifyDeviceEvidence} from '../../src/device/verifier.js'
 import {DeviceVerificationError} from '../../src/device/service.js'
 
@@ -18,14 +20,14 @@ export default class DeviceVerify extends TdxCommand<typeof DeviceVerify> {
   static flags = {
     reference: Flags.string({summary: 'CoRIM / signed CoRIM / CoMID with reference values.', required: true}),
     'reference-key': Flags.string({summary: 'Public key (JWK/PEM/DER) that signed the CoRIM.'}),
-    'trust-anchor': Flags.string({summary: 'Pinned root certificate(s), PEM or DER (default: the CoRIM identity triples).', multiple: true}),
+    'trust-anchor': Flags.string({summary: 'Pinned root certificate(s), PEM or DER (default: the CoRIM identity triples).', multiple: true, multipleNonGreedy: true}),
     policy: Flags.string({summary: 'Policy JSON (see docs).'}),
     nonce: Flags.string({summary: 'The nonce you asked for (default: the one recorded in the bundle).'}),
     at: Flags.string({summary: 'Time for certificate / signer validity (ISO 8601, default now).'}),
   }
 
   async run() {
-    const at = parseAt(this.flags.at)
+    const at = parseDeviceAt(this.flags.at)
     const evidence = decodeEvidence(readBinaryInput(this.args.evidence, 'evidence'))
     const reference = loadReference(this.flags.reference, this.flags['reference-key'], at)
     const verdict = verifyDeviceEvidence({

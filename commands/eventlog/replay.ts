@@ -3,9 +3,9 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {bold, check, dim, kv, red, yellow} from '../../src/cli/render.js'
 import {ExitCode} from '../../src/errors.js'
 import {compareToRtmrs, replayRtmrs} from '../../src/eventlog/index.js'
-import {loadEventLog} from '../../src/eventlog/input.js'
+import {loadEventLog} from '../../src/app/eventlog-input.js'
 import {quoteRtmrs} from '../../src/eventlog/quote-rtmrs.js'
-import {readBinaryInput} from '../../src/util/bytes.js'
+import {readBinaryInput} from '../../src/app/files.js'
 
 export default class EventlogReplay extends TdxCommand<typeof EventlogReplay> {
   static summary = 'Recompute RTMR0-3 from a CCEL / TCG2 event log; optionally check them against a quote.'

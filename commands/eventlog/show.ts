@@ -3,7 +3,7 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {bold, dim, kv, table, red} from '../../src/cli/render.js'
 import {ccMrName} from '../../src/abi/ccel.js'
 import {ccelTableToJson, eventLogToJson, sha384Of} from '../../src/eventlog/index.js'
-import {loadEventLog} from '../../src/eventlog/input.js'
+import {loadEventLog} from '../../src/app/eventlog-input.js'
 
 const SHORT_DIGEST = 16
 const SHORT_DATA = 72

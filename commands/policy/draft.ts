@@ -2,8 +2,8 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {draftPolicy} from '../../src/appraise/draft.js'
 import {policyToJson} from '../../src/appraise/policy.js'
 import {TdxCommand} from '../../src/cli/base.js'
-import {readBinaryInput} from '../../src/util/bytes.js'
-import {writeFileAtomic} from '../../src/util/fsx.js'
+import {readBinaryInput} from '../../src/app/files.js'
+import {OutputTarget} from '../../src/cli/output.js'
 
 export default class PolicyDraft extends TdxCommand<typeof PolicyDraft> {
   static summary = 'Write an appraisal policy that pins the measurements of a known-good quote.'
@@ -14,18 +14,19 @@ export default class PolicyDraft extends TdxCommand<typeof PolicyDraft> {
     file: Args.string({description: 'known-good quote file, or - for stdin', required: true}),
   }
   static flags = {
-    output: Flags.string({char: 'o', summary: 'Write the policy to this file (atomically) instead of stdout.'}),
+    output: Flags.string({char: 'o', summary: 'Write the policy to this file (atomically) instead of stdout (- for stdout).'}),
   }
 
   async run() {
+    const target = OutputTarget.of(this.flags.output, '--output', {json: this.jsonEnabled()})
     const {policy, notes} = draftPolicy(readBinaryInput(this.args.file, 'quote'))
     for (const n of notes) this.notice(n)
     const doc = policyToJson(policy, `drafted by tdxkit policy draft from ${this.args.file}`)
     const text = JSON.stringify(doc, null, 2) + '\n'
-    if (this.flags.output) {
-      writeFileAtomic(this.flags.output, text, 0o644)
-      if (!this.jsonEnabled()) this.notice(`wrote ${this.flags.output}`)
+    if (target.file) {
+      target.write(text)
+      if (!this.jsonEnabled()) this.notice(`wrote ${target.file}`)
     } else if (!this.jsonEnabled()) this.writeStdout(text)
-    return {policy: doc, notes, ...(this.flags.output ? {output: this.flags.output} : {})}
+    return {policy: doc, notes, ...(target.file ? {output: target.file} : {})}
   }
 }

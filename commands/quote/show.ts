@@ -2,7 +2,7 @@ import {Args} from '../../src/cli/oclif.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {bold, dim, table} from '../../src/cli/render.js'
 import {describeQuote, parseQuote} from '../../src/abi/quote.js'
-import {readBinaryInput} from '../../src/util/bytes.js'
+import {readBinaryInput} from '../../src/app/files.js'
 import {describePckChain} from '../../src/verify/pck-info.js'
 import {pckChainText} from '../../src/cli/verify-render.js'
 

@@ -3,7 +3,7 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {bold, check, dim, table} from '../../src/cli/render.js'
 import {parseTdReport, tdReportFields} from '../../src/abi/tdreport.js'
 import {checkTdReportMac} from '../../src/app/report.js'
-import {readBinaryInput} from '../../src/util/bytes.js'
+import {readBinaryInput} from '../../src/app/files.js'
 
 export default class ReportShow extends TdxCommand<typeof ReportShow> {
   static summary = 'Decode a TDREPORT: every field, named, with its offset; check its hash relations.'

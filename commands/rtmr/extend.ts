@@ -5,7 +5,8 @@ import {kv} from '../../src/cli/render.js'
 import {InputError} from '../../src/errors.js'
 import {extendRtmrEvent} from '../../src/app/rtmr.js'
 import {MEASUREMENT_SIZE} from '../../src/abi/tdreport.js'
-import {parseHex, readRawInput} from '../../src/util/bytes.js'
+import {parseHex} from '../../src/util/bytes.js'
+import {readRawInput} from '../../src/app/files.js'
 
 export default class RtmrExtend extends TdxCommand<typeof RtmrExtend> {
   static summary = 'TDG.MR.RTMR.EXTEND: RTMR[i] = SHA-384(RTMR[i] ‖ digest), and record the event.'

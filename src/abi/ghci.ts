@@ -184,13 +184,33 @@ export function serviceStatusName(status: number): string {
 }
 
 /**
- * Service GUIDs. The query GUID is the one an RFC tdx-guest series used (not upstream); the quote
- * service GUID is tdxkit's own (the GHCI defines the transport, each service its GUID).
+ * Service GUIDs with a public definition (GHCI 1.5 §3.14 Service TDVMCALL; each service defines its
+ * own GUID and data). The Query service is GHCI 1.5 §3.14.1 "VMCALL_SERVICE_COMMON", with the GUID
+ * Intel's reference code uses (OVMF VmmSpdmVTpm, intel/qemu-td-partitioning tdx-service-query.c
+ * TDX_SERVICE_QUERY, MigTD VMCALL_SERVICE_COMMON_GUID). tdxkit used 6385c05c-fcc5-41fd-abd2-fdcaaece977d
+ * before issue 16 — the GUID of a non-upstream RFC tdx-guest series, not Intel's.
  */
-export const SERVICE_GUID_QUERY = '6385c05c-fcc5-41fd-abd2-fdcaaece977d'
+export const SERVICE_GUID_QUERY = 'fb6fc5e1-3378-4acb-8964-fa5ee43b9c8a'
+/** Migration TD (Intel "Migration TD" design guide + GHCI 1.5; MigTD VMCALL_SERVICE_MIGTD_GUID). */
+export const SERVICE_GUID_MIGTD = 'e60e6330-1e09-4387-a444-8f32b8d611e5'
+/** vTPM, user TD ↔ vTPM TD through the VMM (Intel vTPM TD spec 0.6.5 Tables 5-1..5-4; OVMF VMCALL_SERVICE_VTPM_GUID). */
+export const SERVICE_GUID_VTPM = '64590793-7852-4e52-be45-cdbb116f20f3'
+/** vTPM TD side (vTPM TD spec §5.2; intel/vtpm-td). */
+export const SERVICE_GUID_VTPM_TD = 'c3c87a08-3b4a-41ad-a52d-96f13cf89a66'
+/**
+ * SIMULATOR-ONLY: tdxkit's quote service (TDREPORT in, quote out, synchronously). No public
+ * specification defines a quote service over the Service TDVMCALL; real TDs use GetQuote.
+ */
 export const SERVICE_GUID_TDXKIT_QUOTE = '7464786b-6974-4071-b075-6f7465737663'
 
-/** Query service command/response data (tdxkit layout): asks whether a GUID is served. */
+/** Query service command version and command (GHCI 1.5 §3.14.1). */
+export const SERVICE_QUERY_VERSION = 0
+export const SERVICE_QUERY_COMMAND = 0
+/** Query response `supported` values. */
+export const SERVICE_QUERY_SUPPORTED = 0
+export const SERVICE_QUERY_NOT_SUPPORTED = 1
+
+/** Query service command/response data (GHCI 1.5 §3.14.1; QEMU tdx-service-query.c): is a GUID served? */
 export const SERVICE_QUERY_CMD = defineLayout('service_query_command', 20, {
   version: {offset: 0, size: 1, kind: 'u8', doc: 'Command version, 0'},
   command: {offset: 1, size: 1, kind: 'u8', doc: '0 = query'},
@@ -200,19 +220,19 @@ export const SERVICE_QUERY_CMD = defineLayout('service_query_command', 20, {
 export const SERVICE_QUERY_RSP = defineLayout('service_query_response', 20, {
   version: {offset: 0, size: 1, kind: 'u8', doc: 'Response version, 0'},
   command: {offset: 1, size: 1, kind: 'u8', doc: '0 = query'},
-  supported: {offset: 2, size: 1, kind: 'u8', doc: '0 = supported, 1 = not supported'},
+  supported: {offset: 2, size: 1, kind: 'u8', doc: 'Status: 0 = supported, 1 = not supported'},
   reserved: {offset: 3, size: 1, kind: 'u8', doc: 'Reserved'},
   guid: {offset: 4, size: 16, doc: 'Service GUID asked about'},
 })
 
-/** Quote service command data (tdxkit layout) followed by the TDREPORT. */
+/** SIMULATOR-ONLY quote service command data (tdxkit layout, no public spec) followed by the TDREPORT. */
 export const SERVICE_QUOTE_CMD = defineLayout('service_quote_command', 16, {
   version: {offset: 0, size: 4, kind: 'u32', doc: 'Command version, 1'},
   command: {offset: 4, size: 4, kind: 'u32', doc: '0 = GetQuote'},
   quote_version: {offset: 8, size: 4, kind: 'u32', doc: 'Requested quote version (0 = platform default, 4, 5)'},
   report_len: {offset: 12, size: 4, kind: 'u32', doc: 'Bytes of TDREPORT that follow'},
 })
-/** Quote service response data followed by the quote. */
+/** SIMULATOR-ONLY quote service response data followed by the quote. */
 export const SERVICE_QUOTE_RSP = defineLayout('service_quote_response', 16, {
   version: {offset: 0, size: 4, kind: 'u32', doc: 'Response version, 1'},
   command: {offset: 4, size: 4, kind: 'u32', doc: '0 = GetQuote'},

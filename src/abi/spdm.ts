@@ -13,6 +13,7 @@ export const SPDM_VERSION_10 = 0x10
 export const SPDM_VERSION_11 = 0x11
 export const SPDM_VERSION_12 = 0x12
 export const SPDM_VERSION_13 = 0x13
+export const SPDM_VERSION_14 = 0x14
 
 /** Request codes. */
 export const SpdmRequest = {
@@ -22,13 +23,20 @@ export const SpdmRequest = {
   GET_VERSION: 0x84,
   CHUNK_GET: 0x86,
   GET_ENDPOINT_INFO: 0x87,
+  CHUNK_SEND: 0x85,
   GET_MEASUREMENTS: 0xe0,
   GET_CAPABILITIES: 0xe1,
+  GET_SUPPORTED_EVENT_TYPES: 0xe2,
   NEGOTIATE_ALGORITHMS: 0xe3,
   KEY_EXCHANGE: 0xe4,
   FINISH: 0xe5,
   PSK_EXCHANGE: 0xe6,
   PSK_FINISH: 0xe7,
+  HEARTBEAT: 0xe8,
+  KEY_UPDATE: 0xe9,
+  GET_ENCAPSULATED_REQUEST: 0xea,
+  DELIVER_ENCAPSULATED_RESPONSE: 0xeb,
+  END_SESSION: 0xec,
   GET_CSR: 0xed,
   SET_CERTIFICATE: 0xee,
   GET_MEASUREMENT_EXTENSION_LOG: 0xef,
@@ -50,6 +58,11 @@ export const SpdmResponse = {
   FINISH_RSP: 0x65,
   PSK_EXCHANGE_RSP: 0x66,
   PSK_FINISH_RSP: 0x67,
+  HEARTBEAT_ACK: 0x68,
+  KEY_UPDATE_ACK: 0x69,
+  ENCAPSULATED_REQUEST: 0x6a,
+  ENCAPSULATED_RESPONSE_ACK: 0x6b,
+  END_SESSION_ACK: 0x6c,
   CSR: 0x6d,
   MEASUREMENT_EXTENSION_LOG: 0x6f,
   VENDOR_DEFINED_RESPONSE: 0x7e,
@@ -108,7 +121,22 @@ export const SpdmCapFlag = {
   PUB_KEY_ID: 0x10000,
   CHUNK: 0x20000,
   ALIAS_CERT: 0x40000,
+  SET_CERT: 0x80000,
+  CSR: 0x100000,
+  CERT_INSTALL_RESET: 0x200000,
+  EP_INFO_MASK: 0xc00000,
+  MEL: 0x1000000,
+  EVENT: 0x2000000,
+  MULTI_KEY_MASK: 0xc000000,
+  GET_KEY_PAIR_INFO: 0x10000000,
+  SET_KEY_PAIR_INFO: 0x20000000,
 } as const
+
+export function spdmRequestName(code: number): string {
+  for (const [k, v] of Object.entries(SpdmRequest)) if (v === code) return k
+  for (const [k, v] of Object.entries(SpdmResponse)) if (v === code) return k
+  return `0x${code.toString(16).padStart(2, '0')}`
+}
 
 /** BaseAsymAlgo bits. */
 export const SpdmBaseAsym = {
@@ -137,8 +165,14 @@ export const SPDM_MEAS_SPEC_DMTF = 0x01
 
 /** AlgStruct types in NEGOTIATE_ALGORITHMS / ALGORITHMS. */
 export const SpdmAlgType = {DHE: 2, AEAD: 3, REQ_BASE_ASYM: 4, KEY_SCHEDULE: 5} as const
-export const SpdmDhe = {SECP256R1: 0x0008, SECP384R1: 0x0010} as const
-export const SpdmAead = {AES_128_GCM: 0x0001, AES_256_GCM: 0x0002} as const
+export const SpdmDhe = {FFDHE_2048: 0x0001, FFDHE_3072: 0x0002, FFDHE_4096: 0x0004, SECP256R1: 0x0008, SECP384R1: 0x0010, SECP521R1: 0x0020} as const
+export const SpdmAead = {AES_128_GCM: 0x0001, AES_256_GCM: 0x0002, CHACHA20_POLY1305: 0x0004} as const
+/** ALGORITHMS OtherParamsSelection / NEGOTIATE_ALGORITHMS OtherParamsSupport bits. */
+export const SpdmOtherParams = {OPAQUE_DATA_FMT_MASK: 0x0f, OPAQUE_DATA_FMT_0: 0x01, OPAQUE_DATA_FMT_1: 0x02, MULTI_KEY_CONN: 0x20} as const
+/** AlgCount: bits 7:4 = bytes of the fixed algorithm field, bits 3:0 = number of extended algorithms (4 bytes each). */
+export const SPDM_ALG_COUNT_FIXED_SHIFT = 4
+export const SPDM_ALG_COUNT_EXT_MASK = 0x0f
+export const SPDM_EXT_ALG_SIZE = 4
 export const SPDM_KEY_SCHEDULE_SPDM = 0x0001
 /** AlgCount byte of an AlgStruct with a 2-byte fixed algorithm field and no extended ones. */
 export const SPDM_ALG_STRUCT_COUNT_FIXED2 = 0x20
@@ -210,6 +244,11 @@ export const SPDM_CAPABILITIES = defineLayout('SPDM_CAPABILITIES', 20, {
   max_spdm_msg_size: {offset: 16, size: 4, kind: 'u32'},
 })
 
+/** GET_CAPABILITIES 1.0 is the bare header; 1.1 adds reserved ‖ CTExponent ‖ reserved ‖ flags (12 bytes). */
+export const SPDM_CAPABILITIES_11_SIZE = 12
+/** Smallest DataTransferSize a 1.2+ endpoint may declare (MinDataTransferSize). */
+export const SPDM_MIN_DATA_TRANSFER_SIZE = 42
+
 /** NEGOTIATE_ALGORITHMS (1.2) fixed part; param1 = number of AlgStructs that follow. */
 export const SPDM_NEGOTIATE_ALGORITHMS = defineLayout('SPDM_NEGOTIATE_ALGORITHMS', 32, {
   header: {offset: 0, size: 4},
@@ -262,6 +301,11 @@ export const SPDM_CERTIFICATE_RSP = defineLayout('SPDM_CERTIFICATE', 8, {
 })
 
 export const SPDM_NONCE_SIZE = 32
+/** 1.3 RequesterContext in CHALLENGE / GET_MEASUREMENTS and echoed in their responses. */
+export const SPDM_REQ_CONTEXT_SIZE = 8
+/** GET_MEASUREMENTS param1 bit 1: raw bit stream requested (1.2+), bit 2: new measurement requested (1.3). */
+export const SPDM_GET_MEAS_ATTR_RAW = 0x02
+export const SPDM_GET_MEAS_SLOT_MASK = 0x0f
 /** GET_MEASUREMENTS param1 bit 0: signature requested. */
 export const SPDM_GET_MEAS_ATTR_SIGNATURE = 0x01
 /** GET_MEASUREMENTS param2 operations. */
@@ -455,14 +499,22 @@ export interface MeasurementsResponse {
   blocks: MeasurementBlock[]
   nonce: Buffer
   opaque: Buffer
+  /** 1.3+: the RequesterContext echoed from GET_MEASUREMENTS */
+  requester_context?: Buffer
   signature: Buffer
   signed_part: Buffer
+  /** bytes of the response proper (without transport padding) */
+  size: number
   slot_id: number
   content_changed: number
 }
 
-/** Parse a MEASUREMENTS response whose signature is `sigSize` bytes (0 when unsigned). Exact length. */
-export function parseMeasurementsResponse(msg: Uint8Array, sigSize: number): MeasurementsResponse {
+/**
+ * Parse a MEASUREMENTS response whose signature is `sigSize` bytes (0 when unsigned). Exact length.
+ * From SPDM 1.3 (taken from the header's version byte) the 8-byte RequesterContext sits between the
+ * opaque data and the signature, and is part of the signed bytes.
+ */
+export function parseMeasurementsResponse(msg: Uint8Array, sigSize: number, maxTrailing = 0): MeasurementsResponse {
   const buf = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength)
   const header = parseSpdmHeader(buf, 'MEASUREMENTS')
   if (header.code !== SpdmResponse.MEASUREMENTS) throw new ParseError('SPDM_UNEXPECTED_CODE', `expected MEASUREMENTS (0x60), got 0x${header.code.toString(16)}`)
@@ -486,11 +538,17 @@ export function parseMeasurementsResponse(msg: Uint8Array, sigSize: number): Mea
   need(opaqueLen, 'opaque data')
   const opaque = Buffer.from(buf.subarray(off, off + opaqueLen))
   off += opaqueLen
+  let requesterContext: Buffer | undefined
+  if (header.version >= SPDM_VERSION_13) {
+    need(SPDM_REQ_CONTEXT_SIZE, 'requester context')
+    requesterContext = Buffer.from(buf.subarray(off, off + SPDM_REQ_CONTEXT_SIZE))
+    off += SPDM_REQ_CONTEXT_SIZE
+  }
   const signedPart = Buffer.from(buf.subarray(0, off))
   need(sigSize, 'signature')
   const signature = Buffer.from(buf.subarray(off, off + sigSize))
   off += sigSize
-  if (off !== buf.length) throw new ParseError('SPDM_TRAILING', `MEASUREMENTS: ${buf.length - off} unexpected trailing bytes`)
+  if (off + maxTrailing < buf.length) throw new ParseError('SPDM_TRAILING', `MEASUREMENTS: ${buf.length - off} unexpected trailing bytes`)
   const blocks = decodeMeasurementRecord(record, nblocks)
   return {
     header,
@@ -499,8 +557,10 @@ export function parseMeasurementsResponse(msg: Uint8Array, sigSize: number): Mea
     blocks,
     nonce,
     opaque,
+    requester_context: requesterContext,
     signature,
     signed_part: signedPart,
+    size: off,
     slot_id: header.param2 & SPDM_MEAS_SLOT_MASK,
     content_changed: (header.param2 & SPDM_MEAS_CONTENT_CHANGED_MASK) >> SPDM_MEAS_CONTENT_CHANGED_SHIFT,
   }
@@ -513,25 +573,39 @@ export interface GetMeasurementsRequest {
   operation: number
   nonce: Buffer
   slot_id: number
+  /** 1.3+: RequesterContext */
+  requester_context?: Buffer
+  /** bytes of the request proper (what the transcript holds) */
+  size: number
 }
 
-export function parseGetMeasurements(msg: Uint8Array): GetMeasurementsRequest {
+/** Size of a GET_MEASUREMENTS for its version and attributes (nonce + slot when signed; 1.3 context). */
+export function getMeasurementsSize(version: number, signed: boolean): number {
+  const base = signed ? (version >= SPDM_VERSION_11 ? SPDM_GET_MEASUREMENTS.size : SPDM_GET_MEASUREMENTS.fields.slot_id.offset) : SPDM_HEADER.size
+  return base + (version >= SPDM_VERSION_13 ? SPDM_REQ_CONTEXT_SIZE : 0)
+}
+
+/**
+ * Parse GET_MEASUREMENTS. `exact` (the default, for evidence) refuses trailing bytes; a responder
+ * passes false and reads the request prefix, as libspdm does.
+ */
+export function parseGetMeasurements(msg: Uint8Array, exact = true): GetMeasurementsRequest {
   const buf = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength)
   const header = parseSpdmHeader(buf, 'GET_MEASUREMENTS')
   if (header.code !== SpdmRequest.GET_MEASUREMENTS) throw new ParseError('SPDM_UNEXPECTED_CODE', `expected GET_MEASUREMENTS (0xE0), got 0x${header.code.toString(16)}`)
   const signed = (header.param1 & SPDM_GET_MEAS_ATTR_SIGNATURE) !== 0
-  if (!signed) {
-    if (buf.length !== SPDM_HEADER.size) throw new ParseError('SPDM_BAD_LENGTH', `unsigned GET_MEASUREMENTS must be ${SPDM_HEADER.size} bytes, got ${buf.length}`)
-    return {header, signature_requested: false, operation: header.param2, nonce: Buffer.alloc(0), slot_id: 0}
-  }
-  if (buf.length !== SPDM_GET_MEASUREMENTS.size) throw new ParseError('SPDM_BAD_LENGTH', `GET_MEASUREMENTS must be ${SPDM_GET_MEASUREMENTS.size} bytes, got ${buf.length}`)
+  const size = getMeasurementsSize(header.version, signed)
+  if (exact ? buf.length !== size : buf.length < size) throw new ParseError('SPDM_BAD_LENGTH', `GET_MEASUREMENTS (SPDM ${versionByteString(header.version)}, ${signed ? 'signed' : 'unsigned'}) must be ${size} bytes, got ${buf.length}`)
   const f = SPDM_GET_MEASUREMENTS.fields
+  const ctxAt = size - SPDM_REQ_CONTEXT_SIZE
   return {
     header,
-    signature_requested: true,
+    signature_requested: signed,
     operation: header.param2,
-    nonce: Buffer.from(buf.subarray(f.nonce.offset, f.nonce.offset + f.nonce.size)),
-    slot_id: readNum(SPDM_GET_MEASUREMENTS, buf, 'slot_id'),
+    nonce: signed ? Buffer.from(buf.subarray(f.nonce.offset, f.nonce.offset + f.nonce.size)) : Buffer.alloc(0),
+    slot_id: signed && header.version >= SPDM_VERSION_11 ? readNum(SPDM_GET_MEASUREMENTS, buf, 'slot_id') & SPDM_GET_MEAS_SLOT_MASK : 0,
+    requester_context: header.version >= SPDM_VERSION_13 ? Buffer.from(buf.subarray(ctxAt, ctxAt + SPDM_REQ_CONTEXT_SIZE)) : undefined,
+    size,
   }
 }
 
@@ -613,3 +687,89 @@ export function parseVca(vca: Uint8Array): VcaInfo {
 /** Version entry u16 → "1.2" (bits 15:12 major, 11:8 minor). */
 export const versionEntryString = (v: number): string => `${(v >> 12) & 0xf}.${(v >> 8) & 0xf}`
 export const versionByteString = (v: number): string => `${v >> 4}.${v & 0xf}`
+
+// ---------------------------------------------------------------------------------------------
+// Authentication and session messages (DSP0274 1.1–1.3; DMTF/libspdm include/industry_standard/spdm.h)
+
+/** CHALLENGE: header (param1 slot, param2 measurement summary hash type) ‖ nonce[32] (‖ 1.3 RequesterContext[8]). */
+export const SPDM_CHALLENGE = defineLayout('SPDM_CHALLENGE', 36, {
+  header: {offset: 0, size: 4},
+  nonce: {offset: 4, size: SPDM_NONCE_SIZE},
+})
+/** CHALLENGE_AUTH param1: bits 3:0 slot id; bit 7 BasicMutAuthReq (not used by tdxkit). */
+export const SPDM_CHALLENGE_AUTH_SLOT_MASK = 0x0f
+/** Measurement summary hash types (CHALLENGE / KEY_EXCHANGE param). */
+export const SpdmSummaryHash = {NONE: 0x00, TCB: 0x01, ALL: 0xff} as const
+
+/** KEY_EXCHANGE fixed part; then ExchangeData[D] ‖ OpaqueDataLength u16 ‖ OpaqueData. param1 = summary hash type, param2 = slot. */
+export const SPDM_KEY_EXCHANGE = defineLayout('SPDM_KEY_EXCHANGE', 40, {
+  header: {offset: 0, size: 4},
+  req_session_id: {offset: 4, size: 2, kind: 'u16'},
+  session_policy: {offset: 6, size: 1, kind: 'u8', doc: 'SessionPolicy (1.2+)'},
+  reserved: {offset: 7, size: 1, kind: 'u8'},
+  random: {offset: 8, size: 32},
+})
+/**
+ * KEY_EXCHANGE_RSP fixed part (param1 = heartbeat period); then ExchangeData[D] ‖
+ * MeasurementSummaryHash[H or 0] ‖ OpaqueDataLength u16 ‖ OpaqueData ‖ Signature[S] ‖ ResponderVerifyData[H].
+ */
+export const SPDM_KEY_EXCHANGE_RSP = defineLayout('SPDM_KEY_EXCHANGE_RSP', 40, {
+  header: {offset: 0, size: 4},
+  rsp_session_id: {offset: 4, size: 2, kind: 'u16'},
+  mut_auth_requested: {offset: 6, size: 1, kind: 'u8'},
+  req_slot_id_param: {offset: 7, size: 1, kind: 'u8'},
+  random: {offset: 8, size: 32},
+})
+export const SPDM_RANDOM_SIZE = 32
+/** FINISH param1 bit 0: a requester signature follows (mutual authentication). */
+export const SPDM_FINISH_ATTR_SIGNATURE = 0x01
+/** KEY_UPDATE operations (param1); param2 is the tag echoed in KEY_UPDATE_ACK. */
+export const SpdmKeyUpdateOp = {UPDATE_KEY: 1, UPDATE_ALL_KEYS: 2, VERIFY_NEW_KEY: 3} as const
+/** END_SESSION param1 bit 0: preserve the negotiated state. */
+export const SPDM_END_SESSION_PRESERVE_STATE = 0x01
+/** ERROR param2 / ResponseNotReady data sizes are not used: tdxkit never answers "not ready". */
+
+/** DHE public-key (ExchangeData) sizes: X ‖ Y for the NIST curves. */
+export const DHE_PUBLIC_SIZE: Record<number, number> = {[SpdmDhe.SECP256R1]: 64, [SpdmDhe.SECP384R1]: 96, [SpdmDhe.SECP521R1]: 132}
+
+// ---------------------------------------------------------------------------------------------
+// Opaque data (general opaque data format 1) carrying the secured-message version (DSP0277)
+
+/** OpaqueData header of format 1: TotalElements u8 ‖ Reserved[3]. */
+export const SPDM_OPAQUE_HEADER = defineLayout('SPDM_GENERAL_OPAQUE_DATA_TABLE_HEADER', 4, {
+  total_elements: {offset: 0, size: 1, kind: 'u8'},
+  reserved: {offset: 1, size: 3},
+})
+/** One opaque element: ID (registry) ‖ VendorLen ‖ OpaqueElementDataLen u16; data padded to 4 bytes. */
+export const SPDM_OPAQUE_ELEMENT = defineLayout('SPDM_OPAQUE_ELEMENT_TABLE_HEADER', 4, {
+  id: {offset: 0, size: 1, kind: 'u8', doc: 'registry id (0 = DMTF)'},
+  vendor_len: {offset: 1, size: 1, kind: 'u8'},
+  data_length: {offset: 2, size: 2, kind: 'u16'},
+})
+export const SPDM_OPAQUE_ALIGN = 4
+/** Secured-message opaque element data: SMDataVersion ‖ SMDataID, then a selection or a version list. */
+export const SECURED_OPAQUE_ELEMENT_HEADER = defineLayout('SECURED_MESSAGE_OPAQUE_ELEMENT_HEADER', 2, {
+  sm_data_version: {offset: 0, size: 1, kind: 'u8'},
+  sm_data_id: {offset: 1, size: 1, kind: 'u8'},
+})
+export const SECURED_OPAQUE_DATA_VERSION = 1
+export const SecuredOpaqueId = {VERSION_SELECTION: 0, SUPPORTED_VERSION_LIST: 1} as const
+export const SPDM_REGISTRY_ID_DMTF = 0
+
+// ---------------------------------------------------------------------------------------------
+// VENDOR_DEFINED_REQUEST / RESPONSE (classic format)
+
+/** Registry ids (StandardID) of VENDOR_DEFINED messages. */
+export const SpdmRegistry = {DMTF: 0, TCG: 1, USB: 2, PCISIG: 3, IANA: 4, HDBASET: 5, MIPI: 6, CXL: 7, JEDEC: 8} as const
+/** VENDOR_DEFINED fixed part: header ‖ StandardID u16 ‖ Len u8; then VendorID[Len] ‖ ReqLength/RespLength u16 ‖ payload. */
+export const SPDM_VENDOR_DEFINED = defineLayout('SPDM_VENDOR_DEFINED', 7, {
+  header: {offset: 0, size: 4},
+  standard_id: {offset: 4, size: 2, kind: 'u16'},
+  vendor_id_len: {offset: 6, size: 1, kind: 'u8'},
+})
+export const SPDM_VENDOR_PAYLOAD_LENGTH_SIZE = 2
+/** 1.4 large VDM format (param1 bit 7): not offered by tdxkit (it negotiates at most 1.3). */
+export const SPDM_VENDOR_LARGE_FLAG = 0x80
+
+/** SPDM ERROR: header (param1 code, param2 data). */
+export const SPDM_ERROR_SIZE = 4

@@ -6,11 +6,14 @@
  */
 import {ParseError} from '../errors.js'
 import {defineLayout, readNum, readUint, requireSize} from './layout.js'
+import {codeName} from './names.js'
 
 /** TDISP 1.0 version byte (major 7:4, minor 3:0). */
 export const TDISP_VERSION_10 = 0x10
-/** Protocol id of TDISP inside the PCI-SIG vendor-defined SPDM message. */
+/** Protocol ids inside the PCI-SIG vendor-defined SPDM message (first payload byte). */
+export const PCI_PROTOCOL_ID_IDE_KM = 0x00
 export const PCI_PROTOCOL_ID_TDISP = 0x01
+export const PCI_PROTOCOL_ID_SIZE = 1
 
 export const TdispRequest = {
   GET_TDISP_VERSION: 0x81,
@@ -66,10 +69,7 @@ export const TdispErrorCode = {
   INSUFFICIENT_ENTROPY: 0x103,
   INVALID_DEVICE_CONFIGURATION: 0x104,
 } as const
-export function tdispErrorName(code: number): string {
-  for (const [k, v] of Object.entries(TdispErrorCode)) if (v === code) return k
-  return `0x${code.toString(16)}`
-}
+export const tdispErrorName = (code: number): string => codeName(TdispErrorCode, code)
 
 /** Common header: version ‖ message type ‖ reserved ‖ INTERFACE_ID (FUNCTION_ID ‖ reserved[8]). */
 export const TDISP_HEADER = defineLayout('TDISP_HEADER', 16, {
@@ -154,6 +154,25 @@ export const TDISP_VERSION_RSP = defineLayout('TDISP_VERSION', 17, {
   header: {offset: 0, size: 16},
   version_num_count: {offset: 16, size: 1, kind: 'u8'},
 })
+/** GET_TDISP_CAPABILITIES request: header ‖ TSM_CAPS u32. */
+export const TDISP_GET_CAPABILITIES = defineLayout('TDISP_GET_CAPABILITIES', 20, {
+  header: {offset: 0, size: 16},
+  tsm_caps: {offset: 16, size: 4, kind: 'u32'},
+})
+/** TDISP_CAPABILITIES response: header ‖ DSM caps ‖ REQ_MSGS_SUPPORTED bitmap ‖ lock flags ‖ reserved ‖ widths/counts. */
+export const TDISP_CAPABILITIES_RSP = defineLayout('TDISP_CAPABILITIES', 44, {
+  header: {offset: 0, size: 16},
+  dsm_caps: {offset: 16, size: 4, kind: 'u32'},
+  req_msgs_supported: {offset: 20, size: 16, doc: 'bit n set = request code 0x80+n supported'},
+  lock_interface_flags_supported: {offset: 36, size: 2, kind: 'u16'},
+  reserved: {offset: 38, size: 3},
+  dev_addr_width: {offset: 41, size: 1, kind: 'u8'},
+  num_req_this: {offset: 42, size: 1, kind: 'u8'},
+  num_req_all: {offset: 43, size: 1, kind: 'u8'},
+})
+/** REQ_MSGS_SUPPORTED bit index of a request code. */
+export const TDISP_REQ_CODE_BASE = 0x80
+
 /** Intel's TDX module cap on one TDISP payload (DOE buffer minus headers). */
 export const TDISP_MAX_PAYLOAD = 4049
 

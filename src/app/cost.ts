@@ -11,22 +11,28 @@
  * - requestQuote frees its buffer before returning; to hold C buffers in flight the allocator is
  *   wrapped so its free is deferred until the engine's model time reaches the request's end.
  */
-import {existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import type {AllocatorDriver, BeginExhausted, BeginOk, DriverFactory, DriverOptions, FinishOps, WaitOutcome} from '../cost/driver.js'
 import {MAX_PROFILE_BYTES, profileFromJson} from '../cost/profile-load.js'
 import {DEFAULT_PROFILE as DEFAULT_COST_PROFILE, builtinProfile, builtinProfileNames, type CostProfile} from '../cost/profiles.js'
 import {zeroOps, type OpCounts} from '../cost/ops.js'
 import {ReplayDriver} from '../cost/replay.js'
 import type {StrategyName} from '../cost/workload.js'
+import {DmaCoherentAllocator} from '../guest/alloc/dma-coherent.js'
 import {PoolExhaustedError, type SharedBuffer, type SharedBufferAllocator} from '../guest/alloc/interface.js'
-import {DmaPoolAllocator} from '../guest/alloc/dma-pool.js'
+import {PresharedPoolAllocator} from '../guest/alloc/preshared-pool.js'
+import {SwiotlbAllocator} from '../guest/alloc/swiotlb.js'
+import {UpstreamTdxGuestAllocator} from '../guest/alloc/upstream.js'
 import {VmapMapGpaAllocator} from '../guest/alloc/vmap-mapgpa.js'
 import {DEFAULT_NOTIFY_VECTOR} from '../guest/quote.js'
+import {getSysInfo} from '../guest/sysinfo.js'
 import {PAGE_SIZE} from '../machine/memory.js'
 import {OpTrace, diffCounters, type TraceCounters} from '../machine/trace.js'
 import {Platform, createPlatformDoc, DEFAULT_PROFILE} from '../module/platform.js'
+import {createTd} from '../module/td-create.js'
 import {InputError} from '../errors.js'
 import {deriveBytes} from '../util/seed.js'
+import {readTextInput} from './files.js'
 import {requestQuoteOnHost} from './quote.js'
 import {TdSession} from './session.js'
 
@@ -60,6 +66,9 @@ export function opsFromCounters(c: TraceCounters, reportCalls = 0): OpCounts {
   o.dm_splits_1g = c.dm_splits_1g
   o.dm_splits_2m = c.dm_splits_2m
   o.slot_ops = c.slot_ops
+  o.slot_searches = c.slot_searches
+  o.slots_scanned = c.slots_scanned
+  o.bounce_bytes = c.bounce_bytes
   o.bytes_copied = c.bytes_copied
   o.polls = c.polls
   o.notifies = c.notifies
@@ -78,8 +87,9 @@ interface Pending {
 }
 
 /**
- * Wraps the real allocator so requestQuote's free is held back: alloc/read/write/abandon pass
- * through, free() only records the buffer. The engine frees it later through `release`.
+ * Wraps the real allocator so requestQuote's free is held back: alloc, mapForDevice, reads, writes
+ * and abandon pass through (alloc and mapForDevice are the allocation's operations), free() only
+ * records the buffer. The engine frees it later through the real allocator.
  */
 class DeferredFree implements SharedBufferAllocator {
   readonly strategy: StrategyName
@@ -99,6 +109,18 @@ class DeferredFree implements SharedBufferAllocator {
     const b = this.real.alloc(bytes)
     this.allocOps = diffCounters(before, this.trace.snapshot())
     return b
+  }
+  mapForDevice(buf: SharedBuffer): bigint {
+    const before = this.trace.snapshot()
+    try {
+      return this.real.mapForDevice(buf)
+    } finally {
+      const d = diffCounters(before, this.trace.snapshot())
+      if (this.allocOps) for (const k of Object.keys(d) as Array<keyof TraceCounters>) if (k !== 'shared_bytes_now' && k !== 'shared_bytes_peak') this.allocOps[k] += d[k]
+    }
+  }
+  syncForCpu(buf: SharedBuffer, offset: number, len: number): void {
+    this.real.syncForCpu(buf, offset, len)
   }
   free(buf: SharedBuffer): void {
     this.held = buf
@@ -123,6 +145,36 @@ class DeferredFree implements SharedBufferAllocator {
   }
 }
 
+/** The allocator of one strategy on the TD of a comparison (sizes from the workload). */
+function comparisonAllocator(strategy: StrategyName, td: TdSession, opts: DriverOptions): SharedBufferAllocator {
+  const slotBytes = Math.ceil(opts.buffer_bytes / PAGE_SIZE) * PAGE_SIZE
+  switch (strategy) {
+    case 'vmap-mapgpa':
+      return new VmapMapGpaAllocator(td)
+    case 'swiotlb':
+      return new SwiotlbAllocator(td, {poolBytes: opts.swiotlb_bytes, mappingBytes: slotBytes})
+    case 'dma-coherent':
+      return new DmaCoherentAllocator(td)
+    case 'upstream':
+      return new UpstreamTdxGuestAllocator(td, {kernel: opts.upstream_kernel})
+    case 'preshared-pool':
+      return new PresharedPoolAllocator(td, {poolBytes: opts.pool_bytes, slotBytes})
+  }
+}
+
+/**
+ * The simulated TD of a comparison, created the way the host creates one: the module's sysinfo
+ * read once, then TD creation validated from it alone — a TD over MAX_VCPUS_PER_TD is refused
+ * with the module's status (exit 7) before any request is modelled.
+ */
+function comparisonPlatform(opts: DriverOptions): Platform {
+  const doc = createPlatformDoc({profile: DEFAULT_PROFILE, seed: opts.seed, td: {vcpus: opts.vcpus, memory_bytes: opts.memory_bytes}})
+  const platform = new Platform(doc)
+  const td = doc.td
+  createTd(getSysInfo(platform.module), {vcpus: td.num_vcpus, attributes: BigInt(td.attributes), xfam: BigInt(td.xfam), memory_bytes: td.memory_bytes, gpaw: td.gpaw})
+  return platform
+}
+
 /** One strategy on its own fresh simulated TD. */
 export class GuestPathDriver implements AllocatorDriver<Pending> {
   readonly strategy: StrategyName
@@ -137,11 +189,7 @@ export class GuestPathDriver implements AllocatorDriver<Pending> {
   constructor(strategy: StrategyName, opts: DriverOptions) {
     this.strategy = strategy
     this.opts = opts
-    const doc = createPlatformDoc({profile: DEFAULT_PROFILE, seed: opts.seed})
-    doc.td.memory_bytes = opts.memory_bytes
-    doc.td.num_vcpus = opts.vcpus
-    doc.td.max_vcpus = opts.vcpus
-    this.platform = new Platform(doc)
+    this.platform = comparisonPlatform(opts)
     this.trace = new OpTrace({record: false})
     this.td = new TdSession({
       memory: this.platform.memory,
@@ -151,8 +199,7 @@ export class GuestPathDriver implements AllocatorDriver<Pending> {
       logHostAccesses: false,
       qgs: {backend: () => fillerQuote(opts.response_bytes)},
     })
-    const slotBytes = Math.ceil(opts.buffer_bytes / PAGE_SIZE) * PAGE_SIZE
-    this.allocator = strategy === 'vmap-mapgpa' ? new VmapMapGpaAllocator(this.td) : new DmaPoolAllocator(this.td, {poolBytes: opts.pool_bytes, slotBytes})
+    this.allocator = comparisonAllocator(strategy, this.td, opts)
     this.wrapped = new DeferredFree(this.allocator, this.trace)
     this.reportData = deriveBytes(opts.seed, 'alloc-compare report data', 64)
   }
@@ -173,11 +220,15 @@ export class GuestPathDriver implements AllocatorDriver<Pending> {
     const before = this.trace.snapshot()
     this.wrapped.held = undefined
     this.wrapped.allocOps = undefined
+    // upstream's buffer is the kernel's GET_QUOTE_BUF_SIZE, whatever the workload's size.
+    const bufferBytes = this.strategy === 'upstream' ? undefined : this.opts.buffer_bytes
     try {
-      requestQuoteOnHost(this.td, this.wrapped, {reportData: this.reportData}, {completion: this.opts.completion, bufferBytes: this.opts.buffer_bytes})
+      requestQuoteOnHost(this.td, this.wrapped, {reportData: this.reportData}, {completion: this.opts.completion, bufferBytes})
     } catch (error) {
-      if (error instanceof PoolExhaustedError) return {ok: false, reason: 'pool_exhausted', ops: this.delta(before, 1)}
-      throw error
+      if (!(error instanceof PoolExhaustedError)) throw error
+      // A SWIOTLB mapping that failed leaves the driver's own buffer to be freed.
+      if (this.wrapped.held) this.allocator.free(this.wrapped.held)
+      return {ok: false, reason: 'pool_exhausted', ops: this.delta(before, 1), blocking: error.blocking}
     }
     const buf = this.wrapped.held
     if (!buf || !this.wrapped.allocOps) throw new Error('requestQuote returned without handing its buffer back')
@@ -213,8 +264,11 @@ export interface GuestDriverOptions {
   calibrate?: number
 }
 
-/** Requests always driven for real before replay is considered. */
-export const DEFAULT_CALIBRATION = 500
+/**
+ * Requests always driven for real before replay is considered: 32 of warm-up (first-use effects
+ * such as a dma-coherent buffer's direct-map splits), then 32 that must all agree.
+ */
+export const DEFAULT_CALIBRATION = 64
 
 /** The engine's driver factory over the real guest path (optionally with steady-state replay). */
 export function guestDriverFactory(o: GuestDriverOptions = {}): DriverFactory {
@@ -225,18 +279,21 @@ export function guestDriverFactory(o: GuestDriverOptions = {}): DriverFactory {
   }
 }
 
-/** `--profile NAME|FILE`: a builtin by name (or alias), else a JSON file (bounded, validated). */
+/** The simulated module's MAX_VCPUS_PER_TD, as its sysinfo reports it (the comparison's vCPU bound). */
+export function simulatedMaxVcpus(): number | undefined {
+  return getSysInfo(new Platform(createPlatformDoc({profile: DEFAULT_PROFILE, seed: 'max-vcpus'})).module).td_conf.max_vcpus_per_td
+}
+
+/** `--profile NAME|FILE`: a builtin by name (or alias), else a JSON file (the bounded UTF-8 reader, then validated). */
 export function loadProfile(spec?: string): CostProfile {
   if (spec === undefined || spec === '') return builtinProfile(DEFAULT_COST_PROFILE)!
   const builtin = builtinProfile(spec)
   if (builtin) return builtin
   if (!existsSync(spec)) throw new InputError('BAD_PROFILE', `unknown profile '${spec}': not a builtin (${builtinProfileNames().join(', ')}) and no such file`)
-  const st = statSync(spec)
-  if (!st.isFile()) throw new InputError('BAD_PROFILE', `profile '${spec}' is not a file`)
-  if (st.size > MAX_PROFILE_BYTES) throw new InputError('BAD_PROFILE', `profile '${spec}' is larger than ${MAX_PROFILE_BYTES} bytes`)
+  const text = readTextInput(spec, '--profile', MAX_PROFILE_BYTES)
   let doc: unknown
   try {
-    doc = JSON.parse(readFileSync(spec, 'utf8'))
+    doc = JSON.parse(text)
   } catch (error) {
     throw new InputError('BAD_PROFILE', `profile '${spec}' is not valid JSON: ${(error as Error).message}`)
   }

@@ -14,12 +14,14 @@ import {
   deviceList,
   deviceReference,
   lockInterface,
+  resetDevice,
   unlockInterface,
   type AcceptOptions,
   type DeviceContext,
 } from '../device/service.js'
 import {profileInfo} from '../module/platform.js'
 import {initPlatform, withPlatform, type StateStore} from './platform.js'
+import type {Platform} from '../module/platform.js'
 
 export interface DeviceOutcome<T> {
   result: T
@@ -40,8 +42,8 @@ async function ensureConnectPlatform(store: StateStore): Promise<boolean> {
   }
 }
 
-/** Run fn with the devices section loaded under the state lock; refuses non-TDISP profiles. */
-export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext) => T | Promise<T>): Promise<DeviceOutcome<T>> {
+/** Run fn with the devices section (and the platform, e.g. the TD's memory) under the state lock; refuses non-TDISP profiles. */
+export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext, p: Platform) => T | Promise<T>): Promise<DeviceOutcome<T>> {
   let defaultsCreated = false
   const connectCreated = await ensureConnectPlatform(store)
   const {result, created} = await withPlatform(store, async (p) => {
@@ -54,7 +56,7 @@ export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext)
       defaultsCreated = true
     }
     assertDevicesSection(doc.devices, store.file)
-    return fn({seed: p.doc.module.seed, section: doc.devices})
+    return fn({seed: p.doc.module.seed, section: doc.devices}, p)
   })
   return {result, platform_created: created || connectCreated, defaults_created: defaultsCreated}
 }
@@ -73,6 +75,10 @@ export async function lockDevice(store: StateStore, id: string) {
 
 export async function unlockDevice(store: StateStore, id: string) {
   return withDevices(store, (ctx) => unlockInterface(ctx, id))
+}
+
+export async function resetDeviceOp(store: StateStore, id: string) {
+  return withDevices(store, (ctx) => resetDevice(ctx, id))
 }
 
 export async function collectEvidence(store: StateStore, id: string, nonce?: Buffer) {

@@ -1,11 +1,12 @@
 /**
  * `ghci info` and `ghci call`: a TD wired to its host on the platform of the state directory (with
- * any dma-pool of earlier runs restored, so its GPAs are shared), one TDVMCALL, and the answer with
+ * the shared pools and buffers of earlier runs restored, so their GPAs are shared), one TDVMCALL, and the answer with
  * status names — plus, for GetQuote, the buffer's status word after one tick of host time.
  */
 import {
   GET_QUOTE_HEADER,
   GET_QUOTE_HEADER_SIZE,
+  SERVICE_GUID_QUERY,
   TDVMCALLINFO_SETUP_EVENT_NOTIFY_INTERRUPT,
   TDVMCALL_NAMES,
   TdVmCall,
@@ -19,8 +20,9 @@ import {readNum, readUint} from '../abi/layout.js'
 import {describeStatus} from '../abi/status.js'
 import {InputError, RefusedError} from '../errors.js'
 import {GhciDispatcher, type VmcallRegs} from '../ghci/dispatcher.js'
-import {restorePoolMemory} from '../guest/alloc/dma-pool.js'
-import {allocDoc} from '../guest/quote.js'
+import {KNOWN_SERVICES, findService, type ServiceInfo} from '../ghci/services.js'
+import {queryService} from '../guest/service.js'
+import {allocDoc, restoreTdMemory} from '../guest/alloc/doc.js'
 import type {Platform} from '../module/platform.js'
 import {mutatePlatform, type Notice, type StateStore} from './platform.js'
 import {openSession, type TdSession} from './session.js'
@@ -29,8 +31,7 @@ const hex = (v: bigint) => '0x' + v.toString(16)
 
 function sessionFor(p: Platform): TdSession {
   const td = openSession(p)
-  const pool = allocDoc(p.doc).dma_pool
-  if (pool) restorePoolMemory(td.memory, pool)
+  restoreTdMemory(td.memory, allocDoc(p.doc))
   return td
 }
 
@@ -145,4 +146,53 @@ function callOn(p: Platform, subfn: bigint, regs: VmcallRegs): GhciCallResult {
   }
   if (td.vmm.fatal) result.fatal = {error_code: hex(td.vmm.fatal.error_code), message: td.vmm.fatal.message}
   return result
+}
+
+// ---------------------------------------------------------------- Service TDVMCALL
+
+export interface ServiceQueryOutput {
+  service: string
+  guid: string
+  known: boolean
+  spec: string | null
+  simulator_only: boolean
+  query_guid: string
+  status: number
+  status_name: string
+  supported: boolean
+}
+
+/** The GUID of a service named on the command line (a known name or a GUID). */
+export function resolveServiceGuid(nameOrGuid: string): {guid: string; info?: ServiceInfo} {
+  const info = findService(nameOrGuid)
+  if (info) return {guid: info.guid, info}
+  const t = nameOrGuid.trim().toLowerCase()
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(t)) {
+    throw new InputError('BAD_GUID', `unknown service '${nameOrGuid}': give a GUID or one of ${KNOWN_SERVICES.map((s) => s.name).join(', ')}`)
+  }
+  return {guid: t}
+}
+
+/** `ghci service query`: the Query service (GHCI 1.5 §3.14.1) asked about one GUID, end to end. */
+export async function ghciServiceQuery(store: StateStore, notice: Notice, nameOrGuid: string): Promise<ServiceQueryOutput> {
+  const {guid, info} = resolveServiceGuid(nameOrGuid)
+  return mutatePlatform(store, notice, (p) => {
+    const r = queryService(sessionFor(p), guid)
+    return {
+      service: info?.name ?? guid,
+      guid,
+      known: info !== undefined,
+      spec: info?.spec ?? null,
+      simulator_only: info?.simulator_only ?? false,
+      query_guid: SERVICE_GUID_QUERY,
+      status: r.status,
+      status_name: r.status_name,
+      supported: r.supported,
+    }
+  })
+}
+
+/** `ghci service list`: the services this simulator knows, with their specifications. */
+export function ghciServiceList(): ServiceInfo[] {
+  return KNOWN_SERVICES.map((s) => ({...s}))
 }

@@ -4,12 +4,12 @@
  * nextUpdate), then fetched again.
  */
 import {createHash} from 'node:crypto'
-import {mkdirSync, readFileSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {parseQuote, type ParsedQuote} from '../abi/quote.js'
 import {ExitCode, InputError, ParseError, TdxkitError} from '../errors.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {readFileBounded, writeFileAtomic} from './files.js'
 import {quoteCollateralKey} from '../verify/pck-info.js'
 import {parseCrl} from '../x509/dcap.js'
 import {checkCollateralBundle, splitSignedBody} from '../verify/collateral-bundle.js'
@@ -40,6 +40,8 @@ interface CachedResponse {
 }
 
 const collateralError = (code: string, msg: string) => new TdxkitError(code, msg, {exit: ExitCode.COLLATERAL, step: 'tcb_info'})
+/** Largest PCCS cache entry read (a TCB info response is tens of KiB; a symlink to /dev/zero is refused). */
+const MAX_CACHE_ENTRY_BYTES = 16 * 1024 * 1024
 
 export class PcsClient {
   private readonly base: string
@@ -116,7 +118,7 @@ export class PcsClient {
     const cp = this.cachePath(url)
     if (cp) {
       try {
-        const c = JSON.parse(readFileSync(cp, 'utf8')) as CachedResponse
+        const c = JSON.parse(readFileBounded(cp, {limit: MAX_CACHE_ENTRY_BYTES, what: 'PCCS cache entry', regularOnly: true}).toString('utf8')) as CachedResponse
         if (c.url === url && Date.parse(c.next_update) > now) {
           return {url, cached: true, headers: c.headers, body: Buffer.from(c.body_base64, 'base64'), next_update: c.next_update}
         }

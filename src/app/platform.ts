@@ -6,10 +6,12 @@
  *   const p = await loadPlatform(store, notice)
  *   const r = await mutatePlatform(store, notice, (p) => extendRtmr(p, ...))
  */
-import {StateError} from '../errors.js'
+import {RefusedError, StateError} from '../errors.js'
 import {createDefaultDevices} from '../device/registry.js'
+import {getSysInfo} from '../guest/sysinfo.js'
 import {assertPlatformDoc} from '../module/doc.js'
-import {DEFAULT_PROFILE, Platform, createPlatformDoc, profileInfo, randomSeed, type CreatePlatformOptions, type PlatformDoc, type ProfileName} from '../module/platform.js'
+import {DEFAULT_PROFILE, Platform, createPlatformDoc, profileInfo, randomSeed, type CreatePlatformOptions, type PlatformDoc, type ProfileName, type TdShape} from '../module/platform.js'
+import {createTd, type CpuidEntry, type TdParams} from '../module/td-create.js'
 import {StateStore, resolveStateDir} from '../state/store.js'
 import type {StateDoc} from '../util/state-doc.js'
 
@@ -34,27 +36,83 @@ const defaultPlatform = (): PlatformDoc => createPlatform({profile: DEFAULT_PROF
 
 const hasPlatform = (doc: StateDoc | undefined): doc is StateDoc => doc !== undefined && doc.module !== undefined
 
+/** The stderr notice of an auto-created platform. Never the seed: every simulated key derives from it. */
 export function createdMessage(doc: PlatformDoc, dir: string): string {
-  return `created default platform (profile ${doc.module.profile}, seed ${doc.module.seed}) in ${dir}`
+  return `created default platform (profile ${doc.module.profile}, random seed) in ${dir}`
+}
+
+/** A TD configuration request: the shape kept in the document plus the CPUID entries checked at creation. */
+export interface TdRequest extends TdShape {
+  cpuid?: CpuidEntry[]
+}
+
+/** What the TD-creation step decided. */
+export interface TdCreation {
+  /** TD_PARAMS as KVM would pass them to TDH.MNG.INIT (absent when the kernel refuses the module itself). */
+  params?: TdParams
+  /** SEAMCALLs the read of sysinfo took (TD creation itself adds none). */
+  sysinfo_seamcalls: number
+  /** Why a kernel would not initialise this module at all (the TD was not validated). */
+  module_refused?: string
+  /** Why a v6.16+ kernel would refuse this module although the simulator reads it (tdx-1.0). */
+  kernel_refuses?: string
 }
 
 /**
- * `module init`: create a platform. Refuses to replace an existing one unless `force` (which
- * first removes the whole previous state, including other layers' sections and files).
+ * Create the TD of a platform the way the host does: read the module's sysinfo once, then
+ * KVM_TDX_INIT_VM + TDH.MNG.INIT from it alone (src/module/td-create.ts). A refused configuration
+ * throws TdCreateError (exit 7). A module the kernel refuses outright (no NO_RBP_MOD) is reported,
+ * not thrown, so the platform can still show that refusal.
  */
-export async function initPlatform(
+export function createTdOnPlatform(doc: PlatformDoc, cpuid: CpuidEntry[] = []): TdCreation {
+  const p = new Platform(doc)
+  const before = p.module.counts.seamcall
+  let si
+  try {
+    si = getSysInfo(p.module)
+  } catch (error) {
+    if (error instanceof RefusedError && error.code === 'NO_RBP_MOD') return {sysinfo_seamcalls: p.module.counts.seamcall - before, module_refused: error.message}
+    throw error
+  }
+  const read = p.module.counts.seamcall - before
+  const td = doc.td
+  const params = createTd(si, {vcpus: td.num_vcpus, max_vcpus: td.max_vcpus, attributes: BigInt(td.attributes), xfam: BigInt(td.xfam), memory_bytes: td.memory_bytes, gpaw: td.gpaw, cpuid})
+  const legacy = si.td_conf.max_vcpus_per_td === undefined && si.version.major_version === 1 && si.version.minor_version === 0
+  return {
+    params,
+    sysinfo_seamcalls: read,
+    ...(legacy ? {kernel_refuses: 'a TDX module 1.0 has no MAX_VCPUS_PER_TD, which Linux v6.16+ reads unconditionally; the TD was checked with module 1.0 rules'} : {}),
+  }
+}
+
+/**
+ * `module init`: create a platform and its TD (validated against the module's sysinfo). Refuses
+ * to replace an existing one unless `force` (which first removes the whole previous state,
+ * including other layers' sections and files). Nothing is written if the TD is refused.
+ */
+export async function initPlatformWithTd(
   store: StateStore,
-  opts: {profile?: ProfileName; seed?: string; force?: boolean; features0?: bigint} = {},
-): Promise<PlatformDoc> {
+  opts: {profile?: ProfileName; seed?: string; force?: boolean; features0?: bigint; td?: TdRequest} = {},
+): Promise<{doc: PlatformDoc; td: TdCreation}> {
+  const {cpuid, ...shape} = opts.td ?? {}
+  const doc = createPlatform({profile: opts.profile ?? DEFAULT_PROFILE, seed: opts.seed ?? randomSeed(), features0: opts.features0, td: shape})
+  const td = createTdOnPlatform(doc, cpuid)
   if (opts.force) await store.destroy()
-  const doc = createPlatform({profile: opts.profile ?? DEFAULT_PROFILE, seed: opts.seed ?? randomSeed(), features0: opts.features0})
   await store.withLock(() => {
     if (store.exists()) {
       throw new StateError('PLATFORM_EXISTS', `a simulated platform already exists in ${store.dir}; use --force to replace it (or 'tdxkit module reset')`)
     }
     store.save(doc)
   })
-  return doc
+  return {doc, td}
+}
+
+/** `module init` without the TD-creation report (library callers and tests). */
+export async function initPlatform(
+  store: StateStore,
+  opts: {profile?: ProfileName; seed?: string; force?: boolean; features0?: bigint; td?: TdRequest} = {},
+): Promise<PlatformDoc> {
+  return (await initPlatformWithTd(store, opts)).doc
 }
 
 /** Load the platform document, creating the default platform (random seed) if there is none. */

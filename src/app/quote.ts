@@ -7,10 +7,13 @@
  */
 import {QUOTE_HEADER} from '../abi/quote.js'
 import {readNum} from '../abi/layout.js'
-import {RefusedError} from '../errors.js'
-import {DmaPoolAllocator} from '../guest/alloc/dma-pool.js'
-import type {SharedBufferAllocator, StrategyName} from '../guest/alloc/interface.js'
-import {DEFAULT_STRATEGY, allocDoc, openAllocator, requestQuote, saveAllocator, type Completion, type QuoteInput, type QuoteRequestResult, type RequestQuoteOptions} from '../guest/quote.js'
+import {InputError, RefusedError} from '../errors.js'
+import {abandonedGpas, allocDoc, isPersistent, openAllocator, saveAllocator} from '../guest/alloc/doc.js'
+import {canonicalStrategy, type SharedBufferAllocator, type StrategyName, type StrategySpec} from '../guest/alloc/interface.js'
+import {PresharedPoolAllocator} from '../guest/alloc/preshared-pool.js'
+import {SwiotlbAllocator} from '../guest/alloc/swiotlb.js'
+import {UpstreamTdxGuestAllocator, type UpstreamKernel} from '../guest/alloc/upstream.js'
+import {DEFAULT_STRATEGY, requestQuote, type Completion, type QuoteInput, type QuoteRequestResult, type RequestQuoteOptions} from '../guest/quote.js'
 import {OpTrace, type TraceCounters, type TraceEvent} from '../machine/trace.js'
 import type {PlatformDoc} from '../module/platform.js'
 import type {StateDoc} from '../util/state-doc.js'
@@ -38,8 +41,13 @@ export function requestQuoteOnHost(td: TdSession, alloc: SharedBufferAllocator, 
 
 export interface GenerateQuoteOptions extends RequestQuoteOptions, SessionOptions {
   input: QuoteInput
-  strategy?: StrategyName
+  /** A strategy or an alias ('dma-pool' = 'preshared-pool'). */
+  strategy?: StrategySpec
   poolBytes?: number
+  /** upstream: kernel whose GET_QUOTE_BUF_SIZE the driver buffer has (6.7: 8 KiB, 7.0: 128 KiB). */
+  upstreamKernel?: UpstreamKernel
+  /** swiotlb / dma-coherent: the driver registered a platform device (default true). */
+  platformDevice?: boolean
 }
 
 export interface GenerateQuoteResult {
@@ -56,25 +64,48 @@ export interface GenerateQuoteResult {
   total: TraceCounters
   events: TraceEvent[]
   pool?: {pool_bytes: number; slot_bytes: number; slots: number; restored: boolean; abandoned: number}
+  /** upstream: the driver's buffer. */
+  driver_buffer?: {kernel: UpstreamKernel; buffer_bytes: number; restored: boolean; abandoned: boolean}
+  /** swiotlb: the pool converted at boot. */
+  swiotlb?: {pool_bytes: number; slots: number; areas: number; restored: boolean; held_mappings: number}
   platform_created: boolean
+}
+
+/** What a pool-keeping allocator says about itself after the request. */
+function allocatorInfo(alloc: SharedBufferAllocator, restored: boolean): Pick<GenerateQuoteResult, 'pool' | 'driver_buffer' | 'swiotlb'> {
+  if (alloc instanceof PresharedPoolAllocator) return {pool: {pool_bytes: alloc.poolBytes, slot_bytes: alloc.slotBytes, slots: alloc.slots, restored, abandoned: alloc.abandoned()}}
+  if (alloc instanceof UpstreamTdxGuestAllocator) return {driver_buffer: {kernel: alloc.kernel, buffer_bytes: alloc.bufferBytes, restored, abandoned: alloc.abandoned()}}
+  if (alloc instanceof SwiotlbAllocator) {
+    const g = alloc.geometry
+    return {swiotlb: {pool_bytes: g.bytes, slots: g.nslabs, areas: g.nareas, restored, held_mappings: alloc.heldMappings()}}
+  }
+  return {}
 }
 
 /** `quote generate`: one quote through the simulated TD path, state kept in doc.alloc. */
 export async function generateQuote(store: StateStore, opts: GenerateQuoteOptions, onCreate?: (doc: PlatformDoc) => void): Promise<GenerateQuoteResult> {
-  const strategy = opts.strategy ?? DEFAULT_STRATEGY
+  const strategy = canonicalStrategy(opts.strategy ?? DEFAULT_STRATEGY)
+  if (!strategy) throw new InputError('BAD_ALLOCATOR', `unknown allocator '${opts.strategy}'`)
   const completion = opts.completion ?? 'poll'
   const {result, created} = await withPlatform(store, (p) => {
     const trace = opts.trace ?? new OpTrace()
     const td = openSession(p, {...opts, trace})
-    const hadPool = allocDoc(p.doc).dma_pool !== undefined
+    const saved = allocDoc(p.doc)
+    const had = {preshared: saved.dma_pool !== undefined, upstream: saved.upstream !== undefined, swiotlb: saved.swiotlb !== undefined}
     let alloc: SharedBufferAllocator | undefined
     try {
-      alloc = openAllocator(td, p.doc, {strategy, poolBytes: opts.poolBytes, slotBytes: strategy === 'dma-pool' ? opts.bufferBytes : undefined})
-      const saved = allocDoc(p.doc).dma_pool
-      if (saved && alloc instanceof DmaPoolAllocator) td.holdAbandoned(saved)
+      alloc = openAllocator(td, p.doc, {
+        strategy,
+        poolBytes: opts.poolBytes,
+        slotBytes: strategy === 'preshared-pool' ? opts.bufferBytes : undefined,
+        upstreamKernel: opts.upstreamKernel,
+        platformDevice: opts.platformDevice,
+        mappingBytes: opts.bufferBytes,
+      })
+      td.holdAbandonedGpas(abandonedGpas(td.memory, allocDoc(p.doc)))
       const r = requestQuoteOnHost(td, alloc, opts.input, {...opts, completion})
       saveAllocator(p.doc, alloc, 1)
-      const pool = alloc instanceof DmaPoolAllocator ? {pool_bytes: alloc.poolBytes, slot_bytes: alloc.slotBytes, slots: alloc.slots, restored: hadPool && trace.counters.dm_prot_pages === 0, abandoned: alloc.abandoned()} : undefined
+      const restored = (strategy === 'preshared-pool' ? had.preshared : strategy === 'upstream' ? had.upstream : had.swiotlb) && trace.counters.dm_prot_pages === 0
       return {
         quote: r.quote,
         tdreport: r.tdreport,
@@ -86,7 +117,7 @@ export async function generateQuote(store: StateStore, opts: GenerateQuoteOption
         request: r.counters,
         total: trace.snapshot(),
         events: trace.events,
-        ...(pool ? {pool} : {}),
+        ...allocatorInfo(alloc, restored),
         platform_created: false,
       }
     } catch (error) {
@@ -100,7 +131,7 @@ export async function generateQuote(store: StateStore, opts: GenerateQuoteOption
 
 /** withPlatform does not save when fn throws: save the allocator state ourselves (lock is held). */
 function persistOnFailure(store: StateStore, doc: StateDoc, alloc: SharedBufferAllocator): void {
-  if (!(alloc instanceof DmaPoolAllocator) || !alloc.initialized) return
+  if (!isPersistent(alloc)) return
   saveAllocator(doc, alloc)
   store.save(doc)
 }

@@ -7,14 +7,17 @@
 import {quoteTdReport} from '../host/qe.js'
 import {Qgs, type QgsMode, type QgsOptions} from '../host/qgs.js'
 import {Vmm, type MapGpaHostOptions} from '../host/vmm.js'
+import {OperandId, TDX_OPERAND_INVALID, withOperand} from '../abi/status.js'
 import {GhciDispatcher} from '../ghci/dispatcher.js'
-import {abandonedSlotGpas, type DmaPoolState} from '../guest/alloc/dma-pool.js'
+import {getSysInfo} from '../guest/sysinfo.js'
+import {abandonedSlotGpas, type DmaPoolState} from '../guest/alloc/preshared-pool.js'
 import {GuestTd} from '../guest/td.js'
 import {Machine} from '../machine/machine.js'
 import type {GuestMemory} from '../machine/memory.js'
 import type {OpTrace} from '../machine/trace.js'
 import type {Platform} from '../module/platform.js'
 import type {SimTdxModule} from '../module/tdcall.js'
+import {TdCreateError} from '../module/td-create.js'
 
 /** What the wiring needs of the TDX module: TDCALL, its call hook, and the two host hooks. */
 export type ModulePort = Pick<SimTdxModule, 'tdcall' | 'onCall' | 'setVmcallHandler' | 'setAcceptExitHandler'>
@@ -52,7 +55,12 @@ export class TdSession extends GuestTd {
    * it still holds the buffers earlier runs abandoned to it (their status words read IN_FLIGHT).
    */
   holdAbandoned(pool: DmaPoolState): void {
-    for (const gpa of abandonedSlotGpas(this.memory, pool)) this.qgs.holdAbandoned(this.vmm, gpa)
+    this.holdAbandonedGpas(abandonedSlotGpas(this.memory, pool))
+  }
+
+  /** The same for any buffers earlier runs left with the host (see abandonedGpas in guest/alloc/doc.ts). */
+  holdAbandonedGpas(gpas: readonly bigint[]): void {
+    for (const gpa of gpas) this.qgs.holdAbandoned(this.vmm, gpa)
   }
 
   /** Let one tick of simulated time pass (host work that is due runs). Returns the tasks run. */
@@ -73,12 +81,28 @@ export interface SessionOptions {
   logHostAccesses?: boolean
 }
 
+/**
+ * The vCPUs a session may run: the TD's, checked against the module's MAX_VCPUS_PER_TD as read
+ * once into sysinfo (no SEAMCALL of its own) — the quote path's limit comes from the module, not
+ * from a constant. A module the kernel would refuse (no NO_RBP_MOD) has no TDs: refused here too.
+ */
+export function sessionVcpus(p: Platform, requested?: number): number {
+  const vcpus = requested ?? p.doc.td.num_vcpus
+  const limit = getSysInfo(p.module).td_conf.max_vcpus_per_td
+  if (limit !== undefined && vcpus > limit) {
+    throw new TdCreateError('KVM_CREATE_VCPU', 'EINVAL', 'module', `${vcpus} vCPUs exceed the module's MAX_VCPUS_PER_TD ${limit}`, withOperand(TDX_OPERAND_INVALID, OperandId.MAX_VCPUS), {
+      max_vcpus_per_td: limit,
+    })
+  }
+  return vcpus
+}
+
 /** A session on this platform whose QGS quotes with the platform's own quoting enclave. */
 export function openSession(p: Platform, opts: SessionOptions = {}): TdSession {
   return new TdSession({
     memory: p.memory,
     module: p.module,
-    vcpus: opts.vcpus ?? p.doc.td.num_vcpus,
+    vcpus: sessionVcpus(p, opts.vcpus),
     trace: opts.trace,
     mapGpa: opts.mapGpa,
     logHostAccesses: opts.logHostAccesses,

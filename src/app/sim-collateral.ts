@@ -3,14 +3,15 @@
  * the default one on first use), builds doc.host if it is missing or stale, persists it, and hands
  * out the QuoteCollateralV3 bundle, the root CA and the FMSPC.
  */
-import {createHash, X509Certificate} from 'node:crypto'
+import {createHash} from 'node:crypto'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
-import {InputError} from '../errors.js'
-import {writeFileAtomic} from '../util/fsx.js'
 import {withPlatform} from './platform.js'
 import type {StateStore} from '../state/store.js'
 import {pcsDate} from '../host/collateral.js'
+import {parseCert} from '../x509/cert.js'
+import {nameText} from '../x509/name.js'
 import {pemToDers} from '../x509/pem.js'
+import {OPEN_PROFILE} from '../x509/profile.js'
 import {ensureHostPki, freshHost, type HostScenario, type HostState} from '../host/qe.js'
 
 export interface SimCollateral {
@@ -47,12 +48,12 @@ export const rootCaDer = (host: HostState): Buffer => pemToDers(host.certs.root_
 
 /** Summary of the simulated root CA for display. */
 export function describeRootCa(der: Buffer): {subject: string; sha256: string; not_before: string; not_after: string} {
-  const c = new X509Certificate(der)
+  const c = parseCert(der, OPEN_PROFILE)
   return {
-    subject: c.subject.replace(/\n/g, ', '),
-    sha256: createHash('sha256').update(der).digest('hex'),
-    not_before: pcsDate(new Date(c.validFrom)),
-    not_after: pcsDate(new Date(c.validTo)),
+    subject: nameText(c.subjectName),
+    sha256: c.fingerprint,
+    not_before: pcsDate(new Date(c.notBefore)),
+    not_after: pcsDate(new Date(c.notAfter)),
   }
 }
 
@@ -69,15 +70,5 @@ export function collateralSummary(host: HostState) {
     tcb_evaluation_data_number: tcbInfo.tcbEvaluationDataNumber,
     tcb_levels: tcbInfo.tcbLevels.length,
     root_ca_sha256: createHash('sha256').update(rootCaDer(host)).digest('hex'),
-  }
-}
-
-/** Write a command's output file atomically; an unwritable path is a usage error (exit 2), not a crash. */
-export function writeOutputFile(path: string, data: string | Uint8Array): void {
-  try {
-    writeFileAtomic(path, data, 0o644)
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException
-    throw new InputError('UNWRITABLE_OUTPUT', `cannot write ${path}: ${e.code ?? e.message}`)
   }
 }

@@ -16,7 +16,6 @@
  * main thread (a structured clone of a whole outcome, decoded body and step list included, costs
  * the main thread about 40 µs to receive; a line a few µs).
  */
-import {openSync, closeSync, readSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {availableParallelism} from 'node:os'
 import {pathToFileURL} from 'node:url'
@@ -24,9 +23,9 @@ import type {Worker} from 'node:worker_threads'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import type {Policy} from '../appraise/policy.js'
 import {outcomeJson, quoteVerdict, type OutcomeJsonOptions, type QuoteOutcome, type VerdictContext} from '../appraise/verdict.js'
-import {InputError, TdxkitError} from '../errors.js'
-import {loadEventLog, type LoadedEventLog} from '../eventlog/input.js'
-import {decodeBinary, MAX_INPUT_BYTES, readBinaryInput} from '../util/bytes.js'
+import {TdxkitError} from '../errors.js'
+import {loadEventLog, type LoadedEventLog} from './eventlog-input.js'
+import {readBinaryInputInto, type ReadBuffer} from './files.js'
 import type {EventLogSpec} from '../verify/eventlog-check.js'
 import type {CollateralGetter, CollateralUnavailable, VerifyOptions} from '../verify/options.js'
 import {collateralKeyString} from '../verify/pck-info.js'
@@ -112,7 +111,7 @@ export const collateralGetter =
     set[collateralKeyString(key)]
 
 /** Everything one thread needs to verify files: verifiers (per platform), the policy, the loaded event log, a read buffer. */
-export type VerifyContext = VerdictContext & {scratch?: Buffer}
+export type VerifyContext = VerdictContext & {scratch?: ReadBuffer}
 
 export function newVerifyContext(options: BatchOptions, policy?: Policy, eventlog?: EventLogSpec, collateralSet?: CollateralSet): VerifyContext {
   return {
@@ -122,37 +121,12 @@ export function newVerifyContext(options: BatchOptions, policy?: Policy, eventlo
   }
 }
 
-/** The read buffer's starting size: a quote is 5-8 KB; larger files grow it (to MAX_INPUT_BYTES at most). */
-const SCRATCH_BYTES = 1 << 16
-
 /**
- * A quote file's bytes (raw, hex or base64, as util/bytes.readBinaryInput reads them, with its
- * errors), read into the context's reusable buffer: the bytes are valid until the next read. A
- * batch reads one file per quote; allocating 64 KB and copying twice for each was a tenth of the
- * per-quote time. stdin goes through readBinaryInput (read once, kept).
+ * A quote file's bytes (raw, hex or base64), read by app/files.readBinaryInputInto into the
+ * context's kept buffer: the bytes are valid until the next read. A batch reads one file per quote;
+ * allocating 64 KB and copying twice for each was a tenth of the per-quote time.
  */
-function readQuoteFile(ctx: VerifyContext, file: string): Buffer {
-  if (file === '-') return readBinaryInput(file, 'quote')
-  let fd: number | undefined
-  try {
-    fd = openSync(file, 'r')
-    ctx.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES)
-    let n = 0
-    // Read to the end (no fstat: one system call less per quote; a FIFO has no size anyway), doubling the buffer when full.
-    for (let got = 1; got > 0 && n <= MAX_INPUT_BYTES; n += got) {
-      if (n === ctx.scratch.length) ctx.scratch = Buffer.concat([ctx.scratch, Buffer.allocUnsafe(Math.min(ctx.scratch.length, MAX_INPUT_BYTES + 1 - n))])
-      got = readSync(fd, ctx.scratch, n, ctx.scratch.length - n, null)
-    }
-    if (n > MAX_INPUT_BYTES) throw new InputError('INPUT_TOO_LARGE', `quote: ${file}: larger than ${MAX_INPUT_BYTES} bytes`)
-    return decodeBinary(ctx.scratch.subarray(0, n))
-  } catch (error) {
-    if (error instanceof TdxkitError) throw error
-    const e = error as NodeJS.ErrnoException
-    throw new InputError('UNREADABLE_INPUT', `quote: cannot read ${file}: ${e.code ?? e.message}`)
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
-}
+const readQuoteFile = (ctx: VerifyContext, file: string): Buffer => readBinaryInputInto(file, 'quote', (ctx.scratch ??= {}))
 
 /** Verify + appraise one file. */
 export function verifyFile(ctx: VerifyContext, file: string): QuoteOutcome {

@@ -3,20 +3,19 @@
  * verification time (--at, default the clock), the collateral source (file, PCCS URL with its
  * on-disk cache, the simulated platform, or none) and the appraisal policy (file and flags).
  */
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {applyPolicyFlags, type PolicyFlags} from '../appraise/flags.js'
 import {defaultPolicy, MAX_POLICY_BYTES, parsePolicy, type Policy} from '../appraise/policy.js'
 import {InputError, TdxkitError} from '../errors.js'
 import type {StateStore} from '../state/store.js'
-import {readBinaryInput} from '../util/bytes.js'
+import {MAX_CERT_FILE_BYTES, readBinaryInput, readRawInput, readTextInput} from './files.js'
 import {defaultOptions} from '../verify/options.js'
 import {collateralKeyString, type CollateralKey} from '../verify/pck-info.js'
 import {collateralKeyOfBytes} from '../verify/platforms.js'
 import {fingerprintOf} from '../verify/roots.js'
 import {parsePemChain} from '../x509/dcap.js'
-import {loadCollateralFile, readJsonText} from './collateral-file.js'
+import {loadCollateralFile} from './collateral-file.js'
 import type {PcsClient} from './pcs-client.js'
 import type {BatchOptions, CollateralSet, EventLogSpec, FileSource} from './verify-batch.js'
 import {openFileList, quoteFileNames} from './verify-files.js'
@@ -32,12 +31,7 @@ export function parseAt(text: string | undefined, clock = Date.now): number {
 
 /** Fingerprints of the certificates in a root CA file (PEM, possibly several, or DER). */
 export function rootFingerprintsFromFile(path: string): string[] {
-  let raw: Buffer
-  try {
-    raw = readFileSync(path)
-  } catch (e) {
-    throw new InputError('UNREADABLE_INPUT', `--root-ca: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
+  const raw = readRawInput(path, '--root-ca', MAX_CERT_FILE_BYTES)
   const text = raw.toString('latin1')
   if (text.includes('-----BEGIN CERTIFICATE-----')) {
     try {
@@ -175,9 +169,9 @@ export async function fetchForFiles(client: PcsClient, files: string[]): Promise
   return single && !('error' in single) ? {collateral: single, set, summary} : {set, summary}
 }
 
-/** A policy file: bounded read, then parsed with file:line:column errors. */
+/** A policy file: bounded strict UTF-8 read (a BOM is fine), then parsed with file:line:column errors. */
 export function loadPolicyFile(path: string): Policy {
-  return parsePolicy(readJsonText(path, 'policy', MAX_POLICY_BYTES), path)
+  return parsePolicy(readTextInput(path, 'policy', MAX_POLICY_BYTES), path)
 }
 
 /** The appraisal policy of `quote verify`: the --policy file (or the default policy), then the flags over it. */

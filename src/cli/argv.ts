@@ -7,13 +7,16 @@ export interface FlagShape {
   type: string
   char?: string
   multiple?: boolean
+  /** Each occurrence takes one value (every tdxkit repeatable flag): the words after it are files. */
+  multipleNonGreedy?: boolean
 }
 
 /**
  * Split a command line into flag tokens and file arguments in one pass, the way oclif would, or
  * undefined when it holds anything but these shapes: `--bool`, `--opt VALUE`, `--opt=VALUE`,
  * `-c VALUE` (known flags), and words (not starting with '-', or '-' for stdin). As in oclif, the
- * words after a repeatable flag's value are more values of that flag until the next option flag.
+ * words after a greedy repeatable flag's value are more values of that flag until the next option
+ * flag; tdxkit's repeatable flags are all multipleNonGreedy (one value per occurrence).
  * Undefined sends the whole line to oclif, which then also produces its usual errors (unknown
  * flag, missing value, `--`, short clusters). oclif's own parser re-filters its token list for
  * every positional argument and sorts argv by indexOf, so 12,000 files cost it over a second (and
@@ -21,13 +24,14 @@ export interface FlagShape {
  */
 export function splitFileArgs(argv: readonly string[], flags: Record<string, FlagShape>, jsonFlag: boolean): {flagArgv: string[]; files: string[]} | undefined {
   const booleans = new Set(jsonFlag ? ['--json'] : [])
-  /** Option flag token → whether it is repeatable (greedy). */
+  /** Option flag token → whether it is greedy (repeatable and takes the words after its value). */
   const options = new Map<string, boolean>()
   for (const [name, f] of Object.entries(flags)) {
     if (f.type === 'boolean') booleans.add(`--${name}`)
     else {
-      options.set(`--${name}`, f.multiple === true)
-      if (f.char) options.set(`-${f.char}`, f.multiple === true)
+      const greedy = f.multiple === true && f.multipleNonGreedy !== true
+      options.set(`--${name}`, greedy)
+      if (f.char) options.set(`-${f.char}`, greedy)
     }
   }
   const flagArgv: string[] = []

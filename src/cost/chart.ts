@@ -1,13 +1,16 @@
 /**
- * A dependency-free SVG line chart: side-by-side panels sharing one x axis (the swept parameter),
- * one line per series. Self-contained SVG 1.1 (no scripts, no external fonts) that any browser
- * renders.
+ * A dependency-free SVG line chart: panels on a grid sharing one x axis (the swept parameter), one
+ * line per series, one legend for all panels in its own band under the title (never over a plot),
+ * and optional marked points (e.g. where a pool ran out), drawn as hollow rings with a tooltip.
+ * Self-contained SVG 1.1 (no scripts, no external fonts) that any browser renders.
  */
 
 export interface ChartSeries {
   name: string
   values: number[]
   color?: string
+  /** Points to ring (same length as values; true = marked). */
+  marks?: boolean[]
 }
 
 export interface ChartPanel {
@@ -26,13 +29,21 @@ export interface ChartSpec {
   xLabels?: string[]
   panels: ChartPanel[]
   subtitle?: string
+  /** Panels per row (default: all in one row). */
+  columns?: number
+  /** What a ring means (shown in the legend band when any point is marked). */
+  markLabel?: string
 }
 
 const PALETTE = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e']
 const PANEL_W = 440
 const PANEL_H = 300
-const MARGIN = {top: 70, right: 20, bottom: 60, left: 70}
+const MARGIN = {right: 20, bottom: 60, left: 70}
+const TITLE_H = 56
+const LEGEND_ROW_H = 22
+const PANEL_TITLE_H = 30
 const GAP = 40
+const ROW_GAP = 30
 
 export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (ch) => ({'<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;'})[ch]!)
@@ -52,11 +63,42 @@ export function niceTicks(max: number, target = 5): number[] {
 const fmtDefault = (v: number) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 0.01) ? v.toExponential(1) : String(Number(v.toPrecision(4))))
 const r = (v: number) => Number(v.toFixed(2))
 
+/** Series names in first-seen order with their colours (the legend's entries). */
+function legendEntries(spec: ChartSpec): Array<{name: string; color: string}> {
+  const out: Array<{name: string; color: string}> = []
+  for (const p of spec.panels) {
+    p.series.forEach((s, si) => {
+      if (!out.some((e) => e.name === s.name)) out.push({name: s.name, color: s.color ?? PALETTE[si % PALETTE.length]})
+    })
+  }
+  return out
+}
+
+/** The legend band: swatches in rows across the full width, between the title and the panels. */
+function renderLegend(out: string[], spec: ChartSpec, width: number): number {
+  const entries = legendEntries(spec)
+  const anyMark = spec.panels.some((p) => p.series.some((s) => s.marks?.some(Boolean)))
+  const items = [...entries.map((e) => ({...e, ring: false})), ...(anyMark ? [{name: spec.markLabel ?? 'marked point', color: '#000', ring: true}] : [])]
+  const itemW = 190
+  const perRow = Math.max(1, Math.floor((width - 2 * MARGIN.left) / itemW))
+  const rows = Math.ceil(items.length / perRow)
+  items.forEach((it, i) => {
+    const x = MARGIN.left + (i % perRow) * itemW
+    const y = TITLE_H + Math.floor(i / perRow) * LEGEND_ROW_H + 12
+    if (it.ring) out.push(`<circle cx="${x + 7}" cy="${y - 4}" r="6" fill="none" stroke="${it.color}" stroke-width="1.5"/>`)
+    else out.push(`<rect x="${x}" y="${y - 6}" width="14" height="4" fill="${it.color}"/>`)
+    out.push(`<text x="${x + 20}" y="${y}" fill="#222">${escapeXml(it.name)}</text>`)
+  })
+  return rows * LEGEND_ROW_H + 10
+}
+
 export function renderChart(spec: ChartSpec): string {
   if (spec.xs.length === 0) throw new Error('chart needs at least one x value')
   const n = spec.panels.length
-  const width = MARGIN.left + n * PANEL_W + (n - 1) * (GAP + MARGIN.left) + MARGIN.right
-  const height = MARGIN.top + PANEL_H + MARGIN.bottom + 30
+  const cols = Math.max(1, Math.min(n, spec.columns ?? n))
+  const rowsN = Math.ceil(n / cols)
+  const cellW = MARGIN.left + PANEL_W + GAP
+  const width = cols * cellW - GAP + MARGIN.right
   const xs = spec.xs
   const positive = xs.every((x) => x > 0)
   const xmin = Math.min(...xs)
@@ -67,16 +109,22 @@ export function renderChart(spec: ChartSpec): string {
     if (logX) return ((Math.log(x) - Math.log(xmin)) / (Math.log(xmax) - Math.log(xmin))) * PANEL_W
     return ((x - xmin) / (xmax - xmin)) * PANEL_W
   }
+  const body: string[] = []
+  const legendH = renderLegend(body, spec, width)
+  const top = TITLE_H + legendH
+  const cellH = PANEL_TITLE_H + PANEL_H + MARGIN.bottom + ROW_GAP
+  const height = top + rowsN * cellH
   const out: string[] = []
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`)
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`)
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`)
   out.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(spec.title)}</text>`)
   if (spec.subtitle) out.push(`<text x="${width / 2}" y="44" text-anchor="middle" fill="#555">${escapeXml(spec.subtitle)}</text>`)
+  out.push(...body)
 
   spec.panels.forEach((panel, pi) => {
-    const ox = MARGIN.left + pi * (PANEL_W + GAP + MARGIN.left)
-    const oy = MARGIN.top
+    const ox = MARGIN.left + (pi % cols) * cellW
+    const oy = top + Math.floor(pi / cols) * cellH + PANEL_TITLE_H
     const fmtY = panel.formatY ?? fmtDefault
     const ymaxData = Math.max(0, ...panel.series.flatMap((s) => s.values.filter((v) => Number.isFinite(v))))
     const ticks = niceTicks(ymaxData === 0 ? 1 : ymaxData)
@@ -103,10 +151,11 @@ export function renderChart(spec: ChartSpec): string {
       const pts = xs.map((x, i) => [r(tx(x)), r(ty(Number.isFinite(s.values[i]) ? s.values[i] : 0))] as const)
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => p.join(',')).join(' ')}"/>`)
       for (const [px, py] of pts) out.push(`<circle cx="${px}" cy="${py}" r="3.5" fill="${color}"/>`)
-      // Legend inside the panel, top-left.
-      const ly = 14 + si * 18
-      out.push(`<rect x="12" y="${ly - 9}" width="14" height="4" fill="${color}"/>`)
-      out.push(`<text x="32" y="${ly - 3}" fill="#222">${escapeXml(s.name)}</text>`)
+      pts.forEach(([px, py], i) => {
+        if (!s.marks?.[i]) return
+        const tip = `${s.name} at ${spec.xLabels?.[i] ?? xs[i]}: ${spec.markLabel ?? 'marked'}`
+        out.push(`<ellipse cx="${px}" cy="${py}" rx="8" ry="8" fill="none" stroke="${color}" stroke-width="1.5"><title>${escapeXml(tip)}</title></ellipse>`)
+      })
     })
     out.push(`</g>`)
   })

@@ -19,8 +19,13 @@ export interface BeginOk<H> {
 export interface BeginExhausted {
   ok: false
   reason: 'pool_exhausted'
-  /** Operations spent discovering it (normally none). */
+  /** Operations spent discovering it (a SWIOTLB search that found nothing, a kfree, …). */
   ops: OpCounts
+  /**
+   * What the kernel code does next: wait for a buffer (a mutex, the pre-shared pool by policy) or
+   * fail the request at once (SWIOTLB's DMA_MAPPING_ERROR, tdx-guest's -EBUSY). Default: wait.
+   */
+  blocking?: boolean
 }
 
 export interface FinishOps {
@@ -51,6 +56,11 @@ export interface AllocatorDriver<H = unknown> {
   capacity(): number
   /** Free resources (the engine calls it once at the end). */
   close?(): void
+  /**
+   * True once every further begin() and finish() returns the same operations (a replaying driver
+   * in its steady state). Lets the engine fast-forward identical requests (see engine.ts).
+   */
+  steady?(): boolean
 }
 
 export type DriverFactory = (strategy: StrategyName, opts: DriverOptions) => AllocatorDriver
@@ -59,7 +69,12 @@ export interface DriverOptions {
   vcpus: number
   memory_bytes: number
   buffer_bytes: number
+  /** preshared-pool size. */
   pool_bytes: number
+  /** swiotlb pool size (after the kernel's rounding). */
+  swiotlb_bytes: number
+  /** upstream: the kernel whose GET_QUOTE_BUF_SIZE the driver buffer has. */
+  upstream_kernel: '6.7' | '7.0'
   request_bytes: number
   response_bytes: number
   completion: 'poll' | 'notify'

@@ -11,8 +11,8 @@
  * (Poisson, rate λ, at most C in flight). A begin() refused by an exhausted pool either waits for a
  * returned buffer (FIFO) or fails the request (`on_exhaustion`).
  */
-import type {AllocatorDriver} from './driver.js'
-import {OP_KEYS, effectiveTlbFlushes, forcedExits, priceOps, septChanges, zeroOps, type OpCounts} from './ops.js'
+import type {AllocatorDriver, WaitOutcome} from './driver.js'
+import {OP_KEYS, effectiveTlbFlushes, forcedExits, opsSignature, priceOps, septChanges, zeroOps, type OpCounts} from './ops.js'
 import {resolveCosts, type CostProfile, type ResolvedCosts} from './profiles.js'
 import type {StrategyName, Workload} from './workload.js'
 import {deriveBytes} from '../util/seed.js'
@@ -59,6 +59,8 @@ export interface StrategyResult {
   dm_splits: {'1g': number; '2m': number; init_1g: number; init_2m: number}
   shared_bytes: {mean: number; peak: number}
   failures: {pool_exhausted: number; failed_requests: number; mapgpa_retries: number}
+  /** What the model kept in memory: independent of the number of requests (issue 17). */
+  model: {distinct_operation_sets: number; request_slots: number; fast_forwarded: number}
 }
 
 export interface EngineOptions {
@@ -202,11 +204,114 @@ export function seededUniform(seed: string): () => number {
   }
 }
 
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0
-  // Nearest-rank percentile.
-  const rank = Math.max(1, Math.ceil(q * sorted.length))
-  return sorted[rank - 1]
+/** Latencies kept exactly up to this many; beyond, a fixed-size histogram takes over (memory stays constant). */
+export const EXACT_LATENCIES = 65_536
+/** Relative width of a histogram bucket: percentiles beyond EXACT_LATENCIES are within 0.1 %. */
+const HIST_REL = 1e-3
+const HIST_LOG_BASE = Math.log1p(HIST_REL)
+/** Bucket 0 holds values below 1 ns; the top bucket everything above ~1e12 µs. */
+const HIST_MIN = 1e-3
+const HIST_BUCKETS = Math.ceil(Math.log(1e15) / HIST_LOG_BASE) + 2
+
+/** Log-bucket histogram keeping, per bucket, the count and the largest value seen (nearest-rank percentiles). */
+class LogHistogram {
+  private readonly counts = new Float64Array(HIST_BUCKETS)
+  private readonly top = new Float64Array(HIST_BUCKETS)
+
+  private bucket(v: number): number {
+    if (!(v >= HIST_MIN)) return 0
+    return Math.min(HIST_BUCKETS - 1, 1 + Math.floor(Math.log(v / HIST_MIN) / HIST_LOG_BASE))
+  }
+
+  private lastV = NaN
+  private lastB = 0
+
+  add(v: number): void {
+    // Modelled latencies repeat exactly in a steady state: skip the logarithm for a repeat.
+    const b = v === this.lastV ? this.lastB : this.bucket(v)
+    this.lastV = v
+    this.lastB = b
+    this.counts[b]++
+    if (v > this.top[b] || this.counts[b] === 1) this.top[b] = v
+  }
+
+  addMany(v: number, count: number): void {
+    const b = this.bucket(v)
+    if (this.counts[b] === 0 || v > this.top[b]) this.top[b] = v
+    this.counts[b] += count
+  }
+
+  /** Nearest-rank percentile of n values: the largest value of the bucket holding rank ceil(q·n). */
+  percentile(q: number, n: number): number {
+    const rank = Math.max(1, Math.ceil(q * n))
+    let seen = 0
+    for (let b = 0; b < HIST_BUCKETS; b++) {
+      seen += this.counts[b]
+      if (seen >= rank) return this.top[b]
+    }
+    return 0
+  }
+}
+
+/** Completed requests' latencies: exact while few, a histogram beyond (mean and max stay exact). */
+export class LatencyRecorder {
+  private exact: Float64Array | undefined = new Float64Array(1024)
+  private hist?: LogHistogram
+  private n = 0
+  private sum = 0
+  private max = 0
+
+  add(v: number): void {
+    this.sum += v
+    if (v > this.max || this.n === 0) this.max = v
+    if (this.exact) {
+      if (this.n === this.exact.length) {
+        if (this.n < EXACT_LATENCIES) {
+          const grown = new Float64Array(Math.min(EXACT_LATENCIES, this.n * 2))
+          grown.set(this.exact)
+          this.exact = grown
+        } else {
+          this.hist = new LogHistogram()
+          for (let i = 0; i < this.n; i++) this.hist.add(this.exact[i])
+          this.exact = undefined
+        }
+      }
+    }
+    if (this.exact) this.exact[this.n] = v
+    else this.hist!.add(v)
+    this.n++
+  }
+
+  /** `count` more latencies of `v` (a fast-forwarded steady state). */
+  addMany(v: number, count: number): void {
+    if (count <= 0) return
+    if (this.exact && this.n + count <= EXACT_LATENCIES) {
+      for (let i = 0; i < count; i++) this.add(v)
+      return
+    }
+    if (this.exact) {
+      this.hist = new LogHistogram()
+      for (let i = 0; i < this.n; i++) this.hist.add(this.exact[i])
+      this.exact = undefined
+    }
+    this.sum += v * count
+    if (v > this.max || this.n === 0) this.max = v
+    this.hist!.addMany(v, count)
+    this.n += count
+  }
+
+  stats(): LatencyStats {
+    const n = this.n
+    if (n === 0) return {mean_us: 0, p50_us: 0, p99_us: 0, max_us: 0}
+    const pct = (q: number): number => {
+      if (this.hist) return this.hist.percentile(q, n)
+      return this.sorted![Math.max(1, Math.ceil(q * n)) - 1]
+    }
+    if (this.exact) this.sorted = this.exact.subarray(0, n).sort()
+    return {mean_us: this.sum / n, p50_us: pct(0.5), p99_us: pct(0.99), max_us: this.max}
+  }
+
+  private sorted?: Float64Array
 }
 
 /** Run one strategy through the workload. The driver is used once (fresh allocator state). */
@@ -214,25 +319,31 @@ export function runStrategy(driver: AllocatorDriver, w: Workload, profile: CostP
   return new StrategyRun(driver, w, profile, opts).run()
 }
 
+/**
+ * One distinct set of operation counts, priced once. Requests only count how often each set was
+ * used (`uses` overall, `allocatorUses` in the alloc / free phases): the per-request cost is a
+ * counter increment, and the totals are vector × count at the end.
+ */
 interface PricedOps {
-  /** The counts as a vector in OP_KEYS order. */
-  vec: Float64Array
-  /** Their modelled time (µs). */
+  ops: OpCounts
   price: number
+  uses: number
+  allocatorUses: number
 }
 
-const NK = OP_KEYS.length
-
 /**
- * Prices operation counts: each distinct OpCounts object is converted and priced once (the replay
- * driver hands back the same few objects for every request, so this is the hot path), with a
- * small identity memo in front of the WeakMap.
+ * Prices operation counts: each distinct OpCounts object is priced once (the replay driver hands
+ * back the same few objects for every request, so this is the hot path), with a small identity
+ * memo in front of the WeakMap.
  */
 class OpPricer {
   private readonly cache = new WeakMap<OpCounts, PricedOps>()
+  private readonly bySignature = new Map<string, PricedOps>()
   private readonly memoObj: OpCounts[] = []
   private readonly memoInfo: PricedOps[] = []
   private memoNext = 0
+  /** Every priced set, for the totals (bounded by the distinct sets a run produces). */
+  readonly all: PricedOps[] = []
 
   constructor(private readonly costs: ResolvedCosts) {}
 
@@ -240,9 +351,15 @@ class OpPricer {
     for (let i = 0; i < this.memoObj.length; i++) if (this.memoObj[i] === o) return this.memoInfo[i]
     let e = this.cache.get(o)
     if (!e) {
-      const vec = new Float64Array(NK)
-      for (let i = 0; i < NK; i++) vec[i] = o[OP_KEYS[i]]
-      e = {vec, price: priceOps(o, this.costs)}
+      // Same counts, same entry: a run driven for real (--exact) makes a new object per request,
+      // but only a handful of distinct sets, so memory stays constant in the number of requests.
+      const sig = opsSignature(o)
+      e = this.bySignature.get(sig)
+      if (!e) {
+        e = {ops: {...o}, price: priceOps(o, this.costs), uses: 0, allocatorUses: 0}
+        this.bySignature.set(sig, e)
+        this.all.push(e)
+      }
       this.cache.set(o, e)
     }
     const slot = this.memoNext++ % 8
@@ -250,43 +367,83 @@ class OpPricer {
     this.memoInfo[slot] = e
     return e
   }
-}
 
-const accumulate = (into: Float64Array, v: Float64Array): void => {
-  for (let i = 0; i < NK; i++) into[i] += v[i]
-}
-
-const vectorToOps = (v: Float64Array): OpCounts => {
-  const o = zeroOps()
-  OP_KEYS.forEach((k, i) => {
-    o[k] = v[i]
-  })
-  return o
-}
-
-/** Per-request records, indexed by request id (latency by completion order). */
-class RequestTable {
-  readonly handles: unknown[]
-  readonly arrival: Float64Array
-  readonly startedAt: Float64Array
-  readonly submitAt: Float64Array
-  readonly latency: Float64Array
-  readonly allocCost: Float64Array
-  readonly freeCost: Float64Array
-  readonly polls: Uint32Array
-  readonly failed: Uint8Array
-
-  constructor(n: number) {
-    this.handles = new Array(n)
-    this.arrival = new Float64Array(n)
-    this.startedAt = new Float64Array(n)
-    this.submitAt = new Float64Array(n)
-    this.latency = new Float64Array(n)
-    this.allocCost = new Float64Array(n)
-    this.freeCost = new Float64Array(n)
-    this.polls = new Uint32Array(n)
-    this.failed = new Uint8Array(n)
+  /** Σ ops × uses (or × allocatorUses). */
+  total(which: 'uses' | 'allocatorUses'): OpCounts {
+    const o = zeroOps()
+    for (const e of this.all) if (e[which] > 0) for (const k of OP_KEYS) o[k] += e.ops[k] * e[which]
+    return o
   }
+}
+
+/**
+ * The requests in flight, in recycled slots: memory depends on how many are in flight at once,
+ * never on how many the run models.
+ */
+class RequestSlots {
+  handles: unknown[] = []
+  arrival = new Float64Array(16)
+  startedAt = new Float64Array(16)
+  allocCost = new Float64Array(16)
+  freeCost = new Float64Array(16)
+  polls = new Uint32Array(16)
+  private freeList: number[] = []
+  private next = 0
+
+  private grow(): void {
+    const n = this.arrival.length * 2
+    const g = <T extends Float64Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n)
+      b.set(a)
+      return b
+    }
+    this.arrival = g(this.arrival, (k) => new Float64Array(k))
+    this.startedAt = g(this.startedAt, (k) => new Float64Array(k))
+    this.allocCost = g(this.allocCost, (k) => new Float64Array(k))
+    this.freeCost = g(this.freeCost, (k) => new Float64Array(k))
+    this.polls = g(this.polls, (k) => new Uint32Array(k))
+  }
+
+  /** A slot for a request that arrived at `t`. */
+  take(t: number): number {
+    let i = this.freeList.pop()
+    if (i === undefined) {
+      if (this.next === this.arrival.length) this.grow()
+      i = this.next++
+    }
+    this.arrival[i] = t
+    this.startedAt[i] = 0
+    this.allocCost[i] = 0
+    this.freeCost[i] = 0
+    this.polls[i] = 0
+    this.handles[i] = undefined
+    return i
+  }
+
+  release(i: number): void {
+    this.handles[i] = undefined
+    this.freeList.push(i)
+  }
+
+  /** Slots ever handed out (the peak number of requests in flight or waiting for a buffer). */
+  get size(): number {
+    return this.next
+  }
+}
+
+/** One request of a single caller, as the fast-forward compares them. */
+interface Step {
+  latency: number
+  alloc: number
+  free: number
+  wait: number
+  polls: number
+  /** Shared-memory integral (byte·µs) from the previous request's begin to this one's. */
+  area: number
+  ai: PricedOps
+  pi: PricedOps
+  fi: PricedOps
+  pf: PricedOps
 }
 
 /** One strategy's pass through the workload: the model's state and one handler per event kind. */
@@ -303,15 +460,17 @@ class StrategyRun {
   private readonly uniform: () => number
   private readonly init: StrategyResult['init']
   private readonly pricer: OpPricer
-  private readonly req: RequestTable
-  /** Operations over all requests, and the allocator's share (alloc + free phases), as vectors. */
-  private readonly opsVec = new Float64Array(NK)
-  private readonly allocatorVec = new Float64Array(NK)
+  private readonly req = new RequestSlots()
+  private readonly latencies = new LatencyRecorder()
   private readonly heap = new EventHeap()
+  /** Requests (slots) waiting for a buffer. */
   private readonly poolWaiters = new Fifo()
+  /** Open loop: arrival times of requests waiting for admission. */
   private readonly admission = new Fifo()
   /** When each QGS worker is next free. */
   private readonly hostFree: Float64Array
+  /** The wait outcome handed to finish() (one object, refilled per request). */
+  private readonly wait: WaitOutcome = {polls: 0, notified: false}
   private pollsTotal = 0
   private notifiesTotal = 0
   private allocUs = 0
@@ -329,6 +488,18 @@ class StrategyRun {
   private sharedArea = 0
   private lastT = 0
   private now = 0
+  /** Latest completion (the makespan's end: completions handled early still end at their time). */
+  private lastEnd = 0
+  /** Closed loop, one caller: identical consecutive requests may be fast-forwarded. */
+  private readonly canFastForward: boolean
+  /** The request in flight (one caller): its priced operation sets and the area at its begin. */
+  private cur = {ai: undefined as PricedOps | undefined, pi: undefined as PricedOps | undefined, fi: undefined as PricedOps | undefined, pf: undefined as PricedOps | undefined}
+  private areaAtBegin = 0
+  private prevAreaAtBegin = NaN
+  private prevStep?: Step
+  private sameSteps = 0
+  /** Requests fast-forwarded (for diagnostics). */
+  private fastForwarded = 0
 
   constructor(
     private readonly driver: AllocatorDriver,
@@ -342,24 +513,26 @@ class StrategyRun {
     this.delta = w.poll_interval_us ?? c.poll_interval
     this.workers = w.host_workers ?? c.qgs_workers
     this.notify = w.completion === 'notify'
+    this.wait.notified = this.notify
     this.N = w.requests
     this.C = w.concurrency
     // Init: the pool's one-time conversion (priced, but outside per-request figures).
     const initOps = driver.init()
     this.init = {time_us: priceOps(initOps, c), ops: initOps, forced_exits: forcedExits(initOps, c, w.vcpus)}
     this.pricer = new OpPricer(c)
-    this.req = new RequestTable(this.N)
     this.hostFree = new Float64Array(this.workers)
     this.sharedNow = driver.sharedBytes()
     this.sharedPeak = this.sharedNow
     this.every = opts.progressEvery ?? Math.max(1000, Math.floor(this.N / 100))
     this.closedLoop = w.rate === undefined
     this.uniform = seededUniform(w.seed)
+    this.canFastForward = this.closedLoop && this.C === 1 && typeof driver.steady === 'function'
   }
 
   run(): StrategyResult {
     this.seedArrivals()
     this.drain()
+    if (this.lastEnd > this.now) this.now = this.lastEnd
     this.noteShared(this.now)
     this.driver.close?.()
     return this.result()
@@ -410,9 +583,8 @@ class StrategyRun {
   }
 
   private issue(t: number): void {
-    const id = this.issued++
-    this.req.arrival[id] = t
-    this.heap.push(t, EV_START, id)
+    this.issued++
+    this.heap.push(t, EV_START, this.req.take(t))
   }
 
   private countFinished(): void {
@@ -426,26 +598,26 @@ class StrategyRun {
     if (this.closedLoop) {
       if (this.issued < this.N) this.issue(t)
     } else if (this.admission.length > 0) {
-      this.heap.push(t, EV_START, this.admission.shift())
+      this.heap.push(t, EV_START, this.req.take(this.admission.shift()))
     }
   }
 
   /** Open loop: next arrival after an exponential gap; admit up to C in flight. */
   private onArrival(t: number): void {
-    const rid = this.issued++
-    this.req.arrival[rid] = t
-    if (this.inFlight < this.C) this.heap.push(t, EV_START, rid)
-    else this.admission.push(rid)
+    this.issued++
+    if (this.inFlight < this.C) this.heap.push(t, EV_START, this.req.take(t))
+    else this.admission.push(t)
     if (this.issued < this.N) this.heap.push(t + (-Math.log(1 - this.uniform()) / this.w.rate!) * 1e6, EV_ARRIVAL, -1)
   }
 
-  /** Take a buffer for request id at time t; an exhausted pool makes it wait or fail. */
+  /** Take a buffer for request `id` at time t; a full pool makes it wait or fail. */
   private tryBegin(id: number, t: number): void {
     const r = this.driver.begin()
     if (!r.ok) {
-      accumulate(this.opsVec, this.pricer.priced(r.ops).vec)
+      this.pricer.priced(r.ops).uses++
       this.poolExhausted++
-      if (this.w.on_exhaustion === 'wait') this.poolWaiters.push(id)
+      // The kernel waits only where it blocks (a mutex); SWIOTLB's mapping error and -EBUSY fail.
+      if (r.blocking !== false && this.w.on_exhaustion === 'wait') this.poolWaiters.push(id)
       else this.failRequest(id, t)
       return
     }
@@ -453,19 +625,25 @@ class StrategyRun {
     this.req.startedAt[id] = t
     const ai = this.pricer.priced(r.alloc)
     const pi = this.pricer.priced(r.path)
-    accumulate(this.opsVec, ai.vec)
-    accumulate(this.allocatorVec, ai.vec)
-    accumulate(this.opsVec, pi.vec)
+    ai.uses++
+    ai.allocatorUses++
+    pi.uses++
     this.req.allocCost[id] = ai.price
     this.noteShared(t)
+    if (this.canFastForward) {
+      this.cur.ai = ai
+      this.cur.pi = pi
+      this.prevAreaAtBegin = this.areaAtBegin
+      this.areaAtBegin = this.sharedArea
+    }
     this.heap.push(t + ai.price + pi.price, EV_SUBMIT, id)
   }
 
-  /** `on_exhaustion: fail`: the request is refused; its caller backs off one poll interval (-EBUSY). */
+  /** The request is refused; its caller backs off one poll interval (closed loop) and tries again. */
   private failRequest(id: number, t: number): void {
-    this.req.failed[id] = 1
     this.failedRequests++
     this.inFlight--
+    this.req.release(id)
     if (this.closedLoop) {
       this.countFinished()
       if (this.issued < this.N) this.issue(t + this.delta)
@@ -474,7 +652,6 @@ class StrategyRun {
 
   /** FIFO host service: the earliest-free worker takes it; completion is seen by notify or the next poll tick. */
   private onSubmit(id: number, t: number): void {
-    this.req.submitAt[id] = t
     let k = 0
     for (let j = 1; j < this.workers; j++) if (this.hostFree[j] < this.hostFree[k]) k = j
     const start = Math.max(t, this.hostFree[k])
@@ -492,35 +669,99 @@ class StrategyRun {
 
   /** Completion detected: copy out and free (priced); the returned buffer goes to the oldest waiter. */
   private onDetect(id: number, t: number): void {
-    const f = this.driver.finish(this.req.handles[id], {polls: this.req.polls[id], notified: this.notify})
+    this.wait.polls = this.req.polls[id]
+    const f = this.driver.finish(this.req.handles[id], this.wait)
     this.req.handles[id] = undefined
     const fi = this.pricer.priced(f.free)
     const pi = this.pricer.priced(f.path)
-    accumulate(this.opsVec, pi.vec)
-    accumulate(this.opsVec, fi.vec)
-    accumulate(this.allocatorVec, fi.vec)
+    pi.uses++
+    fi.uses++
+    fi.allocatorUses++
     // The wait is the model's: its status checks (or the notify interrupt) are counted here.
     this.pollsTotal += this.req.polls[id]
     if (this.notify) this.notifiesTotal++
     this.req.freeCost[id] = fi.price
+    if (this.canFastForward) {
+      this.cur.fi = fi
+      this.cur.pf = pi
+    }
     this.noteShared(t)
-    this.heap.push(t + fi.price + pi.price + (this.notify ? this.c.t_notify : 0), EV_COMPLETE, id)
+    const end = t + fi.price + pi.price + (this.notify ? this.c.t_notify : 0)
+    // Closed loop: nothing between detection and completion reads the request (the next caller
+    // starts at `end` through its own event), so complete now; open loop keeps the event, as
+    // admission counts requests in flight until they complete.
+    if (this.closedLoop) this.onComplete(id, end)
+    else this.heap.push(end, EV_COMPLETE, id)
     if (this.poolWaiters.length > 0) this.tryBegin(this.poolWaiters.shift(), t)
   }
 
   private onComplete(id: number, t: number): void {
+    if (t > this.lastEnd) this.lastEnd = t
     this.inFlight--
-    this.req.latency[this.completed] = t - this.req.arrival[id]
+    const latency = t - this.req.arrival[id]
+    this.latencies.add(latency)
     this.allocUs += this.req.allocCost[id]
     this.freeUs += this.req.freeCost[id]
     this.queueWaitUs += this.req.startedAt[id] - this.req.arrival[id]
     this.completed++
+    const step = this.canFastForward ? this.stepOf(id, latency) : undefined
+    this.req.release(id)
+    if (step && this.steadyFor(step)) this.fastForward(t, step)
     this.done(t)
+  }
+
+  /** What one request of a single caller contributed, to recognise identical requests. */
+  private stepOf(id: number, latency: number): Step | undefined {
+    const {ai, pi, fi, pf} = this.cur
+    if (!ai || !pi || !fi || !pf) return undefined
+    return {latency, alloc: this.req.allocCost[id], free: this.req.freeCost[id], wait: this.req.startedAt[id] - this.req.arrival[id], polls: this.req.polls[id], area: this.areaAtBegin - this.prevAreaAtBegin, ai, pi, fi, pf}
+  }
+
+  /** Three identical requests in a row from a driver that promises no change: a steady state. */
+  private steadyFor(step: Step): boolean {
+    const p = this.prevStep
+    const same =
+      p !== undefined && p.latency === step.latency && p.alloc === step.alloc && p.free === step.free && p.wait === step.wait && p.polls === step.polls &&
+      p.area === step.area && p.ai === step.ai && p.pi === step.pi && p.fi === step.fi && p.pf === step.pf
+    this.sameSteps = same ? this.sameSteps + 1 : 0
+    this.prevStep = step
+    return this.sameSteps >= 2 && this.driver.steady!()
+  }
+
+  /**
+   * One caller in a closed loop, a driver replaying the same operations, a deterministic host:
+   * every remaining request is the last one again, one after the other. Account for all of them at
+   * once — the same sums the event loop would reach (up to floating-point rounding), without
+   * walking each event.
+   */
+  private fastForward(t: number, s: Step): void {
+    const R = this.N - this.issued
+    if (R <= 0) return
+    this.latencies.addMany(s.latency, R)
+    this.allocUs += s.alloc * R
+    this.freeUs += s.free * R
+    this.queueWaitUs += s.wait * R
+    this.pollsTotal += s.polls * R
+    if (this.notify) this.notifiesTotal += R
+    s.ai.uses += R
+    s.ai.allocatorUses += R
+    s.pi.uses += R
+    s.fi.uses += R
+    s.fi.allocatorUses += R
+    s.pf.uses += R
+    this.sharedArea += s.area * R
+    this.lastT += s.latency * R
+    this.lastEnd = t + s.latency * R
+    this.completed += R
+    this.issued += R
+    this.finishedOrFailed += R - 1
+    this.fastForwarded += R
+    this.countFinished()
   }
 
   private result(): StrategyResult {
     const {c, w, completed, now, init} = this
-    const ops = vectorToOps(this.opsVec)
+    const ops = this.pricer.total('uses')
     ops.polls += this.pollsTotal
     ops.notifies += this.notifiesTotal
     const per = completed > 0 ? 1 / completed : 0
@@ -532,12 +773,12 @@ class StrategyRun {
       completed,
       makespan_us: now,
       throughput_per_s: now > 0 ? (completed / now) * 1e6 : 0,
-      latency: latencyStats(this.req.latency.subarray(0, completed)),
+      latency: this.latencies.stats(),
       overhead_us: {alloc: this.allocUs * per, free: this.freeUs * per, total: (this.allocUs + this.freeUs) * per},
       queue_wait_us: this.queueWaitUs * per,
       init,
       ops,
-      allocator_ops: vectorToOps(this.allocatorVec),
+      allocator_ops: this.pricer.total('allocatorUses'),
       per_request: {
         tdcalls: ops.tdcalls * per,
         tdvmcalls: ops.tdvmcalls * per,
@@ -554,19 +795,7 @@ class StrategyRun {
       dm_splits: {'1g': ops.dm_splits_1g + init.ops.dm_splits_1g, '2m': ops.dm_splits_2m + init.ops.dm_splits_2m, init_1g: init.ops.dm_splits_1g, init_2m: init.ops.dm_splits_2m},
       shared_bytes: {mean: now > 0 ? this.sharedArea / now : this.sharedNow, peak: this.sharedPeak},
       failures: {pool_exhausted: this.poolExhausted, failed_requests: this.failedRequests, mapgpa_retries: ops.mapgpa_retries},
+      model: {distinct_operation_sets: this.pricer.all.length, request_slots: this.req.size, fast_forwarded: this.fastForwarded},
     }
-  }
-}
-
-/** Mean and nearest-rank percentiles of the completed requests' latencies (sorts `lat` in place). */
-function latencyStats(lat: Float64Array): LatencyStats {
-  lat.sort()
-  let sum = 0
-  for (let i = 0; i < lat.length; i++) sum += lat[i]
-  return {
-    mean_us: lat.length > 0 ? sum / lat.length : 0,
-    p50_us: percentile(lat, 0.5),
-    p99_us: percentile(lat, 0.99),
-    max_us: lat.length > 0 ? lat[lat.length - 1] : 0,
   }
 }

@@ -7,6 +7,8 @@
  *   alloc = t_alloc + t_vmap + P·t_cfl + t_call + t_user·trips + P·(t_kick(V) + 3·t_seam + d_demote)
  *   free  = t_call + t_user·trips + P·t_seam + P·t_acc + t_vmap + φ·t_kick(V)
  * and forced exits of other vCPUs = (kicks + sync shootdowns + φ·lazy purges)·(V − 1).
+ * A SWIOTLB streaming request prices to 2·t_slot (search + release) + scanned·t_slot_scan +
+ * bounced/1 KiB · t_bounce_kib; its boot-time conversion is priced once, like a pool's init.
  */
 import type {ResolvedCosts} from './profiles.js'
 
@@ -35,6 +37,9 @@ export const OP_KEYS = [
   'dm_splits_1g',
   'dm_splits_2m',
   'slot_ops',
+  'slot_searches',
+  'slots_scanned',
+  'bounce_bytes',
   'bytes_copied',
   'polls',
   'notifies',
@@ -68,7 +73,10 @@ export const OP_DOCS: Record<OpKey, string> = {
   cache_flush_pages: '4 KiB pages flushed from the cache before conversion',
   dm_splits_1g: 'direct-map 1 GiB mappings split into 2 MiB',
   dm_splits_2m: 'direct-map 2 MiB mappings split into 4 KiB',
-  slot_ops: 'pool slot takes and returns',
+  slot_ops: 'pool slot takes and returns (pre-shared pool), SWIOTLB slot releases',
+  slot_searches: 'SWIOTLB slot searches (swiotlb_find_slots, under an area lock)',
+  slots_scanned: 'SWIOTLB slot positions examined by those searches',
+  bounce_bytes: 'bytes bounced between a private buffer and SWIOTLB slots (swiotlb_bounce)',
   bytes_copied: 'bytes copied into / out of the shared buffer',
   polls: 'guest status checks of the shared buffer while waiting',
   notifies: 'completion notify interrupts',
@@ -129,8 +137,10 @@ export function priceOps(o: Readonly<OpCounts>, c: Readonly<ResolvedCosts>): num
     (o.vmaps + o.vunmaps) * c.t_vmap +
     o.cache_flush_pages * c.t_cfl +
     (o.dm_splits_1g + o.dm_splits_2m) * c.t_split +
-    o.slot_ops * c.t_slot +
+    (o.slot_ops + o.slot_searches) * c.t_slot +
+    o.slots_scanned * c.t_slot_scan +
     (o.bytes_copied / 1024) * c.t_copy_kib +
+    (o.bounce_bytes / 1024) * c.t_bounce_kib +
     o.notifies * c.t_notify
   )
 }

@@ -4,11 +4,13 @@
  *
  * For the first `calibrate` requests every begin()/finish() goes to the real driver and the wrapper
  * records what each returned: the operation counts per phase and outcome, the change in memory held
- * shared, and whether a refusal happened exactly at the driver's declared capacity. If every
- * observation of a phase was identical (the allocator is in a steady state), later calls repeat
- * those recorded operations instead of calling the driver again; a pool refusal is replayed exactly
- * when the in-flight count reaches the driver's capacity, as observed. If anything varied (retries,
- * fresh direct-map splits, …) the wrapper never replays and the run stays fully real.
+ * shared, and whether a refusal happened exactly at the driver's declared capacity. The first half
+ * of that window is warm-up (a dma_alloc_coherent buffer splits the direct map the first time its
+ * pages are decrypted, then reuses them); if every observation of a phase in the second half was
+ * identical (the allocator is in a steady state), later calls repeat those recorded operations
+ * instead of calling the driver again; a pool refusal is replayed exactly when the in-flight count
+ * reaches the driver's capacity, as observed. If anything varied (retries, fresh direct-map splits,
+ * SWIOTLB searches of different lengths, …) the wrapper never replays and the run stays fully real.
  */
 import type {AllocatorDriver, BeginExhausted, BeginOk, FinishOps, WaitOutcome} from './driver.js'
 import {opsEqual, type OpCounts} from './ops.js'
@@ -59,9 +61,13 @@ export class ReplayDriver<H> implements AllocatorDriver<Handle<H>> {
   private replayedShared = 0
   private replaying = false
   private begins = 0
-  private readonly okObs = fresh<BeginObs>()
-  private readonly exhaustedObs = fresh<OpCounts>()
-  private readonly finishObs = fresh<FinishObs>()
+  private okObs = fresh<BeginObs>()
+  private exhaustedObs = fresh<{ops: OpCounts; blocking?: boolean}>()
+  private finishObs = fresh<FinishObs>()
+  private warmedUp = false
+  /** The replayed answers (the same objects every time: nothing allocated per request). */
+  private okResult?: BeginOk<Handle<H>>
+  private finishResult?: FinishOps
   /** Every refusal happened at in-flight == capacity, every success below it. */
   private capacityExact = true
   readonly stats: ReplayStats = {real_begins: 0, real_finishes: 0, replayed_begins: 0, replayed_finishes: 0}
@@ -77,7 +83,17 @@ export class ReplayDriver<H> implements AllocatorDriver<Handle<H>> {
     return this.inner.init()
   }
 
+  /** Observations of the warm-up half of the window are dropped. */
+  private maybeForgetWarmup(): void {
+    if (this.warmedUp || this.begins < Math.floor(this.calibrate / 2)) return
+    this.warmedUp = true
+    this.okObs = fresh<BeginObs>()
+    this.exhaustedObs = fresh<{ops: OpCounts; blocking?: boolean}>()
+    this.finishObs = fresh<FinishObs>()
+  }
+
   private maybeSwitch(): void {
+    this.maybeForgetWarmup()
     if (this.replaying || this.begins < this.calibrate) return
     const reasons: string[] = []
     if (this.okObs.count < 2 || !this.okObs.stable) reasons.push('allocation operations varied between requests')
@@ -95,18 +111,22 @@ export class ReplayDriver<H> implements AllocatorDriver<Handle<H>> {
     this.maybeSwitch()
     if (this.replaying) {
       this.stats.replayed_begins++
-      if (this.inFlight >= this.cap) return {ok: false, reason: 'pool_exhausted', ops: {...(this.exhaustedObs.value ?? zero(this.okObs.value!.alloc))}}
+      if (this.inFlight >= this.cap) {
+        const x = this.exhaustedObs.value
+        return {ok: false, reason: 'pool_exhausted', ops: x ? x.ops : zero(this.okObs.value!.alloc), blocking: x ? x.blocking : true}
+      }
       const o = this.okObs.value!
       this.inFlight++
       this.replayedShared += o.shared
-      return {ok: true, handle: REPLAYED, alloc: o.alloc, path: o.path}
+      this.okResult ??= {ok: true, handle: REPLAYED, alloc: o.alloc, path: o.path}
+      return this.okResult
     }
     this.stats.real_begins++
     const before = this.inner.sharedBytes()
     const r = this.inner.begin()
     if (!r.ok) {
       if (this.inFlight < this.cap) this.capacityExact = false
-      observe(this.exhaustedObs, r.ops, opsEqual)
+      observe(this.exhaustedObs, {ops: r.ops, blocking: r.blocking}, (a, b) => opsEqual(a.ops, b.ops) && a.blocking === b.blocking)
       return r
     }
     if (this.inFlight >= this.cap) this.capacityExact = false
@@ -121,7 +141,8 @@ export class ReplayDriver<H> implements AllocatorDriver<Handle<H>> {
       const o = this.finishObs.value!
       this.stats.replayed_finishes++
       this.replayedShared += o.shared
-      return {path: o.path, free: o.free}
+      this.finishResult ??= {path: o.path, free: o.free}
+      return this.finishResult
     }
     this.stats.real_finishes++
     const before = this.inner.sharedBytes()
@@ -132,6 +153,11 @@ export class ReplayDriver<H> implements AllocatorDriver<Handle<H>> {
 
   sharedBytes(): number {
     return this.inner.sharedBytes() + this.replayedShared
+  }
+
+  /** Replaying: every further call repeats the recorded operations (refusals only at capacity). */
+  steady(): boolean {
+    return this.replaying
   }
 
   capacity(): number {

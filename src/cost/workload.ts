@@ -6,11 +6,13 @@
  */
 import {InputError} from '../errors.js'
 import {PAGE_SIZE, PAGE_SIZE_2M} from '../machine/memory.js'
-import {DEFAULT_POOL_BYTES, validatePoolSizes} from '../guest/alloc/dma-pool.js'
+import {STRATEGIES, canonicalStrategy, type StrategyName} from '../guest/alloc/interface.js'
+import {DEFAULT_POOL_BYTES, validatePoolSizes} from '../guest/alloc/preshared-pool.js'
+import {SWIOTLB_MAX_MAPPING, swiotlbGeometry} from '../guest/alloc/swiotlb.js'
+import {DEFAULT_UPSTREAM_KERNEL, UPSTREAM_KERNELS, UPSTREAM_QUOTE_BUF_BYTES, type UpstreamKernel} from '../guest/alloc/upstream.js'
 import {parseDuration, parseSize, requirePositive, requirePositiveInt} from './units.js'
 
-export const STRATEGIES = ['vmap-mapgpa', 'dma-pool'] as const
-export type StrategyName = (typeof STRATEGIES)[number]
+export {STRATEGIES, type StrategyName} from '../guest/alloc/interface.js'
 
 /** GetQuote shared-buffer header in front of the payload (GHCI: version, status, in_len, out_len). */
 export const GETQUOTE_HEADER_BYTES = 24
@@ -22,6 +24,11 @@ export const TYPICAL_QUOTE_BYTES = 5006
 export const LINUX_QUOTE_BUF_BYTES = 8 * 1024
 
 export const MAX_REQUESTS = 100_000_000
+/**
+ * Upper bound of --vcpus as a number (TDG.VP.INFO carries vCPU counts in 32 bits; this keeps the
+ * model small). The real limit is the module's MAX_VCPUS_PER_TD: the TD-creation step refuses a TD
+ * above it with the module's status when the simulated TD is built (src/module/td-create.ts).
+ */
 export const MAX_VCPUS = 4096
 
 export type Completion = 'poll' | 'notify'
@@ -39,9 +46,18 @@ export interface Workload {
   rate?: number
   vcpus: number
   memory_bytes: number
+  /** preshared-pool size. */
   pool_bytes: number
-  /** How pool_bytes was chosen ('swiotlb' = the kernel's CoCo SWIOTLB sizing rule). */
+  /** How pool_bytes was chosen ('swiotlb' = sized like the kernel's CoCo SWIOTLB). */
   pool_rule: 'explicit' | 'swiotlb' | 'default'
+  /** SWIOTLB pool of the `swiotlb` strategy (bytes after the kernel's rounding). */
+  swiotlb_bytes: number
+  /** 'coco' = 6 % of RAM in [64 MiB, 1 GiB] (mem_encrypt_setup_arch), 'explicit' = like swiotlb=<nslabs>. */
+  swiotlb_rule: 'coco' | 'explicit'
+  /** Kernel of the `upstream` strategy (its GET_QUOTE_BUF_SIZE). */
+  upstream_kernel: UpstreamKernel
+  /** Strategies to compare (default: all). */
+  strategies: StrategyName[]
   completion: Completion
   /** Overrides of the profile's Δ / T_q / QGS workers (µs, µs, count). */
   poll_interval_us?: number
@@ -62,6 +78,9 @@ export interface WorkloadInput {
   vcpus?: string | number
   memory?: string | number
   'pool-size'?: string | number
+  'swiotlb-size'?: string | number
+  'upstream-kernel'?: string
+  strategies?: string
   notify?: boolean
   'poll-interval'?: string | number
   'quote-time'?: string | number
@@ -78,7 +97,7 @@ export const WORKLOAD_DEFAULTS = {
   concurrency: 1,
   vcpus: 32,
   memory: 16 * 1024 ** 3,
-  /** The guest path's default pool (src/guest/alloc/dma-pool.ts): 8 slots of 8 KiB. */
+  /** The guest path's default pool (src/guest/alloc/preshared-pool.ts): 8 slots of 8 KiB. */
   'pool-size': DEFAULT_POOL_BYTES,
   seed: 'tdxkit-alloc-compare',
 } as const
@@ -87,22 +106,55 @@ export const WORKLOAD_DEFAULTS = {
 export const DEFAULT_CHART_SWEEP = 'vcpus=8,32,64,128,248'
 
 /** Keys `--sweep key=v1,v2,…` may vary. */
-export const SWEEP_KEYS = ['vcpus', 'concurrency', 'size', 'rate', 'pool-size', 'memory', 'requests', 'poll-interval', 'quote-time', 'response-size'] as const
+export const SWEEP_KEYS = [
+  'vcpus',
+  'concurrency',
+  'size',
+  'rate',
+  'pool-size',
+  'swiotlb-size',
+  'memory',
+  'requests',
+  'poll-interval',
+  'quote-time',
+  'response-size',
+] as const
 export type SweepKey = (typeof SWEEP_KEYS)[number]
 
-const SWIOTLB_MIN = 64 * 1024 ** 2
-const SWIOTLB_MAX = 1024 ** 3
-
-/** SWIOTLB allocates in segments of 128 slots × 2 KiB. */
-const SWIOTLB_SEGMENT = 128 * 2048
+/** What each sweepable key is, for axis labels: its name and the unit of its x values. */
+export const SWEEP_AXIS: Readonly<Record<SweepKey, {label: string; unit: 'count' | 'bytes' | 'us' | 'per_s'}>> = {
+  vcpus: {label: 'vCPUs in the TD (--vcpus)', unit: 'count'},
+  concurrency: {label: 'requests in flight (--concurrency)', unit: 'count'},
+  size: {label: 'GetQuote buffer size (--size)', unit: 'bytes'},
+  rate: {label: 'arrival rate, requests/s (--rate)', unit: 'per_s'},
+  'pool-size': {label: 'pre-shared pool size (--pool-size)', unit: 'bytes'},
+  'swiotlb-size': {label: 'SWIOTLB pool size (--swiotlb-size)', unit: 'bytes'},
+  memory: {label: 'TD memory (--memory)', unit: 'bytes'},
+  requests: {label: 'requests modelled (--requests)', unit: 'count'},
+  'poll-interval': {label: 'guest poll interval Δ (--poll-interval)', unit: 'us'},
+  'quote-time': {label: 'host quote time T_q (--quote-time)', unit: 'us'},
+  'response-size': {label: 'quote size (--response-size)', unit: 'bytes'},
+}
 
 /**
- * The kernel's CoCo SWIOTLB size: 6 % of RAM clamped to [64 MiB, 1 GiB] (cost-model §3.5 / row 16),
- * rounded up to whole 256 KiB segments.
+ * The kernel's CoCo SWIOTLB size for a TD: 6 % of RAM clamped to [64 MiB, 1 GiB], in 128-slot
+ * segments, rounded up to a power of two once the areas are set (see guest/alloc/swiotlb.ts);
+ * e.g. 4 GiB → 256 MiB ("SWIOTLB bounce buffer size roundup to 256MB", intel/tdx-linux #5).
  */
-export function swiotlbBytes(memoryBytes: number): number {
-  const raw = Math.min(SWIOTLB_MAX, Math.max(SWIOTLB_MIN, 0.06 * memoryBytes))
-  return Math.ceil(raw / SWIOTLB_SEGMENT) * SWIOTLB_SEGMENT
+export function swiotlbBytes(memoryBytes: number, vcpus = 1): number {
+  return swiotlbGeometry({memoryBytes, cpus: vcpus}).bytes
+}
+
+function parseStrategies(text: string | undefined): StrategyName[] {
+  if (text === undefined || text.trim() === '' || text.trim() === 'all') return [...STRATEGIES]
+  const out: StrategyName[] = []
+  for (const name of text.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const s = canonicalStrategy(name)
+    if (!s) throw new InputError('BAD_WORKLOAD', `--strategies: unknown strategy '${name}' (known: ${STRATEGIES.join(', ')})`)
+    if (!out.includes(s)) out.push(s)
+  }
+  if (out.length === 0) throw new InputError('BAD_WORKLOAD', '--strategies needs at least one strategy')
+  return out
 }
 
 export function pagesPerBuffer(w: Pick<Workload, 'buffer_bytes'>): number {
@@ -133,6 +185,7 @@ export function parseWorkload(input: WorkloadInput = {}): Workload {
   const reqBytes = sizeOf(input['request-size'] ?? d['request-size'], '--request-size')
   const respBytes = sizeOf(input['response-size'] ?? d['response-size'], '--response-size')
   const concurrency = intOf(input.concurrency ?? d.concurrency, '--concurrency', 1_000_000)
+  // Over the module's MAX_VCPUS_PER_TD is a TD-creation refusal (exit 7), reported when the TD is created.
   const vcpus = intOf(input.vcpus ?? d.vcpus, '--vcpus', MAX_VCPUS)
   const memory = sizeOf(input.memory ?? d.memory, '--memory')
   let rate: number | undefined
@@ -155,7 +208,7 @@ export function parseWorkload(input: WorkloadInput = {}): Workload {
     pool = d['pool-size']
     rule = 'default'
   } else if (typeof poolIn === 'string' && poolIn.trim().toLowerCase() === 'swiotlb') {
-    pool = swiotlbBytes(memory)
+    pool = swiotlbBytes(memory, vcpus)
     rule = 'swiotlb'
   } else {
     pool = sizeOf(poolIn, '--pool-size')
@@ -165,6 +218,13 @@ export function parseWorkload(input: WorkloadInput = {}): Workload {
   if (pool < buffer) throw new InputError('BAD_WORKLOAD', `--pool-size ${pool} bytes is smaller than one ${buffer}-byte buffer`)
   validatePoolSizes(pool, Math.ceil(buffer / PAGE_SIZE) * PAGE_SIZE) // 4 KiB multiples, as the guest path requires
   if (pool > memory / 2) throw new InputError('BAD_WORKLOAD', `--pool-size ${pool} bytes is more than half of the TD's memory (${memory} bytes)`)
+  const sw = parseSwiotlb(input['swiotlb-size'], memory, vcpus, buffer)
+  const kernel = input['upstream-kernel'] ?? DEFAULT_UPSTREAM_KERNEL
+  if (!(UPSTREAM_KERNELS as readonly string[]).includes(kernel)) throw new InputError('BAD_WORKLOAD', `--upstream-kernel must be one of ${UPSTREAM_KERNELS.join(', ')} (got '${kernel}')`)
+  const strategies = parseStrategies(input.strategies)
+  if (strategies.includes('upstream') && buffer > UPSTREAM_QUOTE_BUF_BYTES[kernel as UpstreamKernel]) {
+    throw new InputError('BAD_WORKLOAD', `--size ${buffer} bytes is larger than the upstream driver's GET_QUOTE_BUF_SIZE (${UPSTREAM_QUOTE_BUF_BYTES[kernel as UpstreamKernel]} bytes in ${kernel}); pick --upstream-kernel 7.0 or leave upstream out (--strategies)`)
+  }
 
   const w: Workload = {
     requests,
@@ -177,6 +237,10 @@ export function parseWorkload(input: WorkloadInput = {}): Workload {
     memory_bytes: memory,
     pool_bytes: pool,
     pool_rule: rule,
+    swiotlb_bytes: sw.bytes,
+    swiotlb_rule: sw.rule,
+    upstream_kernel: kernel as UpstreamKernel,
+    strategies,
     completion: input.notify ? 'notify' : 'poll',
     on_exhaustion: 'wait',
     seed: input.seed ?? d.seed,
@@ -196,6 +260,19 @@ export function parseWorkload(input: WorkloadInput = {}): Workload {
     w.on_exhaustion = input['on-exhaustion']
   }
   return w
+}
+
+/** The SWIOTLB pool of the workload: explicit (≥ one 256 KiB segment, ≤ half the RAM) or the CoCo rule. */
+function parseSwiotlb(text: string | number | undefined, memory: number, vcpus: number, buffer: number): {bytes: number; rule: Workload['swiotlb_rule']} {
+  if (buffer > SWIOTLB_MAX_MAPPING && text !== undefined) {
+    throw new InputError('BAD_WORKLOAD', `--size ${buffer} bytes exceeds the largest SWIOTLB mapping (${SWIOTLB_MAX_MAPPING} bytes)`)
+  }
+  if (text === undefined) return {bytes: swiotlbBytes(memory, vcpus), rule: 'coco'}
+  const want = sizeOf(text, '--swiotlb-size')
+  if (want < SWIOTLB_MAX_MAPPING) throw new InputError('BAD_WORKLOAD', `--swiotlb-size must hold at least one ${SWIOTLB_MAX_MAPPING}-byte segment (got ${want} bytes)`)
+  const bytes = swiotlbGeometry({memoryBytes: memory, cpus: vcpus, bytes: want}).bytes
+  if (bytes > memory / 2) throw new InputError('BAD_WORKLOAD', `--swiotlb-size ${want} bytes (${bytes} after the kernel's rounding) is more than half of the TD's memory`)
+  return {bytes, rule: 'explicit'}
 }
 
 export interface SweepSpec {
@@ -236,6 +313,8 @@ export function sweepX(w: Workload, key: SweepKey): number {
       return w.rate ?? 0
     case 'pool-size':
       return w.pool_bytes
+    case 'swiotlb-size':
+      return w.swiotlb_bytes
     case 'memory':
       return w.memory_bytes
     case 'requests':

@@ -9,7 +9,7 @@ import {TCG_PCR_EVENT2_HEADER, TPMT_HA_HEADER} from '../abi/tcg.js'
 import {extendRtmr} from '../guest/tdx-guest.js'
 import {ensurePlatform, withPlatform} from '../app/platform.js'
 import type {PlatformDoc} from '../module/platform.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeOutputFile} from '../app/files.js'
 import {compareToRtmrs, eventsToCcelLog, parseEventLog, replayRtmrs} from '../eventlog/index.js'
 import type {DemoStep} from './index.js'
 
@@ -42,7 +42,7 @@ export const EVENTLOG_STEPS: DemoStep[] = [
       })
       const log = eventsToCcelLog(doc.events)
       const path = join(ctx.workDir, 'ccel.bin')
-      writeFileAtomic(path, log, 0o644)
+      writeOutputFile(path, log)
       ctx.bag.set(EVENTLOG_PATH_KEY, path)
       return {
         lines: [`${doc.events.length} extend(s) → ${log.length}-byte TCG2 crypto-agile log (SHA-384 bank) at ${path}`, `tdxkit eventlog show ${path}`],

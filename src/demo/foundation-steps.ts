@@ -8,7 +8,7 @@ import {platformSysInfo} from '../app/sysinfo.js'
 import {moduleVersionString} from '../module/summary.js'
 import {extendRtmr} from '../guest/tdx-guest.js'
 import {parseTdReport} from '../abi/tdreport.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeOutputFile} from '../app/files.js'
 
 export const DEMO_SEED = 'tdxkit-demo'
 
@@ -29,10 +29,11 @@ export const FOUNDATION_STEPS: DemoStep[] = [
       const m = doc.module
       return {
         lines: [
-          `${created ? 'created' : 'using'} platform: profile ${m.profile}, seed ${m.seed}, module ${moduleVersionString(m.version)}`,
+          // The demo's own seed is public; a platform it did not create keeps its seed to itself.
+          `${created ? `created platform (demo seed "${DEMO_SEED}")` : 'using platform'}: profile ${m.profile}, module ${moduleVersionString(m.version)}`,
           `MRTD ${doc.td.mrtd.slice(0, 32)}… (TDH.MEM.PAGE.ADD / TDH.MR.EXTEND over the seed's TD image)`,
         ],
-        data: {created, profile: m.profile, seed: m.seed, mrtd: doc.td.mrtd},
+        data: {created, profile: m.profile, ...(created ? {seed: DEMO_SEED} : {}), mrtd: doc.td.mrtd},
       }
     },
   },
@@ -59,7 +60,7 @@ export const FOUNDATION_STEPS: DemoStep[] = [
       const reportData = createHash('sha512').update('tdxkit demo nonce').digest()
       const {report} = await makeTdReport(ctx.store, quiet, reportData)
       const file = join(ctx.workDir, 'td.report')
-      writeFileAtomic(file, report, 0o644)
+      writeOutputFile(file, report)
       ctx.bag.set('tdreport', report)
       const r = parseTdReport(report)
       const ok = r.hashes.tee_tcb_info_hash_ok && r.hashes.tee_info_hash_ok

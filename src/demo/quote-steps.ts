@@ -1,14 +1,14 @@
 /**
- * Demo steps for quote generation: one quote through each shared-buffer allocator, with what the
- * trace counted, so the difference is visible: per-request conversions and accepts for
- * vmap-mapgpa, a one-time conversion and then nothing for dma-pool. The last quote goes into
- * ctx.bag ('quote', a Buffer) and workDir/quote.bin for the verification steps.
+ * Demo steps for quote generation: one quote through per-request conversion (vmap-mapgpa), through
+ * the merged driver's buffer converted once (upstream), and through the pre-shared pool, with what
+ * the trace counted, so the difference is visible. The last quote goes into ctx.bag ('quote', a
+ * Buffer) and workDir/quote.bin for the verification steps.
  */
 import {join} from 'node:path'
 import {parseQuote} from '../abi/quote.js'
 import type {TraceCounters} from '../machine/trace.js'
 import {generateQuote} from '../app/quote.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeOutputFile} from '../app/files.js'
 import type {DemoStep} from './index.js'
 
 const NONCE = Buffer.from('tdxkit demo nonce'.padEnd(64, '.'))
@@ -47,22 +47,38 @@ export const QUOTE_STEPS: DemoStep[] = [
     },
   },
   {
-    id: 'quote-dma-pool',
-    title: 'Quote through the pre-shared DMA pool (convert once)',
+    id: 'quote-upstream',
+    title: 'Quote through the merged tdx-guest driver buffer (decrypted once at driver init, quote_lock)',
     async run(ctx) {
-      const first = await generateQuote(ctx.store, {input: {reportData: NONCE}, strategy: 'dma-pool'})
-      const second = await generateQuote(ctx.store, {input: {reportData: NONCE}, strategy: 'dma-pool'})
+      const first = await generateQuote(ctx.store, {input: {reportData: NONCE}, strategy: 'upstream'})
+      const second = await generateQuote(ctx.store, {input: {reportData: NONCE}, strategy: 'upstream'})
+      const b = first.driver_buffer!
+      return {
+        lines: [
+          `tdx-guest ${b.kernel}: one ${b.buffer_bytes}-byte buffer decrypted at init: ${summary(first.total)}`,
+          `next request reuses it under quote_lock: ${summary(second.request)}`,
+        ],
+        data: {strategy: 'upstream', driver_buffer: b, init: pick(first.total), request: pick(second.request)},
+      }
+    },
+  },
+  {
+    id: 'quote-preshared-pool',
+    title: 'Quote through the pre-shared pool (N slots, converted once at init; formerly dma-pool)',
+    async run(ctx) {
+      const first = await generateQuote(ctx.store, {input: {reportData: NONCE}, strategy: 'preshared-pool'})
+      const second = await generateQuote(ctx.store, {input: {reportData: NONCE}, strategy: 'preshared-pool'})
       const q = parseQuote(second.quote)
       ctx.bag.set('quote', second.quote)
       const file = join(ctx.workDir, 'quote.bin')
-      writeFileAtomic(file, second.quote, 0o644)
+      writeOutputFile(file, second.quote)
       return {
         lines: [
           `pool ${first.pool!.pool_bytes} bytes (${first.pool!.slots} slots) converted once: ${summary(first.total)}`,
           `next request reuses it: ${summary(second.request)}`,
           `quote v${q.version} (${second.quote.length} bytes, REPORTDATA = demo nonce) saved to ${file}`,
         ],
-        data: {strategy: 'dma-pool', pool: first.pool, init: pick(first.total), request: pick(second.request), quote_file: file},
+        data: {strategy: 'preshared-pool', pool: first.pool, init: pick(first.total), request: pick(second.request), quote_file: file},
       }
     },
   },

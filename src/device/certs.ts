@@ -2,11 +2,10 @@
  * The simulated device PKI: device-vendor root CA → intermediate → SPDM responder leaf, P-384 keys
  * derived from the platform seed, ECDSA-with-SHA384 signatures made with RFC 6979 (so every byte is
  * reproducible), the DMTF SPDM OIDs on the leaf (device-info otherName, responder-auth EKU, SPDM
- * extension with hardware-identity), and the SPDM certificate-chain slot format
- * (Length ‖ Reserved ‖ RootHash ‖ DER certs). This is the device profile; encoding and signing are
- * the shared builder's (src/x509/build.ts).
+ * extension with hardware-identity). This is the device profile; encoding and signing are the
+ * shared builder's (src/x509/build.ts), the SPDM slot format the chain is served in is
+ * src/spdm/context.ts's spdmCertChain.
  */
-import {SPDM_CERT_CHAIN_HEADER, SPDM_MAX_CERT_CHAIN, type HashName} from '../abi/spdm.js'
 import {deriveBytes} from '../util/seed.js'
 import {
   authorityKeyIdValue,
@@ -35,7 +34,7 @@ import {
   OID_SUBJECT_ALT_NAME,
   OID_SUBJECT_KEY_ID,
 } from '../x509/oids.js'
-import {hash} from './digest.js'
+import {hashOf} from '../spdm/crypto.js'
 
 /** Fixed validity so certificates are byte-identical across runs (UTCTime range). */
 export const DEVICE_CERT_NOT_BEFORE = new Date(Date.UTC(2025, 0, 1))
@@ -63,7 +62,7 @@ const name = (cn: string): NameAttribute[] => [
   {oid: OID_CN, value: cn},
 ]
 
-const keyId = (k: EcKeyPair): Buffer => hash('sha256', k.pub).subarray(0, KEY_ID_SIZE)
+const keyId = (k: EcKeyPair): Buffer => hashOf('sha256', k.pub).subarray(0, KEY_ID_SIZE)
 
 /**
  * The device profile's extensions: basic constraints and key usage (critical), SKI, AKI (not on a
@@ -152,15 +151,4 @@ export function buildDeviceChain(seed: string, id: ChainIdentity): DeviceChain {
     deviceInfo: id.deviceInfo,
   })
   return {root: root.cert, intermediate, leaf, leafKey, rootKey: root.key}
-}
-
-/** The SPDM slot format: Length u16 ‖ Reserved u16 ‖ Hash(root DER) ‖ root ‖ … ‖ leaf. */
-export function spdmCertChain(certs: readonly Buffer[], alg: HashName): Buffer {
-  const rootHash = hash(alg, certs[0])
-  const body = Buffer.concat([rootHash, ...certs])
-  const total = SPDM_CERT_CHAIN_HEADER.size + body.length
-  if (total > SPDM_MAX_CERT_CHAIN) throw new Error(`certificate chain of ${total} bytes exceeds the SPDM maximum`)
-  const head = Buffer.alloc(SPDM_CERT_CHAIN_HEADER.size)
-  head.writeUInt16LE(total, SPDM_CERT_CHAIN_HEADER.fields.length.offset)
-  return Buffer.concat([head, body])
 }

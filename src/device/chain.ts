@@ -30,8 +30,6 @@ import {
 } from '../x509/oids.js'
 import {OPEN_PROFILE} from '../x509/profile.js'
 
-export {splitDerCerts}
-
 export interface ParsedCertChain {
   has_header: boolean
   header_length?: number

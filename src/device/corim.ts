@@ -9,11 +9,15 @@
  *   corim-meta signer validity in protected header 8.
  * Keys and tags: shared/reference/device-evidence.md §3.1.
  */
-import {X509Certificate, createPublicKey, type KeyObject} from 'node:crypto'
+import {createPublicKey, type KeyObject} from 'node:crypto'
 import {ParseError} from '../errors.js'
 import type {HashName} from '../abi/spdm.js'
 import {asBytes, asMap, cbor, isTag, Tag} from './cbor.js'
-import {ecSign, ecVerify, type EcKeyPair} from './crypto.js'
+import {verifyEcdsa} from '../x509/ecdsa.js'
+import {ecSign, type EcKeyPair} from '../x509/keys.js'
+import {parseCert} from '../x509/cert.js'
+import {pemToDers} from '../x509/pem.js'
+import {OPEN_PROFILE} from '../x509/profile.js'
 import {thumbprint, type TrustAnchor} from './chain.js'
 
 export const CborTag = {
@@ -345,7 +349,7 @@ export function decodeCorim(buf: Uint8Array, opts: DecodeOptions = {}): CorimDoc
     }
     if (opts.key) {
       const h = ALG_HASH[alg as number]
-      info.status = h && ecVerify(opts.key, h, sigStructure(prot, payload), sig) ? 'valid' : 'invalid'
+      info.status = h && verifyEcdsa(opts.key, h, sigStructure(prot, payload), sig) ? 'valid' : 'invalid'
     }
     let inner = decodeNested(payload, 'COSE payload')
     // older drafts wrapped the CoRIM as #6.500(#6.502(...)); strip those
@@ -449,17 +453,23 @@ export function signCorim(corim: Buffer, opts: SignOptions): Buffer {
   return Buffer.from(cbor.encode(new Tag([prot, new Map(), corim, sig], CborTag.COSE_SIGN1)))
 }
 
+/** The public key of a certificate (DER) read with the certificate stack's open profile. */
+function certKey(der: Buffer | undefined): KeyObject {
+  if (!der) throw new Error('no complete PEM certificate block')
+  return parseCert(der, OPEN_PROFILE).publicKey
+}
+
 /** A public key from a JWK (EC), PEM SPKI/certificate, or DER SPKI/certificate. */
 export function loadPublicKey(buf: Buffer, what: string): KeyObject {
   const textForm = buf.toString('utf8').trim()
   try {
     if (textForm.startsWith('{')) return createPublicKey({key: JSON.parse(textForm), format: 'jwk'})
-    if (textForm.includes('-----BEGIN CERTIFICATE-----')) return new X509Certificate(textForm).publicKey
+    if (textForm.includes('-----BEGIN CERTIFICATE-----')) return certKey(pemToDers(textForm)[0])
     if (textForm.includes('-----BEGIN')) return createPublicKey(textForm)
     try {
       return createPublicKey({key: buf, format: 'der', type: 'spki'})
     } catch {
-      return new X509Certificate(buf).publicKey
+      return certKey(buf)
     }
   } catch (error) {
     throw new ParseError('BAD_PUBLIC_KEY', `${what}: not a JWK, PEM or DER public key or certificate (${(error as Error).message})`)

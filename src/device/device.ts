@@ -6,6 +6,10 @@
 import {
   InterfaceInfo,
   PAGE_4K,
+  TDISP_CAPABILITIES_RSP,
+  TDISP_GET_CAPABILITIES,
+  TDISP_HEADER,
+  TDISP_REQ_CODE_BASE,
   TDISP_GET_REPORT,
   TDISP_LOCK_REQUEST,
   TDISP_MAX_PAYLOAD,
@@ -29,12 +33,34 @@ import {
 import {readNum, readUint} from '../abi/layout.js'
 import type {MeasurementBlock} from '../abi/spdm.js'
 import {deriveBytes} from '../util/seed.js'
-import {buildDeviceChain, spdmCertChain, type DeviceChain} from './certs.js'
+import {buildDeviceChain, type DeviceChain} from './certs.js'
+import {spdmCertChain} from '../spdm/context.js'
 import {measurementBlocks, modelSpec, plannedRanges, type ModelSpec} from './models.js'
 import type {DeviceRecord} from './registry.js'
-import {SpdmResponder} from './spdm-responder.js'
+import type {SpdmResponder} from '../spdm/responder.js'
+import {deviceResponder} from './spdm-responder.js'
+import {CxlTspTarget} from './cxl-tsp.js'
+import type {CxlIdeKmPort} from './cxl-ide-km.js'
 
 const chainCache = new Map<string, DeviceChain>()
+
+/** TDISP requests the device implements (REQ_MSGS_SUPPORTED) and the LOCK_INTERFACE flags it honours. */
+export const TDISP_SUPPORTED_REQUESTS = [
+  TdispRequest.GET_TDISP_VERSION,
+  TdispRequest.GET_TDISP_CAPABILITIES,
+  TdispRequest.LOCK_INTERFACE_REQUEST,
+  TdispRequest.GET_DEVICE_INTERFACE_REPORT,
+  TdispRequest.GET_DEVICE_INTERFACE_STATE,
+  TdispRequest.START_INTERFACE_REQUEST,
+  TdispRequest.STOP_INTERFACE_REQUEST,
+]
+export const TDISP_LOCK_FLAGS_SUPPORTED = TdispLockFlag.NO_FW_UPDATE | TdispLockFlag.SYSTEM_CACHE_LINE_SIZE | TdispLockFlag.LOCK_MSIX
+/** Device address width reported in TDISP_CAPABILITIES (64-bit DMA), one request of each kind outstanding. */
+const DEV_ADDR_WIDTH = 64
+const NUM_REQ_THIS = 1
+const NUM_REQ_ALL = 1
+/** TDISP requests that are only the 16-byte header. */
+const HEADER_ONLY: readonly number[] = [TdispRequest.GET_TDISP_VERSION, TdispRequest.GET_DEVICE_INTERFACE_STATE, TdispRequest.STOP_INTERFACE_REQUEST]
 
 /** The chain a device presents: its vendor's, or (fault "wrong-cert") one from a look-alike root. */
 export function deviceChain(seed: string, rec: DeviceRecord): DeviceChain {
@@ -76,14 +102,14 @@ export class DeviceRuntime {
     return measurementBlocks(this.spec, this.rec.firmware_version)
   }
 
-  /** An SPDM responder for one session; responder nonces come from a per-device counter. */
+  /**
+   * An in-process SPDM responder for the TSM: RFC 6979 signatures and responder nonces drawn from a
+   * per-device counter, so a given verifier nonce always yields the same evidence bytes.
+   */
   spdm(): SpdmResponder {
-    const c = this.chain
-    return new SpdmResponder({
-      chain: this.slotChain(),
-      leafKey: c.leafKey,
-      blocks: this.blocks(),
-      nonce: () => deriveBytes(this.seed, `spdm-responder-nonce:${this.rec.id}:${this.rec.evidence_generation++}`, 32),
+    return deviceResponder(this, {
+      deterministic: true,
+      random: (n) => deriveBytes(this.seed, `spdm-responder-nonce:${this.rec.id}:${this.rec.evidence_generation++}`, n),
     })
   }
 
@@ -131,6 +157,7 @@ export class DeviceRuntime {
     if (h.function_id !== fid) return encodeTdispError(fid, TdispErrorCode.INVALID_INTERFACE)
     const state = TdiState[this.rec.tdi.state]
     const invalidState = () => encodeTdispError(fid, TdispErrorCode.INVALID_INTERFACE_STATE, state)
+    if (HEADER_ONLY.includes(h.message_type) && req.length !== TDISP_HEADER.size) return encodeTdispError(fid, TdispErrorCode.INVALID_REQUEST)
     switch (h.message_type) {
       case TdispRequest.GET_TDISP_VERSION: {
         const rsp = tdispHeader(TdispResponse.TDISP_VERSION, fid, TDISP_VERSION_RSP.size + 1)
@@ -138,6 +165,8 @@ export class DeviceRuntime {
         rsp[TDISP_VERSION_RSP.size] = TDISP_VERSION_10
         return rsp
       }
+      case TdispRequest.GET_TDISP_CAPABILITIES:
+        return req.length === TDISP_GET_CAPABILITIES.size ? this.tdispCapabilities() : encodeTdispError(fid, TdispErrorCode.INVALID_REQUEST)
       case TdispRequest.GET_DEVICE_INTERFACE_STATE: {
         const rsp = tdispHeader(TdispResponse.DEVICE_INTERFACE_STATE, fid, TDISP_STATE_RSP.size)
         rsp[TDISP_STATE_RSP.fields.tdi_state.offset] = state
@@ -192,6 +221,28 @@ export class DeviceRuntime {
       default:
         return encodeTdispError(fid, TdispErrorCode.UNSUPPORTED_REQUEST)
     }
+  }
+
+  /** TDISP_CAPABILITIES: what this device implements, nothing more. */
+  private tdispCapabilities(): Buffer {
+    const rsp = tdispHeader(TdispResponse.TDISP_CAPABILITIES, this.rec.function_id, TDISP_CAPABILITIES_RSP.size)
+    const f = TDISP_CAPABILITIES_RSP.fields
+    for (const code of TDISP_SUPPORTED_REQUESTS) {
+      const bit = code - TDISP_REQ_CODE_BASE
+      rsp[f.req_msgs_supported.offset + (bit >> 3)] |= 1 << (bit & 7)
+    }
+    rsp.writeUInt16LE(TDISP_LOCK_FLAGS_SUPPORTED, f.lock_interface_flags_supported.offset)
+    rsp[f.dev_addr_width.offset] = DEV_ADDR_WIDTH
+    rsp[f.num_req_this.offset] = NUM_REQ_THIS
+    rsp[f.num_req_all.offset] = NUM_REQ_ALL
+    return rsp
+  }
+
+  /** The device's CXL TSP target (CXL models only), its report carrying the CXL port's IDE registers. */
+  cxlTsp(ide: CxlIdeKmPort): CxlTspTarget {
+    const spec = this.spec.cxl
+    if (!spec || !this.rec.cxl) throw new Error(`device ${this.rec.id} (${this.rec.model}) has no CXL TSP target`)
+    return new CxlTspTarget(this.rec.cxl, spec, () => ide.registers())
   }
 
   /** The host writes the Command register: clearing Bus Master Enable while LOCKED/RUN is a TDISP error. */

@@ -1,8 +1,9 @@
 /**
- * Simulated device models (nic | gpu | nvme): PCI identity, BAR layout, MSI-X placement, the
- * firmware images the vendor ships (golden), and the measurement blocks an SPDM responder reports
- * (same index/type layout as DMTF's spdm-emu sample device: 1–4 digests of ROM / firmware /
- * hardware config / firmware config, 0x10 SVN, 0xFD manifest, 0xFE device mode).
+ * Simulated device models (nic | gpu | nvme | cxl-mem): PCI identity, BAR layout, MSI-X placement,
+ * the firmware images the vendor ships (golden), and the measurement blocks an SPDM responder
+ * reports (same index/type layout as DMTF's spdm-emu sample device: 1–4 digests of ROM / firmware /
+ * hardware config / firmware config, 0x10 SVN, 0xFD manifest, 0xFE device mode). The CXL Type-3
+ * memory device also carries what its CXL IDE_KM port and CXL TSP target advertise.
  * Everything here is SIMULATED: the ids below are not real products.
  */
 import {
@@ -16,10 +17,12 @@ import {
   type MeasurementBlock,
 } from '../abi/spdm.js'
 import {InterfaceInfo, MmioRangeAttr, PAGE_4K} from '../abi/tdisp.js'
-import {hash} from './digest.js'
+import {CxlIdeKmCap} from '../abi/cxl-ide-km.js'
+import {TSP_IB_GRANULARITY_64B, TspConfigFeature, TspMemEncAlgorithm, TspMemEncSupport, TspTeFeature} from '../abi/cxl-tsp.js'
+import {hashOf} from '../spdm/crypto.js'
 
-export type ModelName = 'nic' | 'gpu' | 'nvme'
-export const MODEL_NAMES: readonly ModelName[] = ['nic', 'gpu', 'nvme']
+export type ModelName = 'nic' | 'gpu' | 'nvme' | 'cxl-mem'
+export const MODEL_NAMES: readonly ModelName[] = ['nic', 'gpu', 'nvme', 'cxl-mem']
 
 export interface BarSpec {
   index: number
@@ -45,6 +48,27 @@ export interface ModelSpec {
   svn: number
   interface_info: number
   device_specific_info: string
+  /** default device ids are this prefix plus a number (default: the model name) */
+  id_prefix?: string
+  /** CXL: only models with this block answer CXL IDE_KM / CXL TSP (vendor 0x1E98); others refuse them */
+  cxl?: CxlSpec
+}
+
+/** What a CXL device's IDE_KM port and TSP target advertise (QUERY_RESP, GET_TARGET_CAPABILITIES). */
+export interface CxlSpec {
+  /** HDM capacity (bytes) the device exposes as host-managed device memory */
+  capacity: bigint
+  ide: {max_port_index: number; caps: number}
+  tsp: {
+    memory_encryption_features: number
+    memory_encryption_algorithms: number
+    te_state_features: number
+    explicit_oob_granularity: number
+    explicit_ib_granularity: number
+    configuration_features: number
+    number_of_ckids: number
+    number_of_secondary_sessions: number
+  }
 }
 
 export const SVN_INDEX = 0x10
@@ -105,6 +129,40 @@ export const MODELS: Readonly<Record<ModelName, ModelSpec>> = {
     interface_info: InterfaceInfo.NO_UPDATE_AFTER_LOCK | InterfaceInfo.DMA_WITHOUT_PASID,
     device_specific_info: 'simstore ns=1',
   },
+  'cxl-mem': {
+    model: 'cxl-mem',
+    product: 'SimMem CXL Type-3 TSP Memory Expander',
+    vendor_name: 'SimMem',
+    vendor_label: 'simmem',
+    vendor_id: 0x1f2c,
+    device_id: 0x0c3e,
+    id_prefix: 'mem',
+    // BAR0: CXL component registers (CXL.cachemem at 0x1000) and the device mailbox; MSI-X at the end
+    bars: [{index: 0, size: 128n * 1024n}],
+    msix: {bar: 0, table_offset: 0x1e000n, pba_offset: 0x1f000n},
+    golden_firmware: 'MX2.1.0',
+    rom_version: 'boot-1.1',
+    svn: 4,
+    interface_info: InterfaceInfo.NO_UPDATE_AFTER_LOCK | InterfaceInfo.DMA_WITHOUT_PASID,
+    device_specific_info: 'simmem hdm=64GiB decoders=1',
+    cxl: {
+      capacity: 64n * 1024n * MIB,
+      // one CXL port; the device generates keys and IVs and honours K_SET_STOP (cf. spdm-emu's sample port)
+      ide: {max_port_index: 0, caps: CxlIdeKmCap.VERSION_1 | CxlIdeKmCap.IV_GEN | CxlIdeKmCap.KEY_GEN | CxlIdeKmCap.K_SET_STOP},
+      // memory encryption with AES-XTS-256, read access control with implicit and explicit in-band
+      // TE state changes at 64-byte granularity, locked firmware update; no CKIDs, no secondary sessions
+      tsp: {
+        memory_encryption_features: TspMemEncSupport.ENCRYPTION,
+        memory_encryption_algorithms: TspMemEncAlgorithm.AES_XTS_256,
+        te_state_features: TspTeFeature.READ_ACCESS_CONTROL | TspTeFeature.IMPLICIT_TE_STATE_CHANGE | TspTeFeature.EXPLICIT_IB_TE_STATE_CHANGE,
+        explicit_oob_granularity: 0,
+        explicit_ib_granularity: TSP_IB_GRANULARITY_64B,
+        configuration_features: TspConfigFeature.LOCKED_TARGET_FW_UPDATE,
+        number_of_ckids: 0,
+        number_of_secondary_sessions: 0,
+      },
+    },
+  },
 }
 
 export function modelSpec(m: string): ModelSpec | undefined {
@@ -114,7 +172,7 @@ export function modelSpec(m: string): ModelSpec | undefined {
 /** Firmware string a device runs when the "firmware swapped" fault is set. */
 export const swappedFirmware = (spec: ModelSpec): string => `${spec.golden_firmware}-unsigned-hotfix`
 
-const image = (spec: ModelSpec, what: string, version: string): Buffer => hash('sha384', Buffer.from(`tdxkit SIMULATED ${spec.vendor_label}/${spec.model} ${what} ${version}`))
+const image = (spec: ModelSpec, what: string, version: string): Buffer => hashOf('sha384', Buffer.from(`tdxkit SIMULATED ${spec.vendor_label}/${spec.model} ${what} ${version}`))
 
 /** Device-mode value: normal operational mode, no debug. */
 export function deviceModeValue(): Buffer {

@@ -8,7 +8,7 @@
 import {blockIsRaw} from '../abi/spdm.js'
 import {vendorRoot} from './certs.js'
 import {encodeCorim, signCorim, type RefMeasurementSpec} from './corim.js'
-import {deriveEcKey, type EcKeyPair} from './crypto.js'
+import {deriveEcKey, type EcKeyPair} from '../x509/keys.js'
 import {measurementBlocks, SVN_INDEX, type ModelSpec} from './models.js'
 import {DEVICE_CERT_NOT_AFTER, DEVICE_CERT_NOT_BEFORE} from './certs.js'
 

@@ -5,6 +5,7 @@
  */
 import {InputError, StateError} from '../errors.js'
 import {functionIdFromBdf, parseBdf, type TdiStateName} from '../abi/tdisp.js'
+import {CXL_TSP_STATE_NAMES, type CxlTspStateName} from '../abi/cxl-tsp.js'
 import {deriveBytes} from '../util/seed.js'
 import {MODEL_NAMES, modelSpec, swappedFirmware, type ModelName} from './models.js'
 
@@ -33,6 +34,29 @@ export interface TsmRecord {
   digests?: Record<string, string>
 }
 
+/** A CXL TSP target configuration as SET_TARGET_CONFIGURATION set it (secondary-session PSKs are never stored). */
+export interface TspConfigurationRecord {
+  memory_encryption_features: number
+  memory_encryption_algorithm: number
+  te_state_features: number
+  explicit_oob_granularity: number
+  configuration_features: number
+  ckid_base: number
+  number_of_ckids: number
+  /** explicit in-band TE state granularity entries (granularity "0x…", length index; 0xff = unused) */
+  explicit_ib: Array<{granularity: string; length_index: number}>
+}
+
+/** CXL devices only: the TSP target state (persisted like the TDI state; IDE keys stay in memory). */
+export interface CxlRecord {
+  tsp_state: CxlTspStateName
+  tsp_configuration?: TspConfigurationRecord
+  /** LOCK_TARGET_CONFIGURATION successes since the device was added */
+  tsp_lock_generation: number
+  /** device memory ranges in TE (trusted execution) state, disjoint and sorted ("0x…" start / length) */
+  te_ranges?: Array<{start: string; length: string}>
+}
+
 export interface DeviceRecord {
   id: string
   model: ModelName
@@ -55,6 +79,7 @@ export interface DeviceRecord {
   evidence_generation: number
   tsm?: TsmRecord
   accepted: boolean
+  cxl?: CxlRecord
 }
 
 export interface DevicesSection {
@@ -104,9 +129,10 @@ export function addDevice(section: DevicesSection, seed: string, opts: AddDevice
   }
   let id = opts.id
   if (id === undefined) {
+    const prefix = spec.id_prefix ?? spec.model
     for (let n = 0; ; n++) {
-      if (!section.devices.some((d) => d.id === `${spec.model}${n}`)) {
-        id = `${spec.model}${n}`
+      if (!section.devices.some((d) => d.id === `${prefix}${n}`)) {
+        id = `${prefix}${n}`
         break
       }
     }
@@ -139,6 +165,7 @@ export function addDevice(section: DevicesSection, seed: string, opts: AddDevice
     tdi: {state: 'CONFIG_UNLOCKED', lock_generation: 0, bme: true},
     evidence_generation: 0,
     accepted: false,
+    ...(spec.cxl ? {cxl: {tsp_state: 'CONFIG_UNLOCKED' as const, tsp_lock_generation: 0}} : {}),
   }
   section.devices.push(rec)
   return rec
@@ -160,7 +187,8 @@ export function assertDevicesSection(v: unknown, file: string): asserts v is Dev
     throw new StateError('STATE_CORRUPT', `state file ${file} has a malformed devices section; run 'tdxkit module init --profile tdx-connect --force'`)
   }
   for (const d of s.devices) {
-    if (!d || typeof d.id !== 'string' || !modelSpec(d.model) || typeof d.tdi !== 'object') {
+    const cxlBroken = !!modelSpec(d?.model)?.cxl && (typeof d.cxl !== 'object' || !(CXL_TSP_STATE_NAMES as readonly string[]).includes(d.cxl?.tsp_state))
+    if (!d || typeof d.id !== 'string' || !modelSpec(d.model) || typeof d.tdi !== 'object' || cxlBroken) {
       throw new StateError('STATE_CORRUPT', `state file ${file} has a malformed device entry; run 'tdxkit module init --profile tdx-connect --force'`)
     }
   }

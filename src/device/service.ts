@@ -13,7 +13,7 @@ import {decodeCorim, type CorimDocument} from './corim.js'
 import {decodeEvidence, encodeEvidence, type EvidenceBundle} from './evidence.js'
 import {modelSpec} from './models.js'
 import {goldenReference, referenceSigningKey} from './reference.js'
-import {addDevice, findDevice, type AddDeviceOptions, type DeviceRecord, type DevicesSection} from './registry.js'
+import {addDevice, findDevice, type AddDeviceOptions, type DeviceRecord, type DevicesSection, type TspConfigurationRecord} from './registry.js'
 import {TSM_HASH, tsmCollect, tsmLock, tsmReadState, tsmStart, tsmStop} from './tsm.js'
 import {verifyDeviceEvidence, type DevicePolicy, type Verdict} from './verifier.js'
 import type {TrustAnchor} from './chain.js'
@@ -37,6 +37,8 @@ export interface DeviceSummary {
   lock_generation: number
   faults: string[]
   bars: Array<{index: number; base: string; size: string}>
+  /** CXL devices only: the TSP target state, its lock count, TE ranges and configuration */
+  cxl?: {tsp_state: string; tsp_lock_generation: number; te_ranges: Array<{start: string; length: string}>; configuration?: TspConfigurationRecord}
 }
 
 export function summarize(rec: DeviceRecord): DeviceSummary {
@@ -54,6 +56,9 @@ export function summarize(rec: DeviceRecord): DeviceSummary {
     lock_generation: rec.tdi.lock_generation,
     faults: rec.faults,
     bars: rec.bars,
+    ...(rec.cxl
+      ? {cxl: {tsp_state: rec.cxl.tsp_state, tsp_lock_generation: rec.cxl.tsp_lock_generation, te_ranges: rec.cxl.te_ranges ?? [], ...(rec.cxl.tsp_configuration ? {configuration: rec.cxl.tsp_configuration} : {})}}
+      : {}),
   }
 }
 
@@ -78,6 +83,35 @@ export function unlockInterface(ctx: DeviceContext, id: string) {
   const from = rec.tdi.state
   tsmStop(new DeviceRuntime(ctx.seed, rec))
   return {from, device: summarize(rec)}
+}
+
+/**
+ * A Conventional Reset of the device (the host resets it; no TDISP or TSP message does this): every
+ * TDI returns to CONFIG_UNLOCKED, acceptance and the TSM's records are dropped, and a CXL device's
+ * TSP target returns to CONFIG_UNLOCKED with no configuration and no TE ranges — the only way out of
+ * a locked TSP configuration, since TSP has no unlock request. Our reading of TDISP (PCIe 6.x
+ * §11.2) and CXL 3.1 §11.5 (reset clears locks); the exact clauses are UNCONFIRMED.
+ */
+export function resetDevice(ctx: DeviceContext, id: string) {
+  const rec = findDevice(ctx.section, id)
+  const from = {tdi_state: rec.tdi.state, tsp_state: rec.cxl?.tsp_state, accepted: rec.accepted}
+  rec.tdi = {state: 'CONFIG_UNLOCKED', lock_generation: rec.tdi.lock_generation, bme: true}
+  rec.accepted = false
+  rec.tsm = undefined
+  if (rec.cxl) rec.cxl = {tsp_state: 'CONFIG_UNLOCKED', tsp_lock_generation: rec.cxl.tsp_lock_generation}
+  return {from, device: summarize(rec)}
+}
+
+/**
+ * Whether a device may send TEE-TLPs (T=1) for DMA: only when its TDI is in RUN and the TD accepted
+ * it (TDX Connect: START_INTERFACE, then TDG.DMAR.ACCEPT; tdxkit's `device accept` does both). STOP
+ * or ERROR drops acceptance, and there is no "unaccept" (TEE-IO Device Guide Fig. 1-4 and Table A-8;
+ * Linux PCI/TSM: "TDISP can only go from RUN to UNLOCKED/ERROR, so there is no 'unaccept' verb").
+ */
+export function dmaTrust(rec: DeviceRecord): {trusted: boolean; why: string} {
+  if (rec.tdi.state === 'RUN' && rec.accepted) return {trusted: true, why: `${rec.id} is RUN and accepted by the TD`}
+  const accepted = rec.accepted ? 'accepted' : 'not accepted'
+  return {trusted: false, why: `${rec.id} is ${rec.tdi.state}, ${accepted}`}
 }
 
 /** Fresh 32-byte verifier nonce, or the one given (must be 32 bytes). */

@@ -1,200 +1,111 @@
 /**
- * A simulated SPDM 1.2 responder: GET_VERSION, GET_CAPABILITIES, NEGOTIATE_ALGORITHMS (the VCA),
- * GET_DIGESTS, GET_CERTIFICATE (chunked) and GET_MEASUREMENTS, signing the last with
- * ECDSA P-384 / SHA-384 over combined_spdm_prefix ‖ SHA-384(L1/L2), where L1/L2 (1.2) =
- * VCA ‖ GET_MEASUREMENTS ‖ MEASUREMENTS-without-signature (shared/reference/device-evidence.md
- * §2.5). Signatures are RFC 6979, so a given nonce always yields the same bytes.
- * Anything unexpected is answered with a real SPDM ERROR message.
+ * A simulated device as an SPDM backend (src/spdm's responder answers for it): its certificate chain
+ * and leaf key (or an identity loaded from files), its measurement blocks, and the vendor-defined
+ * protocols inside a session — PCI-SIG TDISP driving the device model's own TDI state machine
+ * (DeviceRuntime.tdisp, the one source of truth) and IDE_KM on the device's port; and, only for a
+ * CXL model, the CXL vendor's (0x1E98) IDE_KM and TSP. Other devices have no CXL handler, so the
+ * responder answers CXL requests with UnsupportedRequest.
  */
-import {
-  SPDM_ALG_STRUCT,
-  SPDM_ALG_STRUCT_COUNT_FIXED2,
-  SPDM_ALG_STRUCT_SIZE,
-  SPDM_ALGORITHMS,
-  SPDM_CAPABILITIES,
-  SPDM_CERTIFICATE_RSP,
-  SPDM_GET_CERTIFICATE,
-  SPDM_GET_MEAS_ATTR_SIGNATURE,
-  SPDM_HEADER,
-  SPDM_MEAS_OP_ALL,
-  SPDM_MEAS_OP_COUNT,
-  SPDM_MEAS_SPEC_DMTF,
-  SPDM_MEASUREMENTS_RSP,
-  SPDM_NEGOTIATE_ALGORITHMS,
-  SPDM_NONCE_SIZE,
-  SPDM_OPAQUE_LENGTH_SIZE,
-  SPDM_VERSION_10,
-  SPDM_VERSION_11,
-  SPDM_VERSION_12,
-  SPDM_VERSION_ENTRY_SIZE,
-  SPDM_VERSION_RSP,
-  SpdmAead,
-  SpdmAlgType,
-  SpdmBaseAsym,
-  SpdmBaseHash,
-  SpdmCapFlag,
-  SpdmDhe,
-  SpdmErrorCode,
-  SpdmMeasHash,
-  SpdmRequest,
-  SpdmResponse,
-  SPDM_KEY_SCHEDULE_SPDM,
-  encodeMeasurementRecord,
-  parseGetMeasurements,
-  parseSpdmHeader,
-  spdmHeader,
-  writeU24,
-  type MeasurementBlock,
-} from '../abi/spdm.js'
-import {readNum} from '../abi/layout.js'
-import {ecSign, hash, type EcKeyPair} from './crypto.js'
-import {measurementL1L2, measurementSigningMessage} from './transcript.js'
+import {sign as nodeSign, type KeyObject} from 'node:crypto'
+import {pciSigVendorId} from '../abi/doe.js'
+import {SpdmBaseAsym, SpdmRegistry, type HashName} from '../abi/spdm.js'
+import {PCI_PROTOCOL_ID_IDE_KM, PCI_PROTOCOL_ID_SIZE, PCI_PROTOCOL_ID_TDISP, TDISP_HEADER, tdispMessageName} from '../abi/tdisp.js'
+import {ideKmObjectName} from '../abi/ide-km.js'
+import {CXL_PROTOCOL_ID_IDE_KM, CXL_PROTOCOL_ID_TSP, cxlIdeKmObjectName, cxlVendorId} from '../abi/cxl-ide-km.js'
+import {CXL_TSP_HEADER, cxlTspMessageName} from '../abi/cxl-tsp.js'
+import type {SpdmBackend, SpdmIdentity, SpdmSigner, VendorHandler} from '../spdm/context.js'
+import {SpdmResponder, type ResponderOptions} from '../spdm/responder.js'
+import {ecPrivateKey, ecSign, type EcKeyPair} from '../x509/keys.js'
+import type {DeviceRuntime} from './device.js'
+import {IdeKmPort} from './ide-km.js'
+import {CxlIdeKmPort} from './cxl-ide-km.js'
 
-/** What our responders advertise. */
-export const RESPONDER_CAPS =
-  SpdmCapFlag.CERT | SpdmCapFlag.CHAL | SpdmCapFlag.MEAS_CAP_SIG | SpdmCapFlag.MEAS_FRESH | SpdmCapFlag.ENCRYPT | SpdmCapFlag.MAC | SpdmCapFlag.KEY_EX
-export const RESPONDER_DATA_TRANSFER_SIZE = 4096
-export const RESPONDER_MAX_MSG = 0x10000
-/** CERTIFICATE portions are capped at this many bytes (so requesters must loop). */
-export const CERT_PORTION_MAX = 1024
-const VERSIONS = [SPDM_VERSION_10, SPDM_VERSION_11, SPDM_VERSION_12]
+const CURVE_ASYM: Record<string, number> = {'P-256': SpdmBaseAsym.ECDSA_P256, 'P-384': SpdmBaseAsym.ECDSA_P384, 'P-521': SpdmBaseAsym.ECDSA_P521}
+const VENDOR_ID_PCISIG = pciSigVendorId()
+const VENDOR_ID_CXL = cxlVendorId()
 
-export interface ResponderConfig {
-  /** SPDM slot-0 certificate chain (with SPDM header) */
-  chain: Buffer
-  leafKey: EcKeyPair
-  blocks: MeasurementBlock[]
-  /** responder nonce for each MEASUREMENTS */
-  nonce: () => Buffer
-  /** opaque data appended to MEASUREMENTS */
-  opaque?: Buffer
+/** A signer over a device's seed-derived key: RFC 6979 (byte-reproducible) or Node's (fast, randomised). */
+export function deviceSigner(key: EcKeyPair, deterministic: boolean): SpdmSigner {
+  if (deterministic) return {asym: CURVE_ASYM[key.curve], sign: (_hash: HashName, msg: Buffer) => ecSign(key, msg)}
+  return keySigner(ecPrivateKey(key), CURVE_ASYM[key.curve])
 }
 
-export class SpdmResponder {
-  private version = SPDM_VERSION_10
-  private vca: Buffer[] = []
-  private negotiated = false
+/** A signer over a private KeyObject (e.g. libspdm's sample end_responder.key). ECDSA only. */
+export function keySigner(priv: KeyObject, asym: number): SpdmSigner {
+  return {asym, sign: (hash: HashName, msg: Buffer) => nodeSign(hash, msg, {key: priv, dsaEncoding: 'ieee-p1363'})}
+}
 
-  constructor(private readonly cfg: ResponderConfig) {}
+/** BaseAsym bit of an EC private key, or undefined for key types tdxkit does not sign with. */
+export function keyAsym(priv: KeyObject): number | undefined {
+  const curve = priv.asymmetricKeyDetails?.namedCurve
+  return curve === 'prime256v1' ? SpdmBaseAsym.ECDSA_P256 : curve === 'secp384r1' ? SpdmBaseAsym.ECDSA_P384 : curve === 'secp521r1' ? SpdmBaseAsym.ECDSA_P521 : undefined
+}
 
-  private error(code: number, data = 0): Buffer {
-    return spdmHeader(this.version, SpdmResponse.ERROR, code, data)
+/** One protocol behind a vendor id: its log name, the device's handler, and how to name a message. */
+interface VendorProtocol {
+  name: string
+  handle(body: Buffer): Buffer
+  message(body: Buffer): string
+}
+/** Bytes a namer may read: the TDISP / TSP message type sits at body byte 1. */
+const NAMED_BODY_MIN = 2
+
+/** A vendor handler routing on the protocol id (first payload byte, PCI-SIG's and CXL's framing alike). */
+function vendorProtocols(vendor_id: Buffer, protocols: Record<number, VendorProtocol>): VendorHandler {
+  const split = (payload: Buffer) => ({p: payload.length >= PCI_PROTOCOL_ID_SIZE ? protocols[payload[0]] : undefined, body: payload.subarray(PCI_PROTOCOL_ID_SIZE)})
+  return {
+    standard_id: SpdmRegistry.PCISIG,
+    vendor_id,
+    handle(payload) {
+      const {p, body} = split(payload)
+      return p && Buffer.concat([payload.subarray(0, PCI_PROTOCOL_ID_SIZE), p.handle(body)])
+    },
+    describe(payload) {
+      const {p, body} = split(payload)
+      if (!p) return payload.length ? `protocol 0x${payload[0].toString(16)}` : undefined
+      return body.length >= NAMED_BODY_MIN ? `${p.name} ${p.message(body)}` : p.name
+    },
   }
+}
 
-  respond(req: Buffer): Buffer {
-    let h
-    try {
-      h = parseSpdmHeader(req)
-    } catch {
-      return this.error(SpdmErrorCode.InvalidRequest)
-    }
-    if (h.code === SpdmRequest.GET_VERSION) {
-      if (h.version !== SPDM_VERSION_10 || req.length !== SPDM_HEADER.size) return spdmHeader(SPDM_VERSION_10, SpdmResponse.ERROR, SpdmErrorCode.InvalidRequest, 0)
-      this.version = SPDM_VERSION_10
-      this.negotiated = false
-      const rsp = Buffer.alloc(SPDM_VERSION_RSP.size + VERSIONS.length * SPDM_VERSION_ENTRY_SIZE)
-      spdmHeader(SPDM_VERSION_10, SpdmResponse.VERSION).copy(rsp)
-      rsp[SPDM_VERSION_RSP.fields.entry_count.offset] = VERSIONS.length
-      VERSIONS.forEach((v, i) => rsp.writeUInt16LE(v << 8, SPDM_VERSION_RSP.size + i * SPDM_VERSION_ENTRY_SIZE))
-      this.vca = [req, rsp]
-      return rsp
-    }
-    if (this.vca.length === 0) return this.error(SpdmErrorCode.UnexpectedRequest)
-    if (h.code === SpdmRequest.GET_CAPABILITIES) {
-      if (this.vca.length !== 2) return this.error(SpdmErrorCode.UnexpectedRequest)
-      if (!VERSIONS.includes(h.version)) return this.error(SpdmErrorCode.VersionMismatch)
-      if (req.length !== SPDM_CAPABILITIES.size) return this.error(SpdmErrorCode.InvalidRequest)
-      this.version = h.version
-      const rsp = Buffer.alloc(SPDM_CAPABILITIES.size)
-      spdmHeader(this.version, SpdmResponse.CAPABILITIES).copy(rsp)
-      const f = SPDM_CAPABILITIES.fields
-      rsp.writeUInt32LE(RESPONDER_CAPS, f.flags.offset)
-      rsp.writeUInt32LE(RESPONDER_DATA_TRANSFER_SIZE, f.data_transfer_size.offset)
-      rsp.writeUInt32LE(RESPONDER_MAX_MSG, f.max_spdm_msg_size.offset)
-      this.vca.push(req, rsp)
-      return rsp
-    }
-    if (h.version !== this.version) return this.error(SpdmErrorCode.VersionMismatch)
-    if (h.code === SpdmRequest.NEGOTIATE_ALGORITHMS) {
-      if (this.vca.length !== 4) return this.error(SpdmErrorCode.UnexpectedRequest)
-      if (req.length < SPDM_NEGOTIATE_ALGORITHMS.size || readNum(SPDM_NEGOTIATE_ALGORITHMS, req, 'length') !== req.length) return this.error(SpdmErrorCode.InvalidRequest)
-      const asym = readNum(SPDM_NEGOTIATE_ALGORITHMS, req, 'base_asym_algo')
-      const hashAlg = readNum(SPDM_NEGOTIATE_ALGORITHMS, req, 'base_hash_algo')
-      const spec = readNum(SPDM_NEGOTIATE_ALGORITHMS, req, 'measurement_specification')
-      if (!(asym & SpdmBaseAsym.ECDSA_P384) || !(hashAlg & SpdmBaseHash.SHA_384) || !(spec & SPDM_MEAS_SPEC_DMTF)) return this.error(SpdmErrorCode.InvalidRequest)
-      const structs: Array<[number, number]> = [
-        [SpdmAlgType.DHE, SpdmDhe.SECP384R1],
-        [SpdmAlgType.AEAD, SpdmAead.AES_256_GCM],
-        [SpdmAlgType.REQ_BASE_ASYM, SpdmBaseAsym.ECDSA_P384],
-        [SpdmAlgType.KEY_SCHEDULE, SPDM_KEY_SCHEDULE_SPDM],
-      ]
-      const rsp = Buffer.alloc(SPDM_ALGORITHMS.size + structs.length * SPDM_ALG_STRUCT_SIZE)
-      spdmHeader(this.version, SpdmResponse.ALGORITHMS, structs.length).copy(rsp)
-      const f = SPDM_ALGORITHMS.fields
-      rsp.writeUInt16LE(rsp.length, f.length.offset)
-      rsp[f.measurement_specification_sel.offset] = SPDM_MEAS_SPEC_DMTF
-      rsp.writeUInt32LE(SpdmMeasHash.SHA_384, f.measurement_hash_algo.offset)
-      rsp.writeUInt32LE(SpdmBaseAsym.ECDSA_P384, f.base_asym_sel.offset)
-      rsp.writeUInt32LE(SpdmBaseHash.SHA_384, f.base_hash_sel.offset)
-      structs.forEach(([type, alg], i) => {
-        const o = SPDM_ALGORITHMS.size + i * SPDM_ALG_STRUCT_SIZE
-        rsp[o + SPDM_ALG_STRUCT.fields.alg_type.offset] = type
-        rsp[o + SPDM_ALG_STRUCT.fields.alg_count.offset] = SPDM_ALG_STRUCT_COUNT_FIXED2
-        rsp.writeUInt16LE(alg, o + SPDM_ALG_STRUCT.fields.alg_supported.offset)
-      })
-      this.vca.push(req, rsp)
-      this.negotiated = true
-      return rsp
-    }
-    if (!this.negotiated) return this.error(SpdmErrorCode.UnexpectedRequest)
-    if (h.code === SpdmRequest.GET_DIGESTS) {
-      const rsp = Buffer.concat([spdmHeader(this.version, SpdmResponse.DIGESTS, 0, 0x01), hash('sha384', this.cfg.chain)])
-      return rsp
-    }
-    if (h.code === SpdmRequest.GET_CERTIFICATE) {
-      if (req.length !== SPDM_GET_CERTIFICATE.size || (h.param1 & 0x0f) !== 0) return this.error(SpdmErrorCode.InvalidRequest)
-      const off = readNum(SPDM_GET_CERTIFICATE, req, 'offset')
-      const len = readNum(SPDM_GET_CERTIFICATE, req, 'length')
-      if (off >= this.cfg.chain.length) return this.error(SpdmErrorCode.InvalidRequest)
-      const portion = this.cfg.chain.subarray(off, off + Math.min(len, CERT_PORTION_MAX))
-      const rsp = Buffer.alloc(SPDM_CERTIFICATE_RSP.size)
-      spdmHeader(this.version, SpdmResponse.CERTIFICATE, 0, 0).copy(rsp)
-      rsp.writeUInt16LE(portion.length, SPDM_CERTIFICATE_RSP.fields.portion_length.offset)
-      rsp.writeUInt16LE(this.cfg.chain.length - off - portion.length, SPDM_CERTIFICATE_RSP.fields.remainder_length.offset)
-      return Buffer.concat([rsp, portion])
-    }
-    if (h.code === SpdmRequest.GET_MEASUREMENTS) {
-      let m
-      try {
-        m = parseGetMeasurements(req)
-      } catch {
-        return this.error(SpdmErrorCode.InvalidRequest)
-      }
-      if (m.slot_id !== 0) return this.error(SpdmErrorCode.InvalidRequest)
-      if (m.operation === SPDM_MEAS_OP_COUNT) return this.measurements(req, [], this.cfg.blocks.length, m.signature_requested)
-      const blocks = m.operation === SPDM_MEAS_OP_ALL ? this.cfg.blocks : this.cfg.blocks.filter((b) => b.index === m.operation)
-      if (blocks.length === 0) return this.error(SpdmErrorCode.InvalidRequest)
-      return this.measurements(req, blocks, 0, m.signature_requested)
-    }
-    return this.error(SpdmErrorCode.UnsupportedRequest)
-  }
+/** PCI-SIG vendor protocols of one device: TDISP (protocol 1) and IDE_KM (protocol 0). */
+export function pciSigHandler(dev: DeviceRuntime, ide: IdeKmPort): VendorHandler {
+  return vendorProtocols(VENDOR_ID_PCISIG, {
+    [PCI_PROTOCOL_ID_TDISP]: {name: 'TDISP', handle: (b) => dev.tdisp(b), message: (b) => tdispMessageName(b[TDISP_HEADER.fields.message_type.offset])},
+    [PCI_PROTOCOL_ID_IDE_KM]: {name: 'IDE_KM', handle: (b) => ide.handle(b), message: (b) => ideKmObjectName(b[0])},
+  })
+}
 
-  private measurements(req: Buffer, blocks: MeasurementBlock[], count: number, sign: boolean): Buffer {
-    const record = encodeMeasurementRecord(blocks)
-    const head = Buffer.alloc(SPDM_MEASUREMENTS_RSP.size)
-    spdmHeader(this.version, SpdmResponse.MEASUREMENTS, count, 0 /* slot 0, no change detection */).copy(head)
-    head[SPDM_MEASUREMENTS_RSP.fields.number_of_blocks.offset] = blocks.length
-    writeU24(head, SPDM_MEASUREMENTS_RSP.fields.record_length.offset, record.length)
-    const nonce = this.cfg.nonce()
-    if (nonce.length !== SPDM_NONCE_SIZE) throw new Error('responder nonce must be 32 bytes')
-    const opaque = this.cfg.opaque ?? Buffer.alloc(0)
-    const olen = Buffer.alloc(SPDM_OPAQUE_LENGTH_SIZE)
-    olen.writeUInt16LE(opaque.length)
-    const unsigned = Buffer.concat([head, record, nonce, olen, opaque])
-    if (!sign) return unsigned
-    if (req.length > 0 && !(req[SPDM_HEADER.fields.param1.offset] & SPDM_GET_MEAS_ATTR_SIGNATURE)) return unsigned
-    const l1l2 = measurementL1L2(this.version, Buffer.concat(this.vca), req, unsigned)
-    const sig = ecSign(this.cfg.leafKey, measurementSigningMessage(this.version, 'sha384', l1l2))
-    return Buffer.concat([unsigned, sig])
-  }
+/** CXL vendor protocols of a CXL device: IDE_KM (protocol 0) on its CXL port, TSP (protocol 1) on its record. */
+export function cxlHandler(dev: DeviceRuntime, ide: CxlIdeKmPort): VendorHandler {
+  return vendorProtocols(VENDOR_ID_CXL, {
+    [CXL_PROTOCOL_ID_IDE_KM]: {name: 'CXL IDE_KM', handle: (b) => ide.handle(b), message: (b) => cxlIdeKmObjectName(b[0])},
+    [CXL_PROTOCOL_ID_TSP]: {name: 'CXL TSP', handle: (b) => dev.cxlTsp(ide).handle(b), message: (b) => cxlTspMessageName(b[CXL_TSP_HEADER.fields.op_code.offset])},
+  })
+}
+
+export interface DeviceBackendOptions {
+  /** identity from files instead of the device's own chain */
+  identity?: SpdmIdentity
+  /** RFC 6979 signatures (the in-process TSM path, whose evidence is byte-reproducible) */
+  deterministic?: boolean
+  ide?: IdeKmPort
+  /** the CXL port's IDE_KM state (CXL models only; a fresh port when absent) */
+  cxl_ide?: CxlIdeKmPort
+}
+
+/** The SPDM backend of a simulated device. */
+export function deviceBackend(dev: DeviceRuntime, opts: DeviceBackendOptions = {}): SpdmBackend {
+  const c = dev.chain
+  const identity = opts.identity ?? {certs: [c.root, c.intermediate, c.leaf], signer: deviceSigner(c.leafKey, opts.deterministic ?? false)}
+  const ide = opts.ide ?? new IdeKmPort(dev.rec.function_id)
+  const vendors = [pciSigHandler(dev, ide)]
+  const cxl = dev.spec.cxl
+  if (cxl) vendors.push(cxlHandler(dev, opts.cxl_ide ?? new CxlIdeKmPort(dev.rec.function_id, cxl)))
+  return {identity, measurement_hash: 'sha384', measurements: () => dev.blocks(), vendors}
+}
+
+/** An SPDM responder for a device (one per connection). */
+export function deviceResponder(dev: DeviceRuntime, opts: DeviceBackendOptions & ResponderOptions = {}): SpdmResponder {
+  return new SpdmResponder(deviceBackend(dev, opts), opts)
 }

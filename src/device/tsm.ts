@@ -46,9 +46,9 @@ import {
   tdispMessageName,
 } from '../abi/tdisp.js'
 import {deriveBytes} from '../util/seed.js'
-import {hash} from './digest.js'
+import {hashOf} from '../spdm/crypto.js'
 import type {DeviceRuntime} from './device.js'
-import type {SpdmResponder} from './spdm-responder.js'
+import type {SpdmResponder} from '../spdm/responder.js'
 
 /** Pci-tsm evidence object types (Linux netlink): CERT0..7 = 0..7, VCA 8, MEASUREMENTS 9, REPORT 10. */
 export const EvidenceObject = {CERT0: 0, VCA: 8, MEASUREMENTS: 9, REPORT: 10} as const
@@ -59,6 +59,8 @@ export const TSM_LOCK_FLAGS = TdispLockFlag.NO_FW_UPDATE | TdispLockFlag.LOCK_MS
 /** Report chunk size the TSM asks for (small enough that real reports take several requests). */
 export const REPORT_CHUNK = 64
 export const CERT_CHUNK = 0x400
+/** The TSM's SPDM buffer (DataTransferSize = MaxSPDMmsgSize: no chunking). */
+export const TSM_TRANSFER_SIZE = 4096
 
 function tdispCall(dev: DeviceRuntime, req: Buffer, expect: number): Buffer {
   const rsp = dev.tdisp(req)
@@ -101,7 +103,7 @@ export function tsmFetchReport(dev: DeviceRuntime): Buffer {
 }
 
 function spdmCall(r: SpdmResponder, req: Buffer, expect: number, devId: string): Buffer {
-  const rsp = r.respond(req)
+  const rsp = r.handleSpdm(req)
   const h = parseSpdmHeader(rsp)
   if (h.code === SpdmResponse.ERROR) {
     throw new RefusedError('SPDM_ERROR', `device ${devId} answered SPDM 0x${req[1].toString(16)} with ERROR ${spdmErrorName(h.param1)}`, {detail: {error_code: h.param1}})
@@ -128,8 +130,8 @@ export function collectSpdm(dev: DeviceRuntime, nonce: Buffer): SpdmEvidence {
   const getCaps = Buffer.alloc(SPDM_CAPABILITIES.size)
   spdmHeader(v, SpdmRequest.GET_CAPABILITIES).copy(getCaps)
   getCaps.writeUInt32LE(SpdmCapFlag.CERT | SpdmCapFlag.CHAL | SpdmCapFlag.ENCRYPT | SpdmCapFlag.MAC | SpdmCapFlag.KEY_EX, SPDM_CAPABILITIES.fields.flags.offset)
-  getCaps.writeUInt32LE(4096, SPDM_CAPABILITIES.fields.data_transfer_size.offset)
-  getCaps.writeUInt32LE(0x10000, SPDM_CAPABILITIES.fields.max_spdm_msg_size.offset)
+  getCaps.writeUInt32LE(TSM_TRANSFER_SIZE, SPDM_CAPABILITIES.fields.data_transfer_size.offset)
+  getCaps.writeUInt32LE(TSM_TRANSFER_SIZE, SPDM_CAPABILITIES.fields.max_spdm_msg_size.offset)
   vca.push(getCaps, spdmCall(r, getCaps, SpdmResponse.CAPABILITIES, id))
   const neg = Buffer.alloc(SPDM_NEGOTIATE_ALGORITHMS.size)
   spdmHeader(v, SpdmRequest.NEGOTIATE_ALGORITHMS).copy(neg)
@@ -193,7 +195,7 @@ export function tsmLock(dev: DeviceRuntime): LockOutcome {
   dev.rec.tsm = {
     lock_generation: dev.rec.tdi.lock_generation,
     report: report.toString('hex'),
-    report_digest: hash(TSM_HASH, report).toString('hex'),
+    report_digest: hashOf(TSM_HASH, report).toString('hex'),
     lock_measurements: spdm.measurements.toString('hex'),
     lock_nonce_measurements: lockNonce.toString('hex'),
   }
@@ -236,7 +238,7 @@ export function tsmCollect(dev: DeviceRuntime, nonce: Buffer): CollectedEvidence
     [EvidenceObject.REPORT]: Buffer.from(tsm.report, 'hex'),
   }
   const digests: Record<number, Buffer> = {}
-  for (const [k, v] of Object.entries(objects)) digests[Number(k)] = hash(TSM_HASH, v)
+  for (const [k, v] of Object.entries(objects)) digests[Number(k)] = hashOf(TSM_HASH, v)
   const gen = (tsm.evidence_generation ?? 0) + 1
   tsm.evidence_generation = gen
   tsm.digests = Object.fromEntries(Object.entries(digests).map(([k, v]) => [k, v.toString('hex')]))

@@ -8,7 +8,6 @@
  * exit 3; policy failures (state, negotiated parameters, measurement content, interface report,
  * reference-value policy) exit 6.
  */
-import {constants as cryptoConstants, verify as nodeVerify, type KeyObject} from 'node:crypto'
 import {ExitCode} from '../errors.js'
 import {
   DEVICE_MODE_DEBUG_ACTIVE_MASK,
@@ -17,14 +16,13 @@ import {
   HASH_SIZE,
   OperationalMode,
   SPDM_DEVICE_MODE,
-  SPDM_GET_MEASUREMENTS,
-  SPDM_HEADER,
+  SPDM_GET_MEAS_ATTR_SIGNATURE,
   SPDM_MEAS_SPEC_DMTF,
   SPDM_VERSION_12,
-  SpdmBaseAsym,
   SpdmCapFlag,
   SpdmRequest,
   asymSignatureSize,
+  getMeasurementsSize,
   baseAsymName,
   baseHashName,
   blockIsRaw,
@@ -52,9 +50,10 @@ import {
 } from '../abi/tdisp.js'
 import {verifyCertChain, type ChainResult, type TrustAnchor} from './chain.js'
 import type {CorimDocument, RefMeasurement} from './corim.js'
-import {hash} from './digest.js'
+import {hashOf} from '../spdm/crypto.js'
 import {EvidenceObject, type EvidenceBundle} from './evidence.js'
 import {measurementL1L2, measurementSigningMessage} from './transcript.js'
+import {spdmVerifySignature} from '../spdm/crypto.js'
 
 export interface DevicePolicy {
   /** lowest SPDM version accepted ("1.2": VCA is part of the signed transcript) */
@@ -197,27 +196,8 @@ class StepBuilder {
 export function splitMeasurementsObject(obj: Buffer): {request?: Buffer; response: Buffer} {
   const h = parseSpdmHeader(obj, 'measurements object')
   if (h.code !== SpdmRequest.GET_MEASUREMENTS) return {response: obj}
-  const signed = (h.param1 & 0x01) !== 0
-  const n = signed ? SPDM_GET_MEASUREMENTS.size : SPDM_HEADER.size
+  const n = getMeasurementsSize(h.version, (h.param1 & SPDM_GET_MEAS_ATTR_SIGNATURE) !== 0)
   return {request: obj.subarray(0, n), response: obj.subarray(n)}
-}
-
-/** Verify an SPDM signature: ECDSA raw r‖s, RSASSA-PKCS1-v1_5 or RSA-PSS (salt = hash length). */
-export function spdmVerifySignature(asym: number, alg: HashName, key: KeyObject, msg: Buffer, sig: Buffer): boolean {
-  try {
-    if (asym === SpdmBaseAsym.ECDSA_P256 || asym === SpdmBaseAsym.ECDSA_P384 || asym === SpdmBaseAsym.ECDSA_P521) {
-      return nodeVerify(alg, msg, {key, dsaEncoding: 'ieee-p1363'}, sig)
-    }
-    if (asym === SpdmBaseAsym.RSASSA_2048 || asym === SpdmBaseAsym.RSASSA_3072 || asym === SpdmBaseAsym.RSASSA_4096) {
-      return nodeVerify(alg, msg, {key, padding: cryptoConstants.RSA_PKCS1_PADDING}, sig)
-    }
-    if (asym === SpdmBaseAsym.RSAPSS_2048 || asym === SpdmBaseAsym.RSAPSS_3072 || asym === SpdmBaseAsym.RSAPSS_4096) {
-      return nodeVerify(alg, msg, {key, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: HASH_SIZE[alg]}, sig)
-    }
-  } catch {
-    return false
-  }
-  return false
 }
 
 const parseVersion = (s: string): number => {
@@ -330,181 +310,201 @@ export function checkInterfaceReport(report: TdiReport, bars: Array<{index: numb
   return checks
 }
 
-/** Run every step and build the verdict. Never throws for bad evidence: failures are steps. */
-export function verifyDeviceEvidence(input: VerifyInput): Verdict {
-  const policy: DevicePolicy = {...defaultPolicy(), ...input.policy}
-  const ev = input.evidence
-  const steps: Step[] = []
-  const tsm: TsmView = input.tsm ?? {...ev.tsm, source: 'the bundle (as read by the guest from the TSM)'}
-  const obj = (k: number) => ev.objects.get(k)
+/** What the steps share: inputs, policy, the TSM view, and what earlier steps parsed. */
+interface VerifyContext {
+  input: VerifyInput
+  policy: DevicePolicy
+  ev: EvidenceBundle
+  tsm: TsmView
+  obj: (k: number) => Buffer | undefined
+  req?: ReturnType<typeof parseGetMeasurements>
+  reqBytes?: Buffer
+  rspBytes?: Buffer
+  parseErr?: string
+  vca?: VcaInfo
+  vcaErr?: string
+  baseHash?: HashName
+  chain?: ChainResult
+  sigSize?: number
+  measHash?: HashName
+  meas?: MeasurementsResponse
+  refs: Map<number, RefMeasurement[]>
+}
 
-  // 1. binding to the TSM digests (+ generation)
-  {
-    const s = new StepBuilder('tsm_binding')
-    for (const [k, name] of [[EvidenceObject.CERT0, 'cert0'], [EvidenceObject.VCA, 'vca'], [EvidenceObject.MEASUREMENTS, 'measurements'], [EvidenceObject.REPORT, 'report']] as const) {
-      const blob = obj(k)
-      const want = tsm.digests.get(k)
-      if (!blob) s.check(name, false, `${name} object missing`)
-      else if (!want) s.check(name, false, `TSM holds no digest for ${name}`)
-      else s.check(name, hash(tsm.hash_alg, blob).equals(want), `${name} ${tsm.hash_alg} ${hash(tsm.hash_alg, blob).equals(want) ? 'matches' : 'does NOT match'} the TSM digest`)
-    }
-    if (input.tsm) {
-      s.check('lock_generation', ev.tsm.lock_generation === tsm.lock_generation, `evidence from lock generation ${ev.tsm.lock_generation}, TSM at ${tsm.lock_generation}`)
-      s.check('evidence_generation', ev.tsm.evidence_generation === tsm.evidence_generation, `evidence generation ${ev.tsm.evidence_generation}, TSM at ${tsm.evidence_generation}`)
-    }
-    steps.push(s.done(`all objects match the TSM's ${tsm.hash_alg} digests (from ${tsm.source})`))
+/** Step 1: every object hashes to the digest the TSM recorded (and, live, the generations match). */
+function stepTsmBinding(c: VerifyContext): Step {
+  const s = new StepBuilder('tsm_binding')
+  for (const [k, name] of [[EvidenceObject.CERT0, 'cert0'], [EvidenceObject.VCA, 'vca'], [EvidenceObject.MEASUREMENTS, 'measurements'], [EvidenceObject.REPORT, 'report']] as const) {
+    const blob = c.obj(k)
+    const want = c.tsm.digests.get(k)
+    if (!blob) s.check(name, false, `${name} object missing`)
+    else if (!want) s.check(name, false, `TSM holds no digest for ${name}`)
+    else s.check(name, hashOf(c.tsm.hash_alg, blob).equals(want), `${name} ${c.tsm.hash_alg} ${hashOf(c.tsm.hash_alg, blob).equals(want) ? 'matches' : 'does NOT match'} the TSM digest`)
   }
-  // 2. TDI state from the TSM
-  {
-    const s = new StepBuilder('tdi_state')
-    const name = tdiStateName(tsm.tdi_state)
-    s.check('state', policy.accepted_tdi_states.includes(name), `TDI is ${name}${policy.accepted_tdi_states.includes(name) ? '' : ` (need ${policy.accepted_tdi_states.join(' or ')})`}`)
-    steps.push(s.done(`TDI is ${name}`))
+  if (c.input.tsm) {
+    s.check('lock_generation', c.ev.tsm.lock_generation === c.tsm.lock_generation, `evidence from lock generation ${c.ev.tsm.lock_generation}, TSM at ${c.tsm.lock_generation}`)
+    s.check('evidence_generation', c.ev.tsm.evidence_generation === c.tsm.evidence_generation, `evidence generation ${c.ev.tsm.evidence_generation}, TSM at ${c.tsm.evidence_generation}`)
   }
-  // parse measurements object and VCA (used by several steps)
-  let req: ReturnType<typeof parseGetMeasurements> | undefined
-  let reqBytes: Buffer | undefined
-  let rspBytes: Buffer | undefined
-  let parseErr: string | undefined
+  return s.done(`all objects match the TSM's ${c.tsm.hash_alg} digests (from ${c.tsm.source})`)
+}
+
+/** Step 2: the TDI state the TSM reports is one the policy accepts. */
+function stepTdiState(c: VerifyContext): Step {
+  const s = new StepBuilder('tdi_state')
+  const name = tdiStateName(c.tsm.tdi_state)
+  s.check('state', c.policy.accepted_tdi_states.includes(name), `TDI is ${name}${c.policy.accepted_tdi_states.includes(name) ? '' : ` (need ${c.policy.accepted_tdi_states.join(' or ')})`}`)
+  return s.done(`TDI is ${name}`)
+}
+
+/** Parse the measurements object and the VCA once, for the steps that need them. */
+function parseObjects(c: VerifyContext): void {
   try {
-    const split = splitMeasurementsObject(obj(EvidenceObject.MEASUREMENTS) ?? Buffer.alloc(0))
-    reqBytes = split.request
-    rspBytes = split.response
-    if (reqBytes) req = parseGetMeasurements(reqBytes)
+    const split = splitMeasurementsObject(c.obj(EvidenceObject.MEASUREMENTS) ?? Buffer.alloc(0))
+    c.reqBytes = split.request
+    c.rspBytes = split.response
+    if (c.reqBytes) c.req = parseGetMeasurements(c.reqBytes)
   } catch (error) {
-    parseErr = (error as Error).message
+    c.parseErr = (error as Error).message
   }
-  let vca: VcaInfo | undefined
-  let vcaErr: string | undefined
   try {
-    vca = parseVca(obj(EvidenceObject.VCA) ?? Buffer.alloc(0))
+    c.vca = parseVca(c.obj(EvidenceObject.VCA) ?? Buffer.alloc(0))
   } catch (error) {
-    vcaErr = (error as Error).message
+    c.vcaErr = (error as Error).message
   }
-  // 3. freshness
-  {
-    const s = new StepBuilder('freshness')
-    const want = input.expected_nonce ?? ev.nonce
-    if (!req) s.check('request', false, parseErr ?? 'no GET_MEASUREMENTS request in the measurements object (nonce cannot be checked)')
-    else {
-      s.check('signature_requested', req.signature_requested, req.signature_requested ? 'signed measurements requested' : 'unsigned GET_MEASUREMENTS carries no nonce')
-      s.check('nonce', req.nonce.equals(want), req.nonce.equals(want) ? `requester nonce ${want.toString('hex').slice(0, 16)}… is ours` : `requester nonce ${req.nonce.toString('hex').slice(0, 16)}… is not the verifier's ${want.toString('hex').slice(0, 16)}… (stale or replayed)`)
+  c.baseHash = c.vca ? baseHashName(c.vca.base_hash_sel) : undefined
+}
+
+/** Step 3: GET_MEASUREMENTS carries the verifier's nonce. */
+function stepFreshness(c: VerifyContext): Step {
+  const s = new StepBuilder('freshness')
+  const want = c.input.expected_nonce ?? c.ev.nonce
+  if (!c.req) s.check('request', false, c.parseErr ?? 'no GET_MEASUREMENTS request in the measurements object (nonce cannot be checked)')
+  else {
+    s.check('signature_requested', c.req.signature_requested, c.req.signature_requested ? 'signed measurements requested' : 'unsigned GET_MEASUREMENTS carries no nonce')
+    s.check('nonce', c.req.nonce.equals(want), c.req.nonce.equals(want) ? `requester nonce ${want.toString('hex').slice(0, 16)}… is ours` : `requester nonce ${c.req.nonce.toString('hex').slice(0, 16)}… is not the verifier's ${want.toString('hex').slice(0, 16)}… (stale or replayed)`)
+  }
+  return s.done(`GET_MEASUREMENTS carries the verifier's nonce${c.input.expected_nonce ? '' : ' (as recorded in the bundle)'}`)
+}
+
+/** Step 4: the certificate chain ends in a pinned anchor (given, or the CoRIM identity triples). */
+function stepCertChain(c: VerifyContext): Step {
+  const s = new StepBuilder('cert_chain')
+  const anchors = c.input.anchors ?? c.input.reference.comids.flatMap((m) => m.identity.flatMap((i) => i.anchors))
+  const certs = c.obj(EvidenceObject.CERT0)
+  if (!certs) s.check('present', false, 'cert0 object missing')
+  else {
+    c.chain = verifyCertChain(certs, {anchors, at: c.input.at, hashAlg: c.baseHash, baseAsym: c.vca?.base_asym_sel})
+    for (const k of c.chain.checks) s.check(k.name, k.ok, k.detail)
+  }
+  return s.done(`${c.chain?.certs.length ?? 0} certificates, anchored at ${c.chain?.anchor ?? '?'}`)
+}
+
+/** Step 5: the negotiated SPDM parameters are ones the policy allows. */
+function stepNegotiated(c: VerifyContext): Step {
+  const s = new StepBuilder('negotiated')
+  const vca = c.vca
+  if (!vca) s.check('vca', false, `VCA does not parse: ${c.vcaErr}`)
+  else {
+    const min = parseVersion(c.policy.min_spdm_version)
+    s.check('version', vca.version >= min && vca.versions.some((v) => v >> 8 === vca.version), `SPDM ${versionByteString(vca.version)} negotiated (minimum ${c.policy.min_spdm_version})`)
+    const measCap = vca.responder_flags & SpdmCapFlag.MEAS_CAP_MASK
+    s.check('meas_cap', measCap === SpdmCapFlag.MEAS_CAP_SIG, measCap === SpdmCapFlag.MEAS_CAP_SIG ? 'responder signs measurements (MEAS_CAP=10b)' : `MEAS_CAP 0x${measCap.toString(16)} is not "signed"`)
+    const asym = baseAsymName(vca.base_asym_sel)
+    s.check('base_asym', c.policy.allowed_base_asym.includes(asym), `BaseAsym ${asym}`)
+    s.check('base_hash', c.baseHash !== undefined && c.policy.allowed_base_hash.includes(c.baseHash), `BaseHash ${c.baseHash ?? '0x' + vca.base_hash_sel.toString(16)}`)
+    const mh = measHashName(vca.measurement_hash_algo)
+    c.measHash = mh && mh !== 'raw' ? mh : undefined
+    s.check('measurement_hash', c.measHash !== undefined && c.policy.allowed_measurement_hash.includes(c.measHash), `MeasurementHashAlgo ${mh ?? '0x' + vca.measurement_hash_algo.toString(16)}`)
+    s.check('measurement_spec', vca.measurement_spec === SPDM_MEAS_SPEC_DMTF, `MeasurementSpecification ${vca.measurement_spec === SPDM_MEAS_SPEC_DMTF ? 'DMTF' : '0x' + vca.measurement_spec.toString(16)}`)
+    c.sigSize = asymSignatureSize(vca.base_asym_sel)
+    if (c.req) s.check('request_version', c.req.header.version === vca.version, `GET_MEASUREMENTS version ${versionByteString(c.req.header.version)}`)
+    if (c.req) s.check('slot', c.req.slot_id === 0, `slot ${c.req.slot_id} (chain object is CERT0)`)
+  }
+  return s.done(vca ? `SPDM ${versionByteString(vca.version)}, ${baseAsymName(vca.base_asym_sel)}, ${c.baseHash}, measurements ${c.measHash}` : '')
+}
+
+/** Step 6: MEASUREMENTS is signed by the leaf key over prefix ‖ Hash(L1/L2). */
+function stepMeasurementSignature(c: VerifyContext): Step {
+  const s = new StepBuilder('measurement_signature')
+  const {vca, sigSize, baseHash} = c
+  if (!c.rspBytes || !vca || !sigSize || !baseHash) s.check('inputs', false, c.parseErr ?? c.vcaErr ?? 'measurements or negotiated algorithms unusable')
+  else {
+    try {
+      c.meas = parseMeasurementsResponse(c.rspBytes, sigSize)
+      s.check('parse', true, `${c.meas.number_of_blocks} blocks, ${c.meas.record.length}-byte record`)
+    } catch (error) {
+      s.check('parse', false, `MEASUREMENTS does not parse: ${(error as Error).message}`)
     }
-    steps.push(s.done(`GET_MEASUREMENTS carries the verifier's nonce${input.expected_nonce ? '' : ' (as recorded in the bundle)'}`))
-  }
-  const baseHash = vca ? baseHashName(vca.base_hash_sel) : undefined
-  // 4. certificate chain
-  let chain: ChainResult | undefined
-  {
-    const s = new StepBuilder('cert_chain')
-    const anchors = input.anchors ?? input.reference.comids.flatMap((c) => c.identity.flatMap((i) => i.anchors))
-    const certs = obj(EvidenceObject.CERT0)
-    if (!certs) s.check('present', false, 'cert0 object missing')
-    else {
-      chain = verifyCertChain(certs, {anchors, at: input.at, hashAlg: baseHash, baseAsym: vca?.base_asym_sel})
-      for (const c of chain.checks) s.check(c.name, c.ok, c.detail)
-    }
-    steps.push(s.done(`${chain?.certs.length ?? 0} certificates, anchored at ${chain?.anchor ?? '?'}`))
-  }
-  // 5. negotiated parameters
-  let sigSize: number | undefined
-  let measHash: HashName | undefined
-  {
-    const s = new StepBuilder('negotiated')
-    if (!vca) s.check('vca', false, `VCA does not parse: ${vcaErr}`)
-    else {
-      const min = parseVersion(policy.min_spdm_version)
-      s.check('version', vca.version >= min && vca.versions.some((v) => v >> 8 === vca!.version), `SPDM ${versionByteString(vca.version)} negotiated (minimum ${policy.min_spdm_version})`)
-      const measCap = vca.responder_flags & SpdmCapFlag.MEAS_CAP_MASK
-      s.check('meas_cap', measCap === SpdmCapFlag.MEAS_CAP_SIG, measCap === SpdmCapFlag.MEAS_CAP_SIG ? 'responder signs measurements (MEAS_CAP=10b)' : `MEAS_CAP 0x${measCap.toString(16)} is not "signed"`)
-      const asym = baseAsymName(vca.base_asym_sel)
-      s.check('base_asym', policy.allowed_base_asym.includes(asym), `BaseAsym ${asym}`)
-      s.check('base_hash', baseHash !== undefined && policy.allowed_base_hash.includes(baseHash), `BaseHash ${baseHash ?? '0x' + vca.base_hash_sel.toString(16)}`)
-      const mh = measHashName(vca.measurement_hash_algo)
-      measHash = mh && mh !== 'raw' ? mh : undefined
-      s.check('measurement_hash', measHash !== undefined && policy.allowed_measurement_hash.includes(measHash), `MeasurementHashAlgo ${mh ?? '0x' + vca.measurement_hash_algo.toString(16)}`)
-      s.check('measurement_spec', vca.measurement_spec === SPDM_MEAS_SPEC_DMTF, `MeasurementSpecification ${vca.measurement_spec === SPDM_MEAS_SPEC_DMTF ? 'DMTF' : '0x' + vca.measurement_spec.toString(16)}`)
-      sigSize = asymSignatureSize(vca.base_asym_sel)
-      if (req) s.check('request_version', req.header.version === vca.version, `GET_MEASUREMENTS version ${versionByteString(req.header.version)}`)
-      if (req) s.check('slot', req.slot_id === 0, `slot ${req.slot_id} (chain object is CERT0)`)
-    }
-    steps.push(s.done(vca ? `SPDM ${versionByteString(vca.version)}, ${baseAsymName(vca.base_asym_sel)}, ${baseHash}, measurements ${measHash}` : ''))
-  }
-  // 6. measurement signature
-  let meas: MeasurementsResponse | undefined
-  {
-    const s = new StepBuilder('measurement_signature')
-    if (!rspBytes || !vca || !sigSize || !baseHash) s.check('inputs', false, parseErr ?? vcaErr ?? 'measurements or negotiated algorithms unusable')
-    else {
-      try {
-        meas = parseMeasurementsResponse(rspBytes, sigSize)
-        s.check('parse', true, `${meas.number_of_blocks} blocks, ${meas.record.length}-byte record`)
-      } catch (error) {
-        s.check('parse', false, `MEASUREMENTS does not parse: ${(error as Error).message}`)
+    const meas = c.meas
+    if (meas) {
+      s.check('response_version', meas.header.version === vca.version, `MEASUREMENTS version ${versionByteString(meas.header.version)}`)
+      s.check('slot', meas.slot_id === 0, `MEASUREMENTS slot ${meas.slot_id}`)
+      if (!c.reqBytes) s.check('transcript', false, 'no GET_MEASUREMENTS request: the L1/L2 transcript cannot be rebuilt')
+      else if (vca.version < SPDM_VERSION_12) s.check('transcript', false, `SPDM ${versionByteString(vca.version)} transcripts (no VCA) are not supported`)
+      else if (!c.chain?.leaf_key) s.check('leaf_key', false, 'no usable leaf key from the certificate chain')
+      else {
+        const l1l2 = measurementL1L2(vca.version, c.obj(EvidenceObject.VCA)!, c.reqBytes, meas.signed_part)
+        const ok = spdmVerifySignature(vca.base_asym_sel, baseHash, c.chain.leaf_key, measurementSigningMessage(vca.version, baseHash, l1l2), meas.signature)
+        s.check('signature', ok, ok ? `${baseAsymName(vca.base_asym_sel)} signature over prefix ‖ ${baseHash}(L1/L2) verifies with the leaf key` : 'signature over the L1/L2 transcript does NOT verify with the leaf key')
       }
-      if (meas) {
-        s.check('response_version', meas.header.version === vca.version, `MEASUREMENTS version ${versionByteString(meas.header.version)}`)
-        s.check('slot', meas.slot_id === 0, `MEASUREMENTS slot ${meas.slot_id}`)
-        if (!reqBytes) s.check('transcript', false, 'no GET_MEASUREMENTS request: the L1/L2 transcript cannot be rebuilt')
-        else if (vca.version < SPDM_VERSION_12) s.check('transcript', false, `SPDM ${versionByteString(vca.version)} transcripts (no VCA) are not supported`)
-        else if (!chain?.leaf_key) s.check('leaf_key', false, 'no usable leaf key from the certificate chain')
-        else {
-          const l1l2 = measurementL1L2(vca.version, obj(EvidenceObject.VCA)!, reqBytes, meas.signed_part)
-          const ok = spdmVerifySignature(vca.base_asym_sel, baseHash, chain.leaf_key, measurementSigningMessage(vca.version, baseHash, l1l2), meas.signature)
-          s.check('signature', ok, ok ? `${baseAsymName(vca.base_asym_sel)} signature over prefix ‖ ${baseHash}(L1/L2) verifies with the leaf key` : 'signature over the L1/L2 transcript does NOT verify with the leaf key')
-        }
-      }
     }
-    steps.push(s.done(`signed by the leaf key over ${obj(EvidenceObject.VCA)?.length ?? 0}+${reqBytes?.length ?? 0}+${meas?.signed_part.length ?? 0} transcript bytes`))
   }
-  // 7. reference values
-  const refs = referenceByIndex(input.reference)
-  {
-    const s = new StepBuilder('reference_values')
-    const sig = input.reference.signature
-    if (!sig) s.check('signed', !policy.require_signed_reference, policy.require_signed_reference ? 'reference values are unsigned but policy requires a signed CoRIM' : 'unsigned CoRIM')
-    else {
-      if (sig.status === 'invalid') {
-        s.authenticity()
-        s.check('signature', false, `CoRIM ${sig.alg_name} signature does NOT verify`)
-      } else if (sig.status === 'unchecked') s.check('signature', !policy.require_signed_reference, `CoRIM ${sig.alg_name} signature not checked (no signer key given)`)
-      else s.check('signature', true, `CoRIM ${sig.alg_name} signature verifies`)
-      if (sig.expired) s.check('signer_validity', policy.allow_expired_reference, `CoRIM signer validity ${sig.validity?.not_before} … ${sig.validity?.not_after} does not cover ${input.at.toISOString()}`)
+  return s.done(`signed by the leaf key over ${c.obj(EvidenceObject.VCA)?.length ?? 0}+${c.reqBytes?.length ?? 0}+${c.meas?.signed_part.length ?? 0} transcript bytes`)
+}
+
+/** Step 7: the reference values themselves (signature, environment, indices). */
+function stepReferenceValues(c: VerifyContext): Step {
+  const s = new StepBuilder('reference_values')
+  const {input, policy, ev, refs} = c
+  const sig = input.reference.signature
+  if (!sig) s.check('signed', !policy.require_signed_reference, policy.require_signed_reference ? 'reference values are unsigned but policy requires a signed CoRIM' : 'unsigned CoRIM')
+  else {
+    if (sig.status === 'invalid') {
+      s.authenticity()
+      s.check('signature', false, `CoRIM ${sig.alg_name} signature does NOT verify`)
+    } else if (sig.status === 'unchecked') s.check('signature', !policy.require_signed_reference, `CoRIM ${sig.alg_name} signature not checked (no signer key given)`)
+    else s.check('signature', true, `CoRIM ${sig.alg_name} signature verifies`)
+    if (sig.expired) s.check('signer_validity', policy.allow_expired_reference, `CoRIM signer validity ${sig.validity?.not_before} … ${sig.validity?.not_after} does not cover ${input.at.toISOString()}`)
+  }
+  const classId = `spdm:${ev.device.vendor_id.toString(16).padStart(4, '0')}:${ev.device.device_id.toString(16).padStart(4, '0')}`
+  const envs = input.reference.comids.flatMap((m) => m.reference.map((t) => t.environment))
+  const forDevice = envs.some((e) => e.class_id === undefined || e.class_id.type !== 'bytes' || !e.class_id.value.startsWith('spdm:') || e.class_id.value === classId)
+  s.check('environment', forDevice, forDevice ? `reference environment matches ${classId}` : `reference values are for ${envs.map((e) => e.class_id?.value).join(', ')}, not ${classId}`)
+  s.check('indices', refs.size > 0, `${refs.size} referenced measurement indices`)
+  return s.done(`${input.reference.kind}${input.reference.id ? ` ${input.reference.id}` : ''}: ${refs.size} indices${sig ? `, ${sig.alg_name} ${sig.status}` : ''}`)
+}
+
+/** Step 8: measurement content against the reference values. */
+function stepMeasurements(c: VerifyContext): Step {
+  const s = new StepBuilder('measurements')
+  if (!c.meas) s.check('parse', false, 'no parsed MEASUREMENTS response')
+  else {
+    s.check('content_changed', c.meas.content_changed !== 1, c.meas.content_changed === 1 ? 'responder reports measurements changed during the transcript' : 'no content change reported')
+    for (const k of appraiseMeasurements(c.meas.blocks, c.refs, {measHash: c.measHash, policy: c.policy})) s.check(k.name, k.ok, k.detail)
+  }
+  return s.done(`${c.meas?.blocks.length ?? 0} blocks match the reference values`)
+}
+
+/** Step 9: the interface report parses and fits the device's BARs and the policy. */
+function stepInterfaceReport(c: VerifyContext): Step {
+  const s = new StepBuilder('interface_report')
+  const raw = c.obj(EvidenceObject.REPORT)
+  let report: TdiReport | undefined
+  if (!raw) s.check('present', false, 'report object missing')
+  else {
+    try {
+      report = decodeTdiReport(raw)
+      s.check('parse', true, `${report.mmio_ranges.length} MMIO ranges, ${report.device_specific_info.length} bytes device-specific info`)
+    } catch (error) {
+      s.check('parse', false, `interface report does not parse: ${(error as Error).message}`)
     }
-    const classId = `spdm:${ev.device.vendor_id.toString(16).padStart(4, '0')}:${ev.device.device_id.toString(16).padStart(4, '0')}`
-    const envs = input.reference.comids.flatMap((c) => c.reference.map((t) => t.environment))
-    const forDevice = envs.some((e) => e.class_id === undefined || e.class_id.type !== 'bytes' || !e.class_id.value.startsWith('spdm:') || e.class_id.value === classId)
-    s.check('environment', forDevice, forDevice ? `reference environment matches ${classId}` : `reference values are for ${envs.map((e) => e.class_id?.value).join(', ')}, not ${classId}`)
-    s.check('indices', refs.size > 0, `${refs.size} referenced measurement indices`)
-    steps.push(s.done(`${input.reference.kind}${input.reference.id ? ` ${input.reference.id}` : ''}: ${refs.size} indices${sig ? `, ${sig.alg_name} ${sig.status}` : ''}`))
+    if (report) for (const k of checkInterfaceReport(report, c.ev.pci.bars, c.policy)) s.check(k.name, k.ok, k.detail)
   }
-  // 8. measurement content
-  {
-    const s = new StepBuilder('measurements')
-    if (!meas) s.check('parse', false, 'no parsed MEASUREMENTS response')
-    else {
-      s.check('content_changed', meas.content_changed !== 1, meas.content_changed === 1 ? 'responder reports measurements changed during the transcript' : 'no content change reported')
-      for (const c of appraiseMeasurements(meas.blocks, refs, {measHash, policy})) s.check(c.name, c.ok, c.detail)
-    }
-    steps.push(s.done(`${meas?.blocks.length ?? 0} blocks match the reference values`))
-  }
-  // 9. interface report
-  {
-    const s = new StepBuilder('interface_report')
-    const raw = obj(EvidenceObject.REPORT)
-    let report: TdiReport | undefined
-    if (!raw) s.check('present', false, 'report object missing')
-    else {
-      try {
-        report = decodeTdiReport(raw)
-        s.check('parse', true, `${report.mmio_ranges.length} MMIO ranges, ${report.device_specific_info.length} bytes device-specific info`)
-      } catch (error) {
-        s.check('parse', false, `interface report does not parse: ${(error as Error).message}`)
-      }
-      if (report) for (const c of checkInterfaceReport(report, ev.pci.bars, policy)) s.check(c.name, c.ok, c.detail)
-    }
-    steps.push(s.done(`${report?.mmio_ranges.length ?? 0} MMIO ranges inside the device's BARs`))
-  }
+  return s.done(`${report?.mmio_ranges.length ?? 0} MMIO ranges inside the device's BARs`)
+}
+
+/** The verdict from the steps: exit 3 if any authenticity step failed, else 6 for policy failures. */
+function buildVerdict(c: VerifyContext, steps: Step[]): Verdict {
   const failed = steps.filter((s) => s.status === 'fail')
   const auth = failed.some((s) => s.failure_exit === AUTH)
   const exit = failed.length === 0 ? ExitCode.OK : auth ? ExitCode.AUTHENTICITY : ExitCode.POLICY
@@ -513,10 +513,10 @@ export function verifyDeviceEvidence(input: VerifyInput): Verdict {
     status: failed.length === 0 ? 'verified' : auth ? 'authenticity_failed' : 'policy_violated',
     exit_code: exit,
     failed_steps: failed.map((s) => s.id),
-    device: ev.device,
+    device: c.ev.device,
     steps,
-    measurements: meas?.blocks.map((b) => {
-      const r = refs.get(b.index)
+    measurements: c.meas?.blocks.map((b) => {
+      const r = c.refs.get(b.index)
       return {
         index: b.index,
         type: blockTypeName(b),
@@ -528,3 +528,19 @@ export function verifyDeviceEvidence(input: VerifyInput): Verdict {
   }
 }
 
+/** Run every step and build the verdict. Never throws for bad evidence: failures are steps. */
+export function verifyDeviceEvidence(input: VerifyInput): Verdict {
+  const ev = input.evidence
+  const c: VerifyContext = {
+    input,
+    policy: {...defaultPolicy(), ...input.policy},
+    ev,
+    tsm: input.tsm ?? {...ev.tsm, source: 'the bundle (as read by the guest from the TSM)'},
+    obj: (k) => ev.objects.get(k),
+    refs: referenceByIndex(input.reference),
+  }
+  const steps = [stepTsmBinding(c), stepTdiState(c)]
+  parseObjects(c)
+  steps.push(stepFreshness(c), stepCertChain(c), stepNegotiated(c), stepMeasurementSignature(c), stepReferenceValues(c), stepMeasurements(c), stepInterfaceReport(c))
+  return buildVerdict(c, steps)
+}

@@ -22,12 +22,9 @@ import {
 } from '../abi/ghci.js'
 import {readNum, readUint, writeField} from '../abi/layout.js'
 import {TDREPORT_SIZE} from '../abi/tdreport.js'
-import {InputError, RefusedError, StateError} from '../errors.js'
+import {InputError, RefusedError} from '../errors.js'
 import {diffCounters, type TraceCounters} from '../machine/trace.js'
-import type {StateDoc} from '../util/state-doc.js'
-import {DmaPoolAllocator, DEFAULT_POOL_BYTES, restorePoolMemory, type DmaPoolState} from './alloc/dma-pool.js'
 import type {SharedBuffer, SharedBufferAllocator, StrategyName} from './alloc/interface.js'
-import {VmapMapGpaAllocator} from './alloc/vmap-mapgpa.js'
 import type {GuestTd} from './td.js'
 import {getTdReport} from './tdx-guest.js'
 
@@ -35,7 +32,7 @@ export type Completion = 'poll' | 'notify'
 
 /** Vector the driver registers with SetupEventNotifyInterrupt (the kernel's HYPERVISOR_CALLBACK_VECTOR). */
 export const DEFAULT_NOTIFY_VECTOR = 0xf3
-export const DEFAULT_STRATEGY: StrategyName = 'dma-pool'
+export const DEFAULT_STRATEGY: StrategyName = 'preshared-pool'
 
 export interface RequestQuoteOptions {
   completion?: Completion
@@ -61,7 +58,7 @@ export type QuoteInput = {reportData: Uint8Array} | {tdreport: Uint8Array}
 function writeHeader(alloc: SharedBufferAllocator, buf: SharedBuffer, tdreport: Buffer, td: GuestTd): void {
   // memset the whole buffer, then header + TDREPORT (the driver's sequence)
   alloc.write(buf, 0, Buffer.alloc(buf.bytes))
-  td.trace.add({kind: 'copy', layer: 'guest', name: 'memset shared buffer', count: buf.bytes})
+  td.trace.add({kind: 'copy', layer: 'guest', name: 'memset quote buffer', count: buf.bytes})
   const hdr = Buffer.alloc(GET_QUOTE_HEADER_SIZE)
   writeField(GET_QUOTE_HEADER, hdr, 'version', GET_QUOTE_CMD_VERSION)
   writeField(GET_QUOTE_HEADER, hdr, 'status', 0n)
@@ -71,8 +68,11 @@ function writeHeader(alloc: SharedBufferAllocator, buf: SharedBuffer, tdreport: 
   td.trace.add({kind: 'copy', layer: 'guest', name: 'copy header + TDREPORT in', count: GET_QUOTE_HEADER_SIZE + tdreport.length})
 }
 
-const readStatus = (alloc: SharedBufferAllocator, buf: SharedBuffer): bigint =>
-  readUint(GET_QUOTE_HEADER, alloc.read(buf, 0, GET_QUOTE_HEADER_SIZE), 'status')
+/** The status word as the CPU sees it (after a sync of the header for streaming DMA). */
+function readStatus(alloc: SharedBufferAllocator, buf: SharedBuffer): bigint {
+  alloc.syncForCpu(buf, 0, GET_QUOTE_HEADER_SIZE)
+  return readUint(GET_QUOTE_HEADER, alloc.read(buf, 0, GET_QUOTE_HEADER_SIZE), 'status')
+}
 
 /**
  * Wait for the host: sleep one poll interval and read the status word (the host works while the
@@ -139,12 +139,12 @@ export function requestQuote(td: GuestTd, alloc: SharedBufferAllocator, input: Q
       throw new InputError('BUFFER_TOO_SMALL', `a ${buf.bytes}-byte buffer cannot hold the header and the ${tdreport.length}-byte TDREPORT`)
     }
     writeHeader(alloc, buf, tdreport, td)
+    const deviceGpa = alloc.mapForDevice(buf)
     if (completion === 'notify' && td.ghci.notifyVector !== vector) td.ghci.setupEventNotifyInterrupt(vector)
-    const res = td.ghci.getQuote(buf.gpa, buf.bytes)
+    const res = td.ghci.getQuote(deviceGpa, buf.bytes)
     if (res.tdcall_status !== 0n || res.r10 !== TdVmCallStatus.SUCCESS) throw getQuoteCallFailed(res)
     const polls = waitForCompletion(td, alloc, buf, completion, limit, vector)
-    const header = alloc.read(buf, 0, GET_QUOTE_HEADER_SIZE)
-    const status = readUint(GET_QUOTE_HEADER, header, 'status')
+    const status = readStatus(alloc, buf)
     if (status === GetQuoteStatus.IN_FLIGHT) {
       keep = true
       alloc.abandon(buf)
@@ -154,6 +154,8 @@ export function requestQuote(td: GuestTd, alloc: SharedBufferAllocator, input: Q
       })
     }
     if (status !== GetQuoteStatus.SUCCESS) throw getQuoteStatusFailed(status)
+    alloc.syncForCpu(buf, 0, buf.bytes)
+    const header = alloc.read(buf, 0, GET_QUOTE_HEADER_SIZE)
     const outLen = readNum(GET_QUOTE_HEADER, header, 'out_len') // read once
     if (outLen > buf.bytes - GET_QUOTE_HEADER_SIZE) {
       throw new RefusedError('QUOTE_TOO_LARGE', `GetQuote: host reports a ${outLen}-byte quote, larger than the ${buf.bytes - GET_QUOTE_HEADER_SIZE} bytes the buffer holds`)
@@ -172,66 +174,6 @@ export function requestQuote(td: GuestTd, alloc: SharedBufferAllocator, input: Q
   return {...done, counters: diffCounters(before, td.trace.snapshot())}
 }
 
-// ---------------------------------------------------------------- doc.alloc
+// ---------------------------------------------------------------- doc.alloc (src/guest/alloc/doc.ts)
 
-/** This layer's section of the state document. */
-export interface AllocDoc {
-  dma_pool?: DmaPoolState
-  /** Quotes generated per strategy. */
-  quotes?: Partial<Record<StrategyName, number>>
-}
-
-export function allocDoc(doc: StateDoc): AllocDoc {
-  const a = doc.alloc
-  if (a === undefined) return {}
-  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new StateError('STATE_CORRUPT', "state section 'alloc' is corrupt; run 'tdxkit module reset'")
-  const pool = (a as AllocDoc).dma_pool
-  if (pool !== undefined && (typeof pool !== 'object' || !Number.isInteger(pool.base_pfn) || !Number.isInteger(pool.pool_bytes) || !Number.isInteger(pool.slot_bytes) || !Array.isArray(pool.abandoned))) {
-    throw new StateError('STATE_CORRUPT', "state section 'alloc.dma_pool' is corrupt; run 'tdxkit module reset'")
-  }
-  return a as AllocDoc
-}
-
-export interface AllocatorConfig {
-  strategy: StrategyName
-  /** dma-pool size (default: the persisted pool's, else 64 KiB). */
-  poolBytes?: number
-  /** dma-pool slot size (default: the persisted pool's, else 8 KiB). */
-  slotBytes?: number
-}
-
-/**
- * The allocator for this run. A dma-pool comes back from doc.alloc (no conversion) unless its
- * geometry changes, in which case the old pool is released and a new one converted.
- */
-export function openAllocator(td: GuestTd, doc: StateDoc, cfg: AllocatorConfig): SharedBufferAllocator {
-  const saved = allocDoc(doc).dma_pool
-  if (cfg.strategy === 'vmap-mapgpa') {
-    // A pool converted by earlier runs is still part of this TD's memory.
-    if (saved) restorePoolMemory(td.memory, saved)
-    return new VmapMapGpaAllocator(td)
-  }
-  let pool: DmaPoolAllocator
-  if (saved) {
-    pool = new DmaPoolAllocator(td, {state: saved})
-    pool.init()
-    const wantPool = cfg.poolBytes ?? saved.pool_bytes
-    const wantSlot = cfg.slotBytes ?? saved.slot_bytes
-    if (wantPool !== saved.pool_bytes || wantSlot !== saved.slot_bytes) {
-      pool.destroy()
-      pool = new DmaPoolAllocator(td, {poolBytes: wantPool, slotBytes: wantSlot})
-    }
-  } else {
-    pool = new DmaPoolAllocator(td, {poolBytes: cfg.poolBytes ?? DEFAULT_POOL_BYTES, slotBytes: cfg.slotBytes})
-  }
-  pool.init()
-  return pool
-}
-
-/** Persist what the allocator keeps across runs. */
-export function saveAllocator(doc: StateDoc, alloc: SharedBufferAllocator, quotes = 0): void {
-  const a: AllocDoc = {...allocDoc(doc)}
-  if (alloc instanceof DmaPoolAllocator && alloc.initialized) a.dma_pool = alloc.state()
-  if (quotes > 0) a.quotes = {...a.quotes, [alloc.strategy]: (a.quotes?.[alloc.strategy] ?? 0) + quotes}
-  doc.alloc = a
-}
+export {allocDoc, openAllocator, saveAllocator, type AllocDoc, type AllocatorConfig} from './alloc/doc.js'

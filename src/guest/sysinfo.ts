@@ -5,46 +5,25 @@
  * kernel) and `rdall` (TDH.SYS.RDALL metadata lists, a handful of SEAMCALLs).
  *
  * A field the module lacks (TDX_METADATA_FIELD_ID_INCORRECT) leaves the member absent (undefined),
- * never zero — unless the member is required, which is an error. A module without NO_RBP_MOD is
- * rejected as the kernel does.
+ * never zero — unless the member is required, which is an error. "Required" is what the kernel
+ * reads unconditionally (arch/x86/virt/vmx/tdx/tdx_global_metadata.c): features and tdmr since
+ * v6.14, td_ctrl and td_conf — MAX_VCPUS_PER_TD included — since v6.16, the version since 2026. A
+ * module without NO_RBP_MOD is rejected as the kernel does (v6.14, 6f5c71cc42d4).
+ *
+ * One documented simplification: a TDX module 1.0 (the tdx-1.0 profile) has no MAX_VCPUS_PER_TD
+ * and a real 1.0 module cannot be read by TDH.SYS.RD at all (the kernel's first read fails,
+ * canonical/tdx #331); the simulator serves its 1.0 values through TDH.SYS.RD, reports
+ * max_vcpus_per_td absent and says in `kernel_refuses` that a v6.16+ kernel would not initialise it.
  */
 import {RefusedError, TdxkitError, ExitCode} from '../errors.js'
 import {GLOBAL_FIELDS, MD_FIELD_ID_NA, TDX_FEATURES0_NO_RBP_MOD, elementSizeBytes, featureNames, type GlobalFieldName} from '../abi/fields.js'
 import {decodeMetadataList, MD_LIST_PAGE_SIZE} from '../abi/metadata.js'
 import {SeamcallLeaf, encodeLeaf} from '../abi/tdcall.js'
 import {TDX_METADATA_FIELD_ID_INCORRECT, TDX_SUCCESS, describeStatus, statusCode, statusHex} from '../abi/status.js'
+import type {TdxSysInfo} from '../module/sysinfo.js'
 import type {SimTdxModule} from '../module/tdcall.js'
 
-export interface TdxSysInfo {
-  version: {
-    major_version: number
-    minor_version: number
-    update_version: number
-    internal_version?: number
-    build_num?: number
-    build_date?: number
-  }
-  features: {tdx_features0: bigint}
-  tdmr: {
-    max_tdmrs: number
-    max_reserved_per_tdmr: number
-    pamt_4k_entry_size: number
-    pamt_2m_entry_size: number
-    pamt_1g_entry_size: number
-  }
-  td_ctrl: {tdr_base_size: number; tdcs_base_size: number; tdvps_base_size: number}
-  td_conf: {
-    attributes_fixed0: bigint
-    attributes_fixed1: bigint
-    xfam_fixed0: bigint
-    xfam_fixed1: bigint
-    num_cpuid_config: number
-    max_vcpus_per_td?: number
-    cpuid_config_leaves: readonly bigint[]
-    cpuid_config_values: ReadonlyArray<readonly bigint[]>
-  }
-  cmr: {num_cmrs?: number; cmr_base?: readonly bigint[]; cmr_size?: readonly bigint[]}
-}
+export type {TdxSysInfo} from '../module/sysinfo.js'
 
 export type SysInfoMethod = 'rd' | 'rdall'
 
@@ -59,6 +38,8 @@ interface MemberSpec {
   width?: number
   /** Kernel's array capacity (count above it is rejected, as the kernel does with -EINVAL). */
   capacity?: number
+  /** Required, but a 1.0 module (which never had it) is reported instead of refused. */
+  absentIn10?: boolean
 }
 
 /** THE table: field id → struct member. Order = read order. */
@@ -83,7 +64,7 @@ export const SYSINFO_MEMBERS: readonly MemberSpec[] = [
   {path: 'td_conf.xfam_fixed0', field: 'XFAM_FIXED0', required: true},
   {path: 'td_conf.xfam_fixed1', field: 'XFAM_FIXED1', required: true},
   {path: 'td_conf.num_cpuid_config', field: 'NUM_CPUID_CONFIG', required: true},
-  {path: 'td_conf.max_vcpus_per_td', field: 'MAX_VCPUS_PER_TD'},
+  {path: 'td_conf.max_vcpus_per_td', field: 'MAX_VCPUS_PER_TD', required: true, absentIn10: true},
   {path: 'td_conf.cpuid_config_leaves', field: 'CPUID_CONFIG_LEAVES', countFrom: 'td_conf.num_cpuid_config', capacity: 128, required: true},
   {path: 'td_conf.cpuid_config_values', field: 'CPUID_CONFIG_VALUES', countFrom: 'td_conf.num_cpuid_config', width: 2, capacity: 128, required: true},
   {path: 'cmr.num_cmrs', field: 'NUM_CMRS'},
@@ -98,6 +79,8 @@ export interface SysInfoReadResult {
   seamcalls: number
   /** Member paths the module does not have. */
   absent: string[]
+  /** Why a v6.16+ kernel would refuse this module although the simulator read it (tdx-1.0 only). */
+  kernel_refuses?: string
 }
 
 type Lookup = (id: bigint) => bigint | undefined
@@ -113,13 +96,14 @@ function deepFreeze<T>(o: T): T {
 const scalar = (id: bigint, v: bigint): number | bigint => (elementSizeBytes(id) < 8 ? Number(v) : v)
 
 /** Fill a TdxSysInfo from any field reader, driven by SYSINFO_MEMBERS. */
-function fill(lookup: Lookup): {info: TdxSysInfo; absent: string[]} {
+function fill(lookup: Lookup): {info: TdxSysInfo; absent: string[]; kernelRefuses?: string} {
   const groups: Record<string, Record<string, unknown>> = {version: {}, features: {}, tdmr: {}, td_ctrl: {}, td_conf: {}, cmr: {}}
   const get = (path: string) => {
     const [g, m] = path.split('.')
     return groups[g][m]
   }
   const absent: string[] = []
+  let kernelRefuses: string | undefined
   for (const spec of SYSINFO_MEMBERS) {
     const [g, m] = spec.path.split('.')
     const base = GLOBAL_FIELDS[spec.field].id
@@ -151,6 +135,12 @@ function fill(lookup: Lookup): {info: TdxSysInfo; absent: string[]} {
       }
     }
     if (value === undefined) {
+      const v = groups.version
+      if (spec.required && spec.absentIn10 && v.major_version === 1 && v.minor_version === 0) {
+        kernelRefuses = `a TDX module 1.0 has no ${spec.field}, which Linux v6.16+ reads unconditionally (and a real 1.0 module fails the first TDH.SYS.RD); the simulator reads its 1.0 values anyway`
+        absent.push(spec.path)
+        continue
+      }
       if (spec.required) {
         throw new TdxkitError('SYSINFO_FIELD_MISSING', `TDX module metadata lacks required field ${spec.field} (${spec.path}); the kernel would refuse to initialize this module`, {
           exit: ExitCode.REFUSED,
@@ -161,7 +151,7 @@ function fill(lookup: Lookup): {info: TdxSysInfo; absent: string[]} {
     }
     groups[g][m] = value
   }
-  return {info: groups as unknown as TdxSysInfo, absent}
+  return {info: groups as unknown as TdxSysInfo, absent, ...(kernelRefuses ? {kernelRefuses} : {})}
 }
 
 function seamcallRefused(what: string, status: bigint): RefusedError {
@@ -196,14 +186,14 @@ export function readSysInfo(module: SimTdxModule, method: SysInfoMethod = 'rd'):
     } while (next !== MD_FIELD_ID_NA)
     lookup = (id) => all.get(id)
   }
-  const {info, absent} = fill(lookup)
+  const {info, absent, kernelRefuses} = fill(lookup)
   if ((info.features.tdx_features0 & TDX_FEATURES0_NO_RBP_MOD) === 0n) {
     throw new RefusedError(
       'NO_RBP_MOD',
       `TDX module lacks NO_RBP_MOD (TDX_FEATURES0 = 0x${info.features.tdx_features0.toString(16)}, bit 18 clear): frame pointer (RBP) clobber bug present, upgrade the TDX module — the kernel refuses to initialize it`,
     )
   }
-  return {sysinfo: deepFreeze(info), method, seamcalls: module.counts.seamcall - before, absent}
+  return {sysinfo: deepFreeze(info), method, seamcalls: module.counts.seamcall - before, absent, ...(kernelRefuses ? {kernel_refuses: kernelRefuses} : {})}
 }
 
 const cache = new WeakMap<SimTdxModule, Readonly<TdxSysInfo>>()

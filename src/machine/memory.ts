@@ -499,6 +499,24 @@ export class PageAllocator {
     throw new MemoryFault('OUT_OF_MEMORY', `no ${pages} contiguous free pages (aligned to ${al}) in guest RAM`, 0n)
   }
 
+  /**
+   * Allocate `pages` contiguous pages at the highest free address, aligned to `align` pages
+   * (default 1): memblock's default top-down placement of early boot allocations
+   * (mm/memblock.c memblock_find_in_range_node, top-down unless bottom-up was requested).
+   */
+  allocTopDown(pages: number, align = 1): number {
+    if (!Number.isInteger(pages) || pages <= 0) throw new MemoryFault('BAD_PAGE_COUNT', `cannot allocate ${pages} pages`, 0n)
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const [start, len] = this.free[i]
+      const s = Math.floor((start + len - pages) / align) * align
+      if (s >= start) {
+        this.take(s, pages)
+        return s
+      }
+    }
+    throw new MemoryFault('OUT_OF_MEMORY', `no ${pages} contiguous free pages (aligned to ${align}) in guest RAM`, 0n)
+  }
+
   /** Mark a known run as allocated (restoring persisted allocations); it must be free. */
   reserve(pfn: number, pages: number): void {
     const ext = this.free.find(([s, l]) => pfn >= s && pfn + pages <= s + l)

@@ -48,9 +48,20 @@ export type OpKind =
   | 'accept'
   /** Bytes copied into or out of a shared buffer (`count` bytes). */
   | 'copy'
-  /** dma-pool slot taken / returned. */
+  /** Pre-shared pool slot taken / returned; SWIOTLB slots released (swiotlb_release_slots). */
   | 'slot_alloc'
   | 'slot_free'
+  /** SWIOTLB slot search (swiotlb_area_find_slots): `count` slots examined under the area lock. */
+  | 'slot_search'
+  /** SWIOTLB bounce copy (swiotlb_bounce): `count` bytes between the original buffer and its slots. */
+  | 'bounce'
+  /** DMA API: a streaming mapping made / torn down (dma_map_single / dma_unmap_single). */
+  | 'dma_map'
+  | 'dma_unmap'
+  /** A driver lock taken / released (e.g. tdx-guest's quote_lock). */
+  | 'lock'
+  /** A driver / device registration step (platform device for the DMA API, misc device, …). */
+  | 'device'
   /** Shared-buffer lifetime: `count` bytes became shared / private (memory held shared). */
   | 'shared_delta'
   /** Guest slept one poll interval and read the status word. */
@@ -62,7 +73,7 @@ export type OpKind =
   /** One quote request started / finished (for per-request accounting). */
   | 'request_begin'
   | 'request_end'
-  /** dma-pool had no free slot. */
+  /** A pool had no free slot (pre-shared pool, SWIOTLB "swiotlb buffer is full", busy quote buffer). */
   | 'pool_exhausted'
   /** Pages deliberately leaked after a failed conversion. */
   | 'leak'
@@ -84,6 +95,8 @@ export interface TraceEvent {
   status_name?: string
   gpa?: bigint
   detail?: string
+  /** When the operation happens in the TD's life: at boot (e.g. the SWIOTLB conversion) or driver init. */
+  phase?: 'boot' | 'init'
 }
 
 export interface TraceCounters {
@@ -123,6 +136,13 @@ export interface TraceCounters {
   slot_frees: number
   /** slot_allocs + slot_frees. */
   slot_ops: number
+  /** SWIOTLB slot searches, and the slots they examined. */
+  slot_searches: number
+  slots_scanned: number
+  /** SWIOTLB bounce copies (bytes). */
+  bounce_bytes: number
+  dma_maps: number
+  dma_unmaps: number
   polls: number
   notifies: number
   quotes_generated: number
@@ -168,6 +188,11 @@ export const emptyCounters = (): TraceCounters => ({
   slot_allocs: 0,
   slot_frees: 0,
   slot_ops: 0,
+  slot_searches: 0,
+  slots_scanned: 0,
+  bounce_bytes: 0,
+  dma_maps: 0,
+  dma_unmaps: 0,
   polls: 0,
   notifies: 0,
   quotes_generated: 0,
@@ -213,8 +238,23 @@ export class OpTrace {
     }
   }
 
+  /** Stamped on every event added while set (see `during`). */
+  private phase?: TraceEvent['phase']
+
+  /** Run `fn` with every event it causes (guest, module and host alike) stamped with `phase`. */
+  during<T>(phase: NonNullable<TraceEvent['phase']>, fn: () => T): T {
+    const outer = this.phase
+    this.phase = phase
+    try {
+      return fn()
+    } finally {
+      this.phase = outer
+    }
+  }
+
   add(input: TraceInput): TraceEvent {
     const e: TraceEvent = {seq: ++this.seq, ...input}
+    if (this.phase && e.phase === undefined) e.phase = this.phase
     count(this.counters, e)
     if (this.record) {
       if (this.events.length < this.maxEvents) this.events.push(e)
@@ -326,6 +366,19 @@ function count(c: TraceCounters, e: TraceEvent): void {
       c.slot_frees++
       c.slot_ops++
       break
+    case 'slot_search':
+      c.slot_searches++
+      c.slots_scanned += n
+      break
+    case 'bounce':
+      c.bounce_bytes += n
+      break
+    case 'dma_map':
+      c.dma_maps++
+      break
+    case 'dma_unmap':
+      c.dma_unmaps++
+      break
     case 'shared_delta': {
       // count carries a signed byte delta
       c.shared_bytes_now += e.count ?? 0
@@ -361,7 +414,7 @@ function count(c: TraceCounters, e: TraceEvent): void {
 
 /** One human line per event (what `quote generate --trace` prints). */
 export function formatEvent(e: TraceEvent): string {
-  const parts: string[] = [String(e.seq).padStart(4), e.layer.padEnd(8), e.name]
+  const parts: string[] = [String(e.seq).padStart(4), e.layer.padEnd(8), e.phase ? `[${e.phase}] ${e.name}` : e.name]
   if (e.gpa !== undefined) parts.push(`gpa=0x${e.gpa.toString(16)}`)
   if (e.level) parts.push(`level=${e.level}`)
   if (e.count !== undefined && e.kind !== 'tdcall' && e.kind !== 'tdvmcall') parts.push(`n=${e.count}`)
@@ -384,5 +437,6 @@ export function eventToJson(e: TraceEvent): Record<string, unknown> {
     ...(e.status !== undefined ? {status: '0x' + e.status.toString(16), status_name: e.status_name} : {}),
     ...(e.gpa !== undefined ? {gpa: '0x' + e.gpa.toString(16)} : {}),
     ...(e.detail ? {detail: e.detail} : {}),
+    ...(e.phase ? {phase: e.phase} : {}),
   }
 }

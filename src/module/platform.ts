@@ -28,11 +28,22 @@ export const DEFAULT_TD_VCPUS = 2
 
 const zeros = (n: number) => '00'.repeat(n)
 
+/** The TD configuration a platform is created with (validated by src/module/td-create.ts). */
+export interface TdShape {
+  vcpus?: number
+  max_vcpus?: number
+  attributes?: bigint
+  xfam?: bigint
+  memory_bytes?: number
+}
+
 export interface CreatePlatformOptions {
   profile: ProfileName
   seed: string
   /** Override TDX_FEATURES0 (e.g. to simulate an old module without NO_RBP_MOD). */
   features0?: bigint
+  /** The TD's configuration (defaults: 2 vCPUs, SEPT_VE_DISABLE, DEFAULT_TD_XFAM, 2 GiB). */
+  td?: TdShape
 }
 
 /** A fresh state document holding a platform (module + TD + empty event list; devices are the app's). */
@@ -59,8 +70,8 @@ export function createPlatformDoc(opts: CreatePlatformOptions): PlatformDoc {
       reportmac_key: deriveBytes(opts.seed, 'module/reportmac-key', 32).toString('hex'),
     },
     td: {
-      attributes: hex64(DEFAULT_TD_ATTRIBUTES),
-      xfam: hex64(DEFAULT_TD_XFAM),
+      attributes: hex64(opts.td?.attributes ?? DEFAULT_TD_ATTRIBUTES),
+      xfam: hex64(opts.td?.xfam ?? DEFAULT_TD_XFAM),
       mrtd: computeMrtd(simulatedTdImage(opts.seed)).toString('hex'),
       mrconfigid: zeros(MEASUREMENT_SIZE),
       mrowner: zeros(MEASUREMENT_SIZE),
@@ -68,9 +79,9 @@ export function createPlatformDoc(opts: CreatePlatformOptions): PlatformDoc {
       servtd_hash: zeros(MEASUREMENT_SIZE),
       rtmr: [zeros(MEASUREMENT_SIZE), zeros(MEASUREMENT_SIZE), zeros(MEASUREMENT_SIZE), zeros(MEASUREMENT_SIZE)],
       gpaw: def.gpaw,
-      num_vcpus: DEFAULT_TD_VCPUS,
-      max_vcpus: DEFAULT_TD_VCPUS,
-      memory_bytes: DEFAULT_TD_MEMORY_BYTES,
+      num_vcpus: opts.td?.vcpus ?? DEFAULT_TD_VCPUS,
+      max_vcpus: opts.td?.max_vcpus ?? opts.td?.vcpus ?? DEFAULT_TD_VCPUS,
+      memory_bytes: opts.td?.memory_bytes ?? DEFAULT_TD_MEMORY_BYTES,
     },
     events: [],
   }
@@ -103,6 +114,3 @@ export function verifyTdReportMac(doc: StateDoc, tdreport: Uint8Array): boolean 
   return checkReportMac(Buffer.from(doc.module.reportmac_key, 'hex'), tdreport)
 }
 
-// Compatibility for code written against the pre-issue-13 layout (to be removed after the merge):
-// opening, creating and saving the platform in the state directory now lives in src/app/platform.ts.
-export {ensurePlatform, initPlatform, withPlatform} from '../app/platform.js'

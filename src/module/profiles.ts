@@ -6,9 +6,12 @@
  *                MAX_VCPUS_PER_TD fields). Real 1.0 modules only had TDH.SYS.INFO; the simulator
  *                serves the 1.0 values through TDH.SYS.RD so the same reader works (documented
  *                simplification), and sets NO_RBP_MOD so the kernel-style reader accepts it.
- * - tdx-1.5:     module 1.5 field set (global_sys_fields_lookup.c of TDX_1.5.01): everything in
- *                GLOBAL_FIELDS except MAX_VCPUS_PER_TD, which only later modules have.
- * - tdx-connect: 1.5 plus the later fields (MAX_VCPUS_PER_TD) and TDISP devices; reports as 2.0.
+ * - tdx-1.5:     a late module 1.5 (1.5.06): the 1.5 field set (global_sys_fields_lookup.c) plus
+ *                MAX_VCPUS_PER_TD (576, the module constant). The TDX_1.5.01 snapshot lacked that
+ *                field, but Linux v6.16+ reads it unconditionally and the profile already claims
+ *                NO_RBP_MOD, a late-1.5 feature v6.14+ requires: a module the kernel initialises
+ *                has both (issue 16; first release with the field UNCONFIRMED).
+ * - tdx-connect: 1.5 plus TDISP devices; reports as 2.0.
  *
  * Values are plausible simulated numbers, not copied from any particular Intel release.
  */
@@ -54,6 +57,9 @@ interface ProfileDef extends ProfileInfo {
   tdvpsBaseSize: number
 }
 
+/** MAX_VCPUS_PER_TD as the intel/tdx-module source defines it (checked by TDH.MNG.INIT). */
+export const MODULE_MAX_VCPUS_PER_TD = 576
+
 const BASE_FIELDS: readonly GlobalFieldName[] = [
   'VENDOR_ID', 'BUILD_DATE', 'BUILD_NUM', 'MINOR_VERSION', 'MAJOR_VERSION', 'UPDATE_VERSION', 'INTERNAL_VERSION',
   'SYS_ATTRIBUTES', 'NUM_TDX_FEATURES', 'TDX_FEATURES0',
@@ -87,12 +93,13 @@ const PROFILES: Readonly<Record<ProfileName, ProfileDef>> = {
     version: {major_version: 1, minor_version: 5, update_version: 6, internal_version: 0, build_num: 0x02e8, build_date: 20240725},
     features0: FEATURES_15,
     guestSysRd: true,
-    fields: FIELDS_15,
+    fields: [...FIELDS_15, 'MAX_VCPUS_PER_TD'],
     cpusvn: '06061315030100030000000000000000',
     tcbSvnTail: [6],
     gpaw: 52,
     attributesFixed0: (1n << 0n) | (1n << 28n) | (1n << 29n) | (1n << 30n) | (1n << 63n),
     numCpuidConfig: 12,
+    maxVcpusPerTd: MODULE_MAX_VCPUS_PER_TD,
     tdcsBaseSize: 4 * 4096,
     tdvpsBaseSize: 6 * 4096,
   },
@@ -107,7 +114,7 @@ const PROFILES: Readonly<Record<ProfileName, ProfileDef>> = {
     gpaw: 52,
     attributesFixed0: (1n << 0n) | (1n << 28n) | (1n << 29n) | (1n << 30n) | (1n << 63n),
     numCpuidConfig: 14,
-    maxVcpusPerTd: 576,
+    maxVcpusPerTd: MODULE_MAX_VCPUS_PER_TD,
     tdcsBaseSize: 5 * 4096,
     tdvpsBaseSize: 6 * 4096,
   },

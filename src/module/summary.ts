@@ -7,7 +7,11 @@ import {profileInfo} from './profiles.js'
 export const moduleVersionString = (v: PlatformDoc['module']['version']): string =>
   `${v.major_version}.${v.minor_version}.${String(v.update_version).padStart(2, '0')}`
 
-export function platformSummary(doc: PlatformDoc, stateDir: string): {rows: Array<[string, string]>; json: Record<string, unknown>} {
+/**
+ * The seed is in the result only with `showSeed` (module init/status --show-seed): every simulated
+ * key, certificate and MAC key derives from it, so it is the platform's only secret.
+ */
+export function platformSummary(doc: PlatformDoc, stateDir: string, opts: {showSeed?: boolean} = {}): {rows: Array<[string, string]>; json: Record<string, unknown>} {
   const m = doc.module
   const td = doc.td
   const info = profileInfo(m.profile)
@@ -15,7 +19,7 @@ export function platformSummary(doc: PlatformDoc, stateDir: string): {rows: Arra
   const json = {
     state_dir: stateDir,
     profile: m.profile,
-    seed: m.seed,
+    ...(opts.showSeed ? {seed: m.seed} : {}),
     quote_version: info.quote_version,
     tdreport_version: info.tdreport_version,
     module_version: moduleVersionString(m.version),
@@ -39,7 +43,7 @@ export function platformSummary(doc: PlatformDoc, stateDir: string): {rows: Arra
   }
   const rows: Array<[string, string]> = [
     ['profile', `${m.profile} (quote v${info.quote_version}, TDREPORT version ${info.tdreport_version})`],
-    ['seed', m.seed],
+    ...(opts.showSeed ? [['seed', m.seed] as [string, string]] : []),
     ['module version', `${moduleVersionString(m.version)} build ${m.version.build_num} (${m.version.build_date})`],
     ['tdx_features0', `${m.tdx_features0} ${features.join(' ')}`],
     ['cpusvn', m.cpusvn],

@@ -10,12 +10,13 @@
  * - Write: temp file + fsync + rename (+ directory fsync), see writeFileAtomic.
  * - Schema: `schema_version`; a newer version than this build knows is refused with a clear error.
  */
-import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {hostname, homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {StateError} from '../errors.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from './atomic.js'
+import {errnoOf, readFileBounded} from './read.js'
 import {STATE_SCHEMA_VERSION, type StateDoc} from '../util/state-doc.js'
 
 export {STATE_SCHEMA_VERSION, type StateDoc} from '../util/state-doc.js'
@@ -23,6 +24,10 @@ export const STATE_FILE = 'state.json'
 export const LOCK_FILE = 'state.lock'
 const BREAKER_FILE = 'state.lock.break'
 const BREAKER_STALE_MS = 5000
+/** Largest state.json read (a platform with many devices and a long event history is a few MiB). */
+export const MAX_STATE_BYTES = 256 * 1024 * 1024
+/** Largest lock file read (it holds one small JSON object). */
+const MAX_LOCK_BYTES = 4096
 
 export interface StoreOptions {
   /** How long to wait for a lock held by a live process (default 15 s, env TDXKIT_LOCK_TIMEOUT_MS). */
@@ -74,16 +79,20 @@ export class StateStore {
     return existsSync(this.file)
   }
 
-  /** Read and validate the document; undefined when there is no state yet. No lock needed (writes are atomic). */
+  /**
+   * Read and validate the document; undefined when there is no state yet. No lock needed (writes
+   * are atomic). The read is bounded (MAX_STATE_BYTES; anything but a regular file, e.g. a symlink
+   * to /dev/zero or a FIFO, is refused), so a broken state directory never hangs a command.
+   */
   load(): StateDoc | undefined {
     let text: string
     try {
-      text = readFileSync(this.file, 'utf8')
+      text = readFileBounded(this.file, {limit: MAX_STATE_BYTES, what: 'state file', regularOnly: true}).toString('utf8')
     } catch (error) {
-      const e = error as NodeJS.ErrnoException
-      if (e.code === 'ENOENT') return undefined
-      if (e.code === 'ENOTDIR') throw new StateError('STATE_UNREADABLE', `state directory ${this.dir} is not a directory`)
-      throw new StateError('STATE_UNREADABLE', `cannot read state file ${this.file}: ${e.code ?? e.message}`)
+      const errno = errnoOf(error)
+      if (errno === 'ENOENT') return undefined
+      if (errno === 'ENOTDIR') throw new StateError('STATE_UNREADABLE', `state directory ${this.dir} is not a directory`)
+      throw new StateError('STATE_UNREADABLE', `${(error as Error).message}; remove it or run 'tdxkit module reset'`)
     }
     let doc: unknown
     try {
@@ -237,9 +246,9 @@ export class StateStore {
   private readLock(path: string): LockInfo | 'missing' | 'unreadable' {
     let text: string
     try {
-      text = readFileSync(path, 'utf8')
+      text = readFileBounded(path, {limit: MAX_LOCK_BYTES, what: 'state lock', regularOnly: true}).toString('utf8')
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable'
+      return errnoOf(error) === 'ENOENT' ? 'missing' : 'unreadable'
     }
     try {
       const v = JSON.parse(text) as LockInfo

@@ -7,7 +7,7 @@
  * runs and machines.
  */
 import {createHash} from 'node:crypto'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {collectEvidence, exportReference, lockDevice} from '../app/device.js'
@@ -17,7 +17,7 @@ import type {ProfileName} from '../module/platform.js'
 import {extendRtmr, getTdReport} from '../guest/tdx-guest.js'
 import {loadSimCollateral} from '../app/sim-collateral.js'
 import {eventsToCcelLog} from '../eventlog/index.js'
-import {writeFileAtomic} from '../util/fsx.js'
+import {writeFileAtomic} from '../app/files.js'
 
 export const DEFAULT_VECTOR_SEED = 'tdxkit-testvectors-1'
 
@@ -88,6 +88,7 @@ export function manifest(seed: string, files: VectorFile[]): string {
 
 export async function writeVectors(outDir: string, seed = DEFAULT_VECTOR_SEED): Promise<VectorFile[]> {
   const files = await generateVectors(seed)
+  mkdirSync(outDir, {recursive: true})
   for (const f of files) writeFileAtomic(join(outDir, f.name), f.bytes, 0o644)
   writeFileAtomic(join(outDir, 'MANIFEST.json'), manifest(seed, files), 0o644)
   return files

@@ -30,7 +30,7 @@ export interface EventLogCheck {
   comparison?: CompareResult
 }
 
-/** A parsed event log, as the app loads it (src/eventlog/input.ts LoadedEventLog has this shape). */
+/** A parsed event log, as the app loads it (src/app/eventlog-input.ts LoadedEventLog has this shape). */
 export interface LoadedLog {
   log: EventLog
 }

@@ -1,5 +1,5 @@
 /** EC key pairs derived from the platform seed, and public keys imported from raw coordinates (memoised for the verifier). */
-import type {KeyObject} from 'node:crypto'
+import {createPrivateKey, type KeyObject} from 'node:crypto'
 import {deriveScalar} from '../util/seed.js'
 import {CURVES, ecPublicKey, publicPoint, signEcdsa, type CurveName} from './ecdsa.js'
 import {Lru} from './memo.js'
@@ -40,3 +40,9 @@ export function keyFromRawXY(xy: Uint8Array): KeyObject {
 
 /** Deterministic (RFC 6979) ECDSA with a key pair, over `msg` hashed with its curve's hash: raw r ‖ s or DER. */
 export const ecSign = (k: EcKeyPair, msg: Uint8Array, format: 'raw' | 'der' = 'raw'): Buffer => signEcdsa(k.curve, msg, k.priv, format)
+
+/** The key pair's private key as a Node key, for Node's own (randomised, faster) ECDSA where signatures need not be reproducible. */
+export function ecPrivateKey(k: EcKeyPair): KeyObject {
+  const n = CURVES[k.curve].size
+  return createPrivateKey({key: {kty: 'EC', crv: k.curve, x: k.pub.toString('base64url', 1, 1 + n), y: k.pub.toString('base64url', 1 + n), d: k.priv.toString('base64url')}, format: 'jwk'})
+}

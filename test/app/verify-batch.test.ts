@@ -177,10 +177,11 @@ test('file split = oclif parse on every command line it accepts (and it accepts 
   const files = Array.from({length: 5000}, (_x, i) => `q/${i}.bin`)
   const argv = [...files.slice(0, 10), '--collateral', 'c.json', '-j', '2', ...files.slice(10), '--json', '--at=1752919234']
   assert.equal(splitFileArgs(argv, verifyFlags, false), {flagArgv: ['--collateral', 'c.json', '-j', '2', '--json', '--at=1752919234'], files})
-  // As in oclif, words after a repeatable flag's value are more values of it, until the next option flag.
+  // Repeatable flags take one value per occurrence (multipleNonGreedy, issue 18 item 4): the words
+  // after it are files, as in oclif with the same flag definitions.
   assert.equal(splitFileArgs(['a.bin', '--expect', 'mrtd=00', 'b.bin', '--json', 'c.bin', '--at', '1', 'd.bin'], verifyFlags, false), {
-    flagArgv: ['--expect', 'mrtd=00', 'b.bin', '--json', 'c.bin', '--at', '1'],
-    files: ['a.bin', 'd.bin'],
+    flagArgv: ['--expect', 'mrtd=00', '--json', '--at', '1'],
+    files: ['a.bin', 'b.bin', 'c.bin', 'd.bin'],
   })
 })
 

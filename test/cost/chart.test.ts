@@ -32,4 +32,33 @@ test('renders a self-contained SVG with one polyline per series per panel', () =
   assert.is(escapeXml(`"'`), '&quot;&apos;')
 })
 
+test('one legend band for all panels, below the title and above every plot; rings for marked points; grid layout', () => {
+  const svg = renderChart({
+    title: 't',
+    xLabel: 'requests in flight (--concurrency)',
+    xs: [1, 2, 4],
+    columns: 2,
+    markLabel: 'pool ran out',
+    panels: ['a', 'b', 'c'].map((title) => ({
+      title,
+      yLabel: 'y',
+      series: [
+        {name: 'swiotlb', values: [1, 2, 3], marks: [false, false, true]},
+        {name: 'upstream', values: [3, 2, 1]},
+      ],
+    })),
+  })
+  // the legend entries appear once, not once per panel
+  assert.is((svg.match(/>swiotlb</g) ?? []).length, 1)
+  assert.is((svg.match(/>pool ran out</g) ?? []).length, 1)
+  // every legend text sits above the first panel's translate(…, y)
+  const firstPanelY = Number(/<g transform="translate\([\d.]+,([\d.]+)\)">/.exec(svg)![1])
+  for (const m of svg.matchAll(/<text x="[\d.]+" y="([\d.]+)" fill="#222">/g)) assert.ok(Number(m[1]) < firstPanelY - 20, `legend y ${m[1]} vs panel ${firstPanelY}`)
+  // three panels on two columns: two distinct panel rows
+  const ys = new Set([...svg.matchAll(/<g transform="translate\([\d.]+,([\d.]+)\)">/g)].map((m) => m[1]))
+  assert.is(ys.size, 2)
+  assert.is((svg.match(/<ellipse /g) ?? []).length, 3, 'one ring per panel for the marked point')
+  assert.match(svg, /requests in flight \(--concurrency\)/)
+})
+
 test.run()

@@ -12,13 +12,15 @@ test('alloc compare --json: every figure, reference-sized overhead, winners', ()
   assert.is(r.code, 0, r.stderr)
   const j = JSON.parse(r.stdout)
   const A = j.results.vmap_mapgpa
-  const B = j.results.dma_pool
+  const B = j.results.preshared_pool // issue 16: dma-pool is now preshared-pool
   assert.ok(Math.abs(A.overhead_us.total - 94) / 94 < 0.1, String(A.overhead_us.total))
   assert.is(A.per_request.forced_exits, 93)
   assert.is(B.per_request.pages_converted, 0)
   assert.is(j.pages_per_buffer, 2)
   const row = j.rows.find((x: {id: string}) => x.id === 'forced_exits')
-  assert.is(row.winner, 'dma-pool')
+  assert.ok(['preshared-pool', 'swiotlb', 'upstream', 'tie'].includes(row.winner), row.winner)
+  assert.is(row.vmap_mapgpa, 93)
+  assert.is(row.preshared_pool, 0)
   assert.ok(Array.isArray(j.reading) && j.reading.length >= 4)
   assert.ok(j.profile.primitives.some((p: {key: string; kind: string}) => p.key === 't_kick' && p.kind === 'measured'))
 })
@@ -33,7 +35,8 @@ test('sweep with a chart: one point per value, SVG written', () => {
   assert.ok(existsSync(svg))
   const text = readFileSync(svg, 'utf8')
   assert.match(text, /<svg /)
-  assert.is((text.match(/<polyline /g) ?? []).length, 6)
+  // issue 16: five panels (latency, allocator time, forced exits, direct-map splits, pool exhaustion) × five strategies
+  assert.is((text.match(/<polyline /g) ?? []).length, 25)
 })
 
 test('bad input: clear one-line errors and exit 2 (text and --json)', () => {

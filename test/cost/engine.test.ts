@@ -7,7 +7,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import type {AllocatorDriver} from '../../src/cost/driver.js'
-import {runStrategy, seededUniform} from '../../src/cost/engine.js'
+import {EXACT_LATENCIES, LatencyRecorder, runStrategy, seededUniform} from '../../src/cost/engine.js'
 import {zeroOps} from '../../src/cost/ops.js'
 import {applyOverrides} from '../../src/cost/profile-load.js'
 import {builtinProfile} from '../../src/cost/profiles.js'
@@ -17,7 +17,7 @@ import {parseWorkload, type WorkloadInput} from '../../src/cost/workload.js'
 function nullDriver(slots = Infinity): AllocatorDriver<number> & {maxInFlight: number} {
   let inFlight = 0
   const d = {
-    strategy: 'dma-pool' as const,
+    strategy: 'preshared-pool' as const,
     maxInFlight: 0,
     init: () => zeroOps(),
     begin() {
@@ -115,6 +115,44 @@ test('seeded arrivals are deterministic and uniform-looking', () => {
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length
   assert.ok(Math.abs(mean - 0.5) < 0.02)
   assert.not.equal(seededUniform('y')(), xs[0])
+})
+
+test('latencies: exact nearest-rank percentiles while few, a bounded histogram beyond (within 0.1 %, exact mean and max)', () => {
+  const values = (n: number) => Array.from({length: n}, (_, i) => 1000 + ((i * 7919) % n))
+  const exact = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.max(1, Math.ceil(q * xs.length)) - 1]
+  const small = new LatencyRecorder()
+  const few = values(1000)
+  for (const v of few) small.add(v)
+  const s = small.stats()
+  assert.is(s.p50_us, exact(few, 0.5))
+  assert.is(s.p99_us, exact(few, 0.99))
+  const big = new LatencyRecorder()
+  const many = values(EXACT_LATENCIES * 2 + 1)
+  for (const v of many) big.add(v)
+  const b = big.stats()
+  for (const [got, q] of [[b.p50_us, 0.5], [b.p99_us, 0.99]] as const) {
+    const want = exact(many, q)
+    assert.ok(Math.abs(got - want) / want <= 1e-3, `p${q * 100}: ${got} vs ${want}`)
+  }
+  assert.is(b.max_us, many.reduce((m, x) => Math.max(m, x), 0))
+  assert.ok(Math.abs(b.mean_us - many.reduce((a, x) => a + x, 0) / many.length) < 1e-6)
+  // a repeated value is reported exactly whatever the count
+  const flat = new LatencyRecorder()
+  for (let i = 0; i < EXACT_LATENCIES + 10; i++) flat.add(4000)
+  assert.equal(flat.stats(), {mean_us: 4000, p50_us: 4000, p99_us: 4000, max_us: 4000})
+})
+
+test('a refusal that does not block (SWIOTLB full, -EBUSY) fails the request even under on-exhaustion=wait', () => {
+  const d = nullDriver(1)
+  const begin = d.begin.bind(d)
+  d.begin = () => {
+    const r = begin()
+    return r.ok ? r : {...r, blocking: false}
+  }
+  const r = runStrategy(d, wl({requests: 30, concurrency: 3, notify: true}), profile)
+  assert.ok(r.failures.failed_requests > 0)
+  assert.is(r.completed + r.failures.failed_requests, 30)
+  assert.is(r.queue_wait_us, 0, 'nobody waited')
 })
 
 test.run()

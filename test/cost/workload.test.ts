@@ -74,4 +74,23 @@ test('sweeps', () => {
   refused(() => sweepWorkloads({}, parseSweep('vcpus=8,0')), /--vcpus/)
 })
 
+test('issue 16: strategies to compare, the SWIOTLB pool (CoCo rule or swiotlb=), the upstream kernel', () => {
+  const w = parseWorkload({})
+  assert.equal(w.strategies, ['vmap-mapgpa', 'swiotlb', 'dma-coherent', 'upstream', 'preshared-pool'])
+  assert.is(w.swiotlb_bytes, 1024 ** 3) // 6 % of 16 GiB = 983 MiB → 1 GiB (power of two, clamp)
+  assert.is(w.swiotlb_rule, 'coco')
+  assert.is(w.upstream_kernel, '7.0')
+  assert.equal(parseWorkload({strategies: 'dma-pool, swiotlb'}).strategies, ['preshared-pool', 'swiotlb'], 'old name accepted')
+  assert.is(parseWorkload({'swiotlb-size': '300KiB', vcpus: 1}).swiotlb_bytes, 512 * 1024, 'rounded up to a power of two like the kernel')
+  // round_up_default_nslabs: at least one 128-slot segment per area, one area per CPU (32 → 8 MiB)
+  assert.is(parseWorkload({'swiotlb-size': '300KiB'}).swiotlb_bytes, 32 * 128 * 2048)
+  assert.is(parseWorkload({'swiotlb-size': '300KiB'}).swiotlb_rule, 'explicit')
+  refused(() => parseWorkload({strategies: 'vmap,nope'}), /unknown strategy 'vmap'/)
+  refused(() => parseWorkload({'swiotlb-size': '64KiB'}), /at least one 262144-byte segment/)
+  refused(() => parseWorkload({size: '16KiB', 'upstream-kernel': '6.7'}), /GET_QUOTE_BUF_SIZE \(8192 bytes in 6.7\)/)
+  assert.is(parseWorkload({size: '16KiB', 'upstream-kernel': '6.7', strategies: 'swiotlb'}).buffer_bytes, 16384)
+  refused(() => parseWorkload({'upstream-kernel': '5.15'}), /--upstream-kernel must be one of 6.7, 7.0/)
+  assert.equal(parseSweep('swiotlb-size=256KiB,1MiB').values, ['256KiB', '1MiB'])
+})
+
 test.run()

@@ -12,7 +12,8 @@ const platform = (profile: ProfileName, features0?: bigint) => new Platform(crea
 // + N cpuid leaves + 2N cpuid values + 1 num_cmrs (+ 2 × 2 CMR entries when present).
 const EXPECTED: Record<ProfileName, {rd: number; absent: string[]; cpuid: number; version: string}> = {
   'tdx-1.0': {rd: 6 + 1 + 5 + 3 + 6 + 6 * 3 + 1, absent: ['td_conf.max_vcpus_per_td', 'cmr.num_cmrs', 'cmr.cmr_base', 'cmr.cmr_size'], cpuid: 6, version: '1.0.3'},
-  'tdx-1.5': {rd: 6 + 1 + 5 + 3 + 6 + 12 * 3 + 1 + 4, absent: ['td_conf.max_vcpus_per_td'], cpuid: 12, version: '1.5.6'},
+  // Issue 16: MAX_VCPUS_PER_TD is mandatory for Linux v6.16+; the 1.5 profile now has it.
+  'tdx-1.5': {rd: 6 + 1 + 5 + 3 + 6 + 12 * 3 + 1 + 4, absent: [], cpuid: 12, version: '1.5.6'},
   'tdx-connect': {rd: 6 + 1 + 5 + 3 + 6 + 14 * 3 + 1 + 4, absent: [], cpuid: 14, version: '2.0.1'},
 }
 

@@ -19,7 +19,7 @@ import {corpora} from './lib/seeds.js'
 import {deepCbor} from './lib/cbor.js'
 import {tempDir} from '../helpers/cli.js'
 import {runCommands} from '../safety/helpers.js'
-import {readBinaryInput, readRawInput} from '../../src/util/bytes.js'
+import {readBinaryInput, readRawInput} from '../../src/app/files.js'
 
 const c = await corpora()
 const MiB = 1024 * 1024

@@ -42,12 +42,12 @@ test('quote generate / ghci: outputs and exit codes', async () => {
   for (const r of [down, tsm, privGpa]) assert.not.match(r.stderr, /\n\s+at /) // no stack traces
 })
 
-test('dma-pool state persists: the second run reuses the pool and does one TDVMCALL; hex on stdout', async () => {
+test('preshared-pool (default, formerly dma-pool) state persists: the second run reuses the pool and does one TDVMCALL; hex on stdout', async () => {
   const dir = tempDir()
   const first = await cliAsync(['quote', 'generate', '--report-data', 'aa', '--json'], {stateDir: dir})
   assert.is(first.code, 0, first.stderr)
   const a = JSON.parse(first.stdout)
-  assert.is(a.allocator, 'dma-pool')
+  assert.is(a.allocator, 'preshared-pool') // issue 16: dma-pool renamed for what it is (the old name is an alias)
   assert.is(a.pool.restored, false)
   assert.is(a.run_counters.mapgpa_calls, 1)
   const [second, hex] = await Promise.all([

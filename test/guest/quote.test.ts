@@ -1,22 +1,16 @@
 /**
  * The guest driver path (src/guest/quote.ts) on a wired TD: the guest waits the way a TD does —
  * sleeping between reads of the status word while the host works, or halting until the notify
- * interrupt arrives — and reports a failed GetQuote by the status alone; configfs-tsm against a
- * fake configfs.
+ * interrupt arrives — and reports a failed GetQuote by the status alone (the configfs-tsm client is
+ * tested in test/app/tsm-client.test.ts).
  */
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {GetQuoteStatus} from '../../src/abi/ghci.js'
 import {parseQuote} from '../../src/abi/quote.js'
-import type {RefusedError, TdxkitError} from '../../src/errors.js'
+import type {RefusedError} from '../../src/errors.js'
 import {DmaPoolAllocator} from '../../src/guest/alloc/dma-pool.js'
 import {DEFAULT_NOTIFY_VECTOR, requestQuote} from '../../src/guest/quote.js'
-import {generateQuoteTsm, type TsmFs} from '../../src/guest/tsm.js'
-import {getTdReport} from '../../src/guest/tdx-guest.js'
-import {quoteTdReport} from '../../src/host/qe.js'
 import {createPlatformDoc, Platform} from '../../src/module/platform.js'
 import {freshTd} from './helpers.js'
 
@@ -41,59 +35,6 @@ test('a slower host: the guest polls until the status word leaves IN_FLIGHT', as
   assert.is(r.polls, 3)
   assert.is(r.counters.polls, 3)
   assert.is(parseQuote(r.quote).version, 4) // tdx-1.0 default
-})
-
-/** A configfs-tsm stand-in: mkdir makes an instance, inblob writes bump generation, outblob quotes. */
-function fakeConfigfs(root: string, quoteOf: (inblob: Buffer) => Buffer, extraWrites = 0): TsmFs & {removed: string[]} {
-  const inst = new Map<string, {gen: number; inblob?: Buffer}>()
-  const removed: string[] = []
-  const split = (p: string) => ({dir: p.slice(0, p.lastIndexOf('/')), name: p.slice(p.lastIndexOf('/') + 1)})
-  return {
-    removed,
-    isDir: (p) => p === root || inst.has(p),
-    mkdir: (p) => void inst.set(p, {gen: 0}),
-    rmdir: (p) => {
-      inst.delete(p)
-      removed.push(p)
-    },
-    write: (p, d) => {
-      const {dir, name} = split(p)
-      const i = inst.get(dir)!
-      if (name !== 'inblob') throw Object.assign(new Error('EACCES'), {code: 'EACCES'})
-      i.inblob = Buffer.from(d)
-      i.gen += 1
-    },
-    read: (p) => {
-      const {dir, name} = split(p)
-      const i = inst.get(dir)!
-      if (name === 'provider') return Buffer.from('tdx_guest\n')
-      if (name === 'generation') return Buffer.from(`${i.gen}\n`)
-      if (name === 'outblob') {
-        if (!i.inblob) throw Object.assign(new Error('EINVAL'), {code: 'EINVAL'})
-        i.gen += extraWrites // another writer raced us
-        return quoteOf(i.inblob)
-      }
-      throw Object.assign(new Error('ENOENT'), {code: 'ENOENT'})
-    },
-  }
-}
-
-test('configfs-tsm: instance per request, generation checked, instance removed; race and absence are clear errors', () => {
-  const p = new Platform(createPlatformDoc({profile: 'tdx-1.5', seed: 'tsm'}))
-  const quoteOf = (inblob: Buffer) => quoteTdReport(p.doc, getTdReport(p, inblob))
-  const root = '/fake/sys/kernel/config/tsm/report'
-  const fs = fakeConfigfs(root, quoteOf)
-  const r = generateQuoteTsm(Buffer.alloc(64, 0x33), {root, fs})
-  assert.is(r.provider, 'tdx_guest')
-  assert.is(r.generation, 1)
-  assert.is(parseQuote(r.quote).td!.report_data.toString('hex'), '33'.repeat(64))
-  assert.is(fs.removed.length, 1)
-  assert.ok(fs.removed[0].startsWith(root + '/tdxkit-'))
-  const racy = fakeConfigfs(root, quoteOf, 1)
-  assert.throws(() => generateQuoteTsm(Buffer.alloc(64), {root, fs: racy}), (e: unknown) => (e as TdxkitError).code === 'TSM_RACE')
-  assert.is(racy.removed.length, 1)
-  const missing = join(mkdtempSync(join(tmpdir(), 'tdxkit-tsm-')), 'nope')
-  assert.throws(() => generateQuoteTsm(Buffer.alloc(64), {root: missing}), (e: unknown) => (e as TdxkitError).code === 'TSM_UNAVAILABLE' && (e as TdxkitError).exit === 2)
 })
 
 test('polling: host work runs only while the guest sleeps, one tick per status check', () => {

@@ -1,4 +1,4 @@
-/** The error a promise rejects with (a test failure if it resolves). */
+/** The error a promise rejects with (a test failure if it resolves); the code a call throws. */
 import type {TdxkitError} from '../../src/errors.js'
 
 export async function failure(p: Promise<unknown>): Promise<TdxkitError> {
@@ -8,4 +8,14 @@ export async function failure(p: Promise<unknown>): Promise<TdxkitError> {
     return error as TdxkitError
   }
   throw new Error('expected a failure')
+}
+
+/** The code of the error `fn` throws, or 'no error'. */
+export function errorCode(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (error) {
+    return (error as TdxkitError).code
+  }
+  return 'no error'
 }

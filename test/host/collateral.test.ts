@@ -11,7 +11,7 @@ import {SIM_CN, SIM_EXPIRED_WINDOW_DAYS, SIM_NOT_BEFORE} from '../../src/host/pk
 import {pemToDers} from '../../src/x509/pem.js'
 import {TCB_STATUSES} from '../../src/host/collateral.js'
 import {SIM_QE} from '../../src/host/qe.js'
-import {parseCert} from '../../src/verify/x509.js'
+import {parseCert} from '../../src/x509/dcap.js'
 import {platformWithHost, PROFILES} from './fixtures.js'
 
 const verifyText = (text: string, sigHex: string, chainPem: string) =>

@@ -11,7 +11,7 @@ import {ensureHostPki} from '../../src/host/qe.js'
 import {SIM_CN, SIM_NOT_AFTER, SIM_NOT_BEFORE} from '../../src/host/pki.js'
 import {pemToDers} from '../../src/x509/pem.js'
 import {createPlatformDoc} from '../../src/module/platform.js'
-import {parseCert} from '../../src/verify/x509.js'
+import {parseCert} from '../../src/x509/dcap.js'
 import {readVector, vectorTest} from '../helpers/vectors.js'
 import {platformWithHost, PROFILES} from './fixtures.js'
 

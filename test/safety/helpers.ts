@@ -57,16 +57,17 @@ export interface CommandResult {
 }
 
 /** Run commands (from the sources) in one child process; see fixtures/run-commands.ts. */
-export function runCommands(plan: Array<{id: string; argv: string[]}>, opts: {stateDir: string; input?: Buffer; nodeArgs?: string[]}): {results: CommandResult[]; status: number | null; stderr: string} {
+export function runCommands(plan: Array<{id: string; argv: string[]}>, opts: {stateDir: string; input?: Buffer; nodeArgs?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv}): {results: CommandResult[]; status: number | null; stderr: string} {
   const dir = mkdtempSync(join(tmpdir(), 'tdxkit-plan-'))
   const planFile = join(dir, 'plan.json')
   writeFileSync(planFile, JSON.stringify(plan))
-  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', TDXKIT_STATE_DIR: opts.stateDir}
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...opts.env, TDXKIT_STATE_DIR: opts.stateDir}
   const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', join(REPO_ROOT, 'test/safety/fixtures/run-commands.ts'), planFile], {
     cwd: REPO_ROOT,
     env,
     input: opts.input ?? Buffer.alloc(0),
     maxBuffer: 256 * 1024 * 1024,
+    ...(opts.timeoutMs ? {timeout: opts.timeoutMs} : {}),
   })
   const text = r.stdout.toString()
   return {results: text ? (JSON.parse(text) as CommandResult[]) : [], status: r.status, stderr: r.stderr.toString()}

@@ -5,7 +5,9 @@
  * private-key export, of which there is none) are searched for the secrets the platform holds or
  * derives: the REPORTMAC key from state.json, the simulated Intel PKI keys (root, platform CA, PCK,
  * TCB signing), the QE attestation key, and every device vendor root / intermediate / leaf key and
- * CoRIM signer key, as hex (either case), base64 and base64url.
+ * CoRIM signer key, as hex (either case), base64 and base64url; and the platform seed itself, from
+ * which all of them derive (printed only by `module init|status --show-seed`), including the random
+ * seed of a platform a command creates on first use.
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
@@ -99,6 +101,31 @@ test('no command output (text or --json) and no written file contains private ke
   assert.equal(leaks, [])
   // the search is live: the state itself does hold the REPORTMAC key
   assert.ok(readFileSync(join(state, 'state.json'), 'utf8').includes(encodings(keys[0].bytes)[0]))
+  // The seed every key derives from: in no output but the explicit --show-seed.
+  const seedLeaks = haystacks.filter((h) => h.text.includes(SEED)).map((h) => h.n)
+  assert.equal(seedLeaks, [], 'the platform seed is printed only with --show-seed')
+  const shown = runCommands([{id: 'module/status', argv: ['--show-seed']}, {id: 'module/status', argv: ['--json', '--show-seed']}], {stateDir: state})
+  assert.ok(shown.results.every((x) => x.code === 0 && x.stdout.includes(SEED)), 'and --show-seed does print it')
+})
+
+test('a platform created on first use: its random seed is in no output (the notice says "random seed")', () => {
+  const fresh = join(dir, 'auto-state')
+  const r = runCommands(
+    [
+      {id: 'report/index', argv: ['--report-data', '01']},
+      {id: 'module/status', argv: []},
+      {id: 'module/status', argv: ['--json']},
+      {id: 'quote/generate', argv: ['--report-data', '02', '--json']},
+      {id: 'collateral/root', argv: []},
+    ],
+    {stateDir: fresh},
+  )
+  assert.ok(r.results.every((x) => x.code === 0), r.stderr)
+  assert.match(r.results[0].stderr, /created default platform \(profile tdx-1\.5, random seed\)/)
+  const seed = JSON.parse(readFileSync(join(fresh, 'state.json'), 'utf8')).module.seed as string
+  assert.match(seed, /^[0-9a-f]{16}$/)
+  const leaks = r.results.filter((x) => (x.stdout + x.stderr).toLowerCase().includes(seed.toLowerCase())).map((x) => `${x.id} ${x.argv.join(' ')}`)
+  assert.equal(leaks, [])
 })
 
 test.run()

@@ -7,7 +7,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {parseQuote} from '../../src/abi/quote.js'
-import {MAX_INPUT_BYTES} from '../../src/util/bytes.js'
+import {MAX_INPUT_BYTES} from '../../src/app/files.js'
 import {QuoteVerifier} from '../../src/verify/verifier.js'
 import {cli, tempDir} from '../helpers/cli.js'
 import {applyQuoteMutation, type LengthField} from './lib/quote-mutate.js'

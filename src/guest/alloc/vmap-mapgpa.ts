@@ -1,13 +1,22 @@
 /**
- * Strategy A, on-demand "vmap + MapGPA" (Kai Huang's 2022 proposal): every request converts fresh
- * pages to shared and every free converts them back and accepts them again. The direct map is never
- * touched — which leaves a private direct-map alias of pages that are shared while the buffer lives
- * (touching it kills the TD; the memory model faults exactly so).
+ * Strategy A, on-demand "vmap + MapGPA" — Solution 1 of the quote-generation thread. Source: Kai
+ * Huang, LKML 2022-05-09, reply in "[PATCH v5 3/3] x86/tdx: Add Quote generation support"
+ * (https://lkml.iu.edu/hypermail/linux/kernel/2205.1/00388.html), which gives the sequence:
+ *
+ *   page = alloc_page(); addr = vmap(page, pgprot_decrypted(PAGE_KERNEL));
+ *   clflush_cache_range(page_address(page), PAGE_SIZE); MapGPA(page_to_phys(page) | cc_mkdec(0), PAGE_SIZE);
+ *
+ * and on free "convert back and accept": MapGPA(private), TDG.MEM.PAGE.ACCEPT of every page (the
+ * accept faults to the host, which TDH.MEM.PAGE.AUGs the page), vunmap (lazy purge → a TLB
+ * shootdown the kernel may batch), free_pages. The direct map is never touched — which leaves a
+ * private direct-map alias of pages that are shared while the buffer lives (touching it kills the
+ * TD; the memory model faults exactly so). Kai: a TD may hold both mappings; only dirty cache lines
+ * need flushing, "we don't even need to flush the TLB of the private mapping".
  */
-import {RefusedError, TdxkitError} from '../../errors.js'
+import {TdxkitError} from '../../errors.js'
 import {PAGE_SIZE} from '../../machine/memory.js'
 import type {GuestTd} from '../td.js'
-import {pagesFor, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
+import {checkRange, pagesFor, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
 
 export class VmapMapGpaAllocator implements SharedBufferAllocator {
   readonly strategy = 'vmap-mapgpa' as const
@@ -75,6 +84,12 @@ export class VmapMapGpaAllocator implements SharedBufferAllocator {
     trace.add({kind: 'page_free', layer: 'guest', name: 'free_pages', gpa, count: buf.pages})
   }
 
+  mapForDevice(buf: SharedBuffer): bigint {
+    return buf.gpa
+  }
+
+  syncForCpu(): void {}
+
   abandon(buf: SharedBuffer): void {
     this.own(buf)
     // The host may still write into it: keep it shared and never reuse the pages.
@@ -105,8 +120,4 @@ export class VmapMapGpaAllocator implements SharedBufferAllocator {
   }
 }
 
-export function checkRange(buf: SharedBuffer, offset: number, len: number): void {
-  if (offset < 0 || len < 0 || offset + len > buf.bytes) {
-    throw new RefusedError('BUFFER_OVERRUN', `access [${offset}, ${offset + len}) outside the ${buf.bytes}-byte shared buffer`)
-  }
-}
+export {checkRange} from './interface.js'

@@ -1,0 +1,37 @@
+/**
+ * The shape of the kernel's `struct tdx_sys_info` (arch/x86/include/asm/tdx_global_metadata.h,
+ * Linux v6.16; version added in 2026): what the host reads once from the TDX module's global
+ * metadata (src/guest/sysinfo.ts fills it) and what its consumers — TD creation
+ * (src/module/td-create.ts), the quote and cost paths — read instead of issuing SEAMCALLs.
+ */
+export interface TdxSysInfo {
+  version: {
+    major_version: number
+    minor_version: number
+    update_version: number
+    internal_version?: number
+    build_num?: number
+    build_date?: number
+  }
+  features: {tdx_features0: bigint}
+  tdmr: {
+    max_tdmrs: number
+    max_reserved_per_tdmr: number
+    pamt_4k_entry_size: number
+    pamt_2m_entry_size: number
+    pamt_1g_entry_size: number
+  }
+  td_ctrl: {tdr_base_size: number; tdcs_base_size: number; tdvps_base_size: number}
+  td_conf: {
+    attributes_fixed0: bigint
+    attributes_fixed1: bigint
+    xfam_fixed0: bigint
+    xfam_fixed1: bigint
+    num_cpuid_config: number
+    max_vcpus_per_td?: number
+    cpuid_config_leaves: readonly bigint[]
+    cpuid_config_values: ReadonlyArray<readonly bigint[]>
+  }
+  cmr: {num_cmrs?: number; cmr_base?: readonly bigint[]; cmr_size?: readonly bigint[]}
+}
+

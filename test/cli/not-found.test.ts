@@ -1,0 +1,72 @@
+/**
+ * An unknown command: "did you mean" for a typo (own command_not_found hook, src/cli/not-found.ts),
+ * one line on stderr and exit 2; under --json the documented {"error": {...}} object, exit 2 (was
+ * oclif's plain-text " ›   Error: command quote:verfy not found" even under --json). The hook is
+ * loaded only when a command is not found: a normal command never imports it.
+ */
+import {test} from 'uvu'
+import * as assert from 'uvu/assert'
+import {spawnSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {closestCommand, editDistance} from '../../src/cli/not-found.js'
+import {BIN, cli, tempDir} from '../helpers/cli.js'
+import {REPO_ROOT} from '../helpers/vectors.js'
+
+const IDS = ['quote:verify', 'quote:show', 'quote:generate', 'report', 'report:show', 'device:list', 'device:lock', 'module:init', 'help']
+
+test('editDistance: insert, delete, substitute and a swap of neighbours each cost 1', () => {
+  assert.is(editDistance('verfy', 'verify'), 1)
+  assert.is(editDistance('reprot', 'report'), 1)
+  assert.is(editDistance('lsit', 'list'), 1)
+  assert.is(editDistance('abc', 'xyz'), 3)
+  assert.is(editDistance('', 'abc'), 3)
+})
+
+test('closestCommand: typos of one or two words find their command; unrelated words find none', () => {
+  assert.equal(closestCommand(['quote', 'verfy', 'q.bin'], IDS), {command: 'quote verify', typed: 'quote verfy'})
+  assert.equal(closestCommand(['quot', 'verify'], IDS), {command: 'quote verify', typed: 'quot verify'})
+  assert.equal(closestCommand(['devcie', 'lsit'], IDS), {command: 'device list', typed: 'devcie lsit'})
+  assert.equal(closestCommand(['reprot'], IDS), {command: 'report', typed: 'reprot'})
+  assert.is(closestCommand(['quote', 'frob'], IDS), undefined)
+  assert.is(closestCommand(['frobnicate'], IDS), undefined)
+})
+
+test('CLI: tdxkit quote verfy → one line "did you mean \'quote verify\'?", exit 2', () => {
+  const r = cli(['quote', 'verfy', 'quote.bin', '--root-ca', 'sim'], {stateDir: tempDir()})
+  assert.is(r.code, 2)
+  assert.is(r.stdout, '')
+  assert.is(r.stderr, "tdxkit: error: 'quote verfy' is not a tdxkit command; did you mean 'quote verify'? (see 'tdxkit help quote')\n")
+})
+
+test('CLI: --json → {"error": {code UNKNOWN_COMMAND, message, exit_code 2, did_you_mean}} on stdout, exit 2', () => {
+  const r = cli(['quote', 'verfy', '--json'], {stateDir: tempDir()})
+  assert.is(r.code, 2)
+  assert.equal(JSON.parse(r.stdout), {
+    error: {
+      code: 'UNKNOWN_COMMAND',
+      message: "'quote verfy' is not a tdxkit command; did you mean 'quote verify'? (see 'tdxkit help quote')",
+      exit_code: 2,
+      did_you_mean: 'quote verify',
+    },
+  })
+  const none = cli(['frobnicate', '--json'], {stateDir: tempDir()})
+  assert.is(none.code, 2)
+  assert.equal(JSON.parse(none.stdout).error, {code: 'UNKNOWN_COMMAND', message: "'frobnicate' is not a tdxkit command (see 'tdxkit help' for the list)", exit_code: 2})
+})
+
+test('the hook is imported for an unknown command only (no start-up cost for the others)', () => {
+  const trace = (args: string[]) => {
+    const file = join(tempDir(), 'imports.txt')
+    spawnSync(process.execPath, ['--import', join(REPO_ROOT, 'test/helpers/trace-imports.mjs'), BIN, ...args], {
+      env: {...process.env, TRACE_IMPORTS_FILE: file, TDXKIT_STATE_DIR: tempDir()},
+    })
+    return readFileSync(file, 'utf8')
+  }
+  assert.match(trace(['quote', 'verfy']), /\/cli\/not-found\.js\n/)
+  const normal = trace(['rtmr', 'show'])
+  assert.match(normal, /\/commands\/rtmr\/show\.js\n/, 'the trace is live')
+  assert.not.match(normal, /not-found/)
+})
+
+test.run()
