@@ -190,7 +190,7 @@ export function quoteFilesFromFlags(argvFiles: string[], filesFrom: string | und
   if (filesFrom === '-' && (argvFiles.includes('-') || eventlogFiles.includes('-'))) {
     throw new InputError('USAGE', 'stdin (-) can feed one input: --files-from -, a quote or the event log')
   }
-  const names = quoteFileNames(argvFiles, {fd: openFileList(filesFrom), what: filesFrom === '-' ? 'stdin' : filesFrom})
+  const names = quoteFileNames(argvFiles, openFileList(filesFrom))
   return needAllFirst ? [...names] : names
 }
 

@@ -3,11 +3,13 @@
  * name cut by the read boundary, an over-long line), the CLI over a list file and over stdin giving
  * exactly the output of the same files as arguments, stdin asked for twice, no files at all; the
  * NDJSON lines' step lists (only where the verdict is not ok, all with --steps, the rest of each
- * line unchanged); and a streamed source through runBatch equal to the same names as an array.
+ * line unchanged); a list that is a directory, a FIFO nobody writes to, or missing (one line,
+ * exit 2, never a hang); and a streamed source through runBatch equal to the same names as an array.
  */
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {closeSync, openSync, writeFileSync} from 'node:fs'
+import {closeSync, constants as fsConstants, openSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {BATCH_CHUNK, runBatch, type QuoteOutcome} from '../../src/app/verify-batch.js'
 import {listedFiles, MAX_LIST_LINE_BYTES} from '../../src/app/verify-files.js'
@@ -35,6 +37,31 @@ test('list files: one path per line, CR LF and empty lines, UTF-8 across the rea
   const fd = openSync(f, 'r')
   assert.equal([...listedFiles(fd, f)], ['a'])
   assert.throws(() => closeSync(fd), /EBADF/)
+})
+
+test('CLI --files-from: a directory, a silent FIFO and a missing list are one-line errors (exit 2), not a hang', () => {
+  const dir = tempDir()
+  const fifo = join(dir, 'list.fifo')
+  assert.is(spawnSync('mkfifo', [fifo]).status, 0)
+  const writer = openSync(fifo, fsConstants.O_RDWR) // holds the FIFO open and never writes
+  const run = (list: string) => {
+    const r = cli(['quote', 'verify', '--files-from', list, '--signatures-only', '--json'], {stateDir: tempDir(), env: {TDXKIT_INPUT_IDLE_MS: '300'}})
+    assert.is(r.code, 2, r.stderr)
+    return (JSON.parse(r.stdout) as {error: {code: string; message: string}}).error
+  }
+  try {
+    const silent = run(fifo)
+    assert.is(silent.code, 'INPUT_TIMEOUT')
+    assert.match(silent.message, /^--files-from: .*list\.fifo gave no data for 0\.3 s/)
+  } finally {
+    closeSync(writer)
+  }
+  const directory = run(dir)
+  assert.is(directory.code, 'INPUT_IS_DIRECTORY')
+  assert.match(directory.message, /^--files-from: .* is a directory, not a file$/)
+  const missing = run(join(dir, 'absent.txt'))
+  assert.is(missing.code, 'UNREADABLE_INPUT')
+  assert.match(missing.message, /^--files-from: cannot read .*absent\.txt: no such file \(ENOENT\)$/)
 })
 
 /** n quote files of three real quotes; every 5th tampered (exit 3). */
