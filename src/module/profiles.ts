@@ -43,6 +43,18 @@ const FEATURES_15 = features(
   'PENDING_EPT_VIOLATION_V2', 'FMS_CONFIG', 'NO_RBP_MOD', 'L2_TLB_INVD_OPT',
 )
 
+/** What a tdx-connect module advertised before it advertised TDX Connect (state written by tdxkit before the device path read sysinfo). */
+const PRE_CONNECT_FEATURES0 = FEATURES_15 | features('TD_PARTITIONING')
+
+/**
+ * State migration: a tdx-connect document whose TDX_FEATURES0 is the profile's old default (written
+ * before the profile advertised TDXCONNECT and EXT) gets today's default, so its devices keep
+ * working. The caller skips documents whose value was chosen (`module init --features0`).
+ */
+export function migratedFeatures0(profile: ProfileName, features0: bigint): bigint {
+  return profile === 'tdx-connect' && features0 === PRE_CONNECT_FEATURES0 ? PROFILES['tdx-connect'].features0 : features0
+}
+
 interface ProfileDef extends ProfileInfo {
   version: ModuleVersion
   features0: bigint
@@ -148,7 +160,7 @@ const PROFILES: Readonly<Record<ProfileName, ProfileDef>> = {
   'tdx-connect': {
     quote_version: 5, tdreport_version: REPORT_VERSION_TD15, td15: true, tdisp: true,
     version: {major_version: 2, minor_version: 0, update_version: 1, internal_version: 0, build_num: 0x0130, build_date: 20250910},
-    features0: FEATURES_15 | features('TD_PARTITIONING') | TDX_FEATURES0_TDXCONNECT | TDX_FEATURES0_EXT,
+    features0: PRE_CONNECT_FEATURES0 | TDX_FEATURES0_TDXCONNECT | TDX_FEATURES0_EXT,
     guestSysRd: true,
     fields: [...FIELDS_15, 'MAX_VCPUS_PER_TD', ...CONNECT_FIELDS],
     cpusvn: '07071315030100030000000000000000',

@@ -13,7 +13,7 @@ import {acceptInterface, deviceEvidence, lockInterface, type DeviceContext} from
 import {DeviceRuntime} from '../../src/device/device.js'
 import {findDevice} from '../../src/device/registry.js'
 import {getSysInfo} from '../../src/guest/sysinfo.js'
-import {GLOBAL_FIELDS, TDX_FEATURES0_TDXCONNECT} from '../../src/abi/fields.js'
+import {GLOBAL_FIELDS, TDX_FEATURES0_EXT, TDX_FEATURES0_TDXCONNECT} from '../../src/abi/fields.js'
 import {Platform} from '../../src/module/platform.js'
 import {TdxkitError} from '../../src/errors.js'
 import {cli, tempDir} from '../helpers/cli.js'
@@ -135,6 +135,24 @@ test('a re-collection (evidence, accept) on a module with a smaller buffer is re
     assert.match(e.message, /re-collection/)
   }
   assert.is(findDevice((p.doc as any).devices, 'nic0').accepted, false)
+})
+
+
+test('state written before tdx-connect advertised TDX Connect (its old default TDX_FEATURES0) is migrated on load; other values are kept', async () => {
+  const oldDefault = CONNECT_FEATURES0 & ~TDX_FEATURES0_TDXCONNECT & ~TDX_FEATURES0_EXT
+  const store = new StateStore(tempDir('tdxkit-devsi-migrate-'))
+  const old = createPlatform({profile: 'tdx-connect', seed: SEED})
+  old.module.tdx_features0 = '0x' + oldDefault.toString(16).padStart(16, '0') // as tdxkit wrote it before
+  await store.withLock(() => store.save(old))
+  assert.is((await lockDevice(store, 'nic0')).result.state, 'CONFIG_LOCKED')
+  const saved = store.load() as unknown as {module: {tdx_features0: string}}
+  assert.is(BigInt(saved.module.tdx_features0), CONNECT_FEATURES0, 'the migrated value is saved')
+  for (const chosen of [oldDefault, oldDefault | (1n << 1n)]) { // `module init --features0`: kept, even when it equals the old default
+    const kept = new StateStore(tempDir('tdxkit-devsi-kept-'))
+    await initPlatform(kept, {profile: 'tdx-connect', seed: SEED, features0: chosen})
+    assert.is((await refusal(() => lockDevice(kept, 'nic0'))).exit, 7)
+    assert.is(BigInt((kept.load() as unknown as {module: {tdx_features0: string}}).module.tdx_features0), chosen)
+  }
 })
 
 test.run()
