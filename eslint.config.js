@@ -47,6 +47,7 @@ export default tseslint.config(
   {
     files: ['**/*.cjs'],
     languageOptions: {sourceType: 'commonjs'},
+    rules: {'@typescript-eslint/no-require-imports': 'off'},
   },
   {
     // Tests and benches read untyped JSON documents and break types on purpose to prove validation.

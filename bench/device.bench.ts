@@ -12,6 +12,10 @@ import {goldenReference} from '../src/device/reference.js'
 import {decodeCorim} from '../src/device/corim.js'
 import {modelSpec} from '../src/device/models.js'
 import {verifyDeviceEvidence} from '../src/device/verifier.js'
+import {CONNECT_METADATA} from '../src/module/profiles.js'
+
+/** The tdx-connect profile's TSM limits (what the app layer takes from sysinfo). */
+const LIMITS = {spdm_max_dev_info_pages: CONNECT_METADATA.spdm_max_dev_info_pages}
 
 const SEED = 'tdxkit-bench'
 
@@ -30,10 +34,10 @@ export default async function () {
   const section: DevicesSection = {version: 1, devices: []}
   const rec = addDevice(section, SEED, {model: 'nic'})
   const dev = new DeviceRuntime(SEED, rec)
-  tsmLock(dev)
+  tsmLock(dev, LIMITS)
   const nonce = Buffer.alloc(32, 7)
   const toBundle = (): EvidenceBundle => {
-    const c = tsmCollect(dev, nonce)
+    const c = tsmCollect(dev, nonce, LIMITS)
     return {
       device: {id: rec.id, bdf: rec.bdf, function_id: rec.function_id, model: rec.model, vendor_id: 0, device_id: 0},
       pci: {bars: rec.bars.map((b) => ({index: b.index, size: BigInt(b.size)}))},

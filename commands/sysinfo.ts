@@ -7,7 +7,7 @@ import {sysInfoToJson, type SysInfoMethod} from '../src/guest/sysinfo.js'
 export default class Sysinfo extends TdxCommand<typeof Sysinfo> {
   static summary = 'Read the TDX module global metadata into the read-only sysinfo and print it.'
   static description =
-    'Reads every field of the kernel-style sysinfo table with TDH.SYS.RD (one SEAMCALL per element, as Linux does) or TDH.SYS.RDALL (metadata lists), and reports how many SEAMCALLs that took. Fields the module profile lacks are reported absent, not zero; fields Linux v6.16+ reads unconditionally (MAX_VCPUS_PER_TD included) are required. A module without NO_RBP_MOD is rejected, as the kernel does.'
+    'Reads every field of the kernel-style sysinfo table with TDH.SYS.RD (one SEAMCALL per element, as Linux does) or TDH.SYS.RDALL (metadata lists), and reports how many SEAMCALLs that took. Fields the module profile lacks are reported absent, not zero; fields Linux v6.16+ reads unconditionally (MAX_VCPUS_PER_TD included) are required. The ext and connect groups (TDX Module Extensions, TDX Connect) are read only when TDX_FEATURES0 has EXT / TDXCONNECT, and are then required (null in --json otherwise). A module without NO_RBP_MOD is rejected, as the kernel does.'
   static examples = ['<%= config.bin %> sysinfo', '<%= config.bin %> sysinfo --method rdall --json']
   static flags = {
     method: Flags.string({summary: 'How to read the metadata.', options: ['rd', 'rdall'], default: 'rd'}),
@@ -31,6 +31,8 @@ interface SysinfoJson {
   td_ctrl: Record<string, number>
   td_conf: Record<string, unknown> & {cpuid_config_leaves: string[]; cpuid_config_values: string[][]}
   cmr: {num_cmrs: number | null; cmr_base: string[] | null; cmr_size: string[] | null}
+  ext: Record<string, number> | null
+  connect: Record<string, number> | null
   absent: string[]
   kernel_refuses?: string
 }
@@ -78,6 +80,12 @@ function render(j: SysinfoJson): string {
       return `0x${(x & 0xffffffffn).toString(16)}${sub === 0xffffffffn ? '' : `.${sub}`}`
     }).join(' ')],
   ]))
+  // The conditional groups appear only when the module enumerates their feature.
+  for (const [name, group] of [['ext', j.ext], ['connect', j.connect]] as const) {
+    if (group === null) continue
+    out.push(bold(name))
+    out.push(kv(Object.entries(group).map(([k, x]) => [k, show(x)])))
+  }
   if (j.absent.length) out.push(`absent (not in this module): ${j.absent.join(', ')}`)
   if (j.kernel_refuses) out.push(`note: ${j.kernel_refuses}`)
   out.push(`read with TDH.SYS.${j.method === 'rd' ? 'RD' : 'RDALL'}: ${j.seamcalls} SEAMCALL${j.seamcalls === 1 ? '' : 's'}`)

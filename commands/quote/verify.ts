@@ -2,25 +2,29 @@ import {Args, Flags} from '../../src/cli/oclif.js'
 import {splitFileArgs} from '../../src/cli/argv.js'
 import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
-import {eventLogFromFlags, policyFromFlags, resolveVerifySetup} from '../../src/app/verify-setup.js'
+import {eventLogFromFlags, policyFromFlags, quoteFilesFromFlags, resolveVerifySetup} from '../../src/app/verify-setup.js'
+import {defaultJobs} from '../../src/app/verify-batch.js'
 import {verifyAndReport} from '../../src/cli/verify-output.js'
 
 export default class QuoteVerify extends TdxCommand<typeof QuoteVerify> {
   static summary = "Verify DCAP quotes by Intel's rules, then appraise them against a policy."
   static description = `Checks the PCK chain to a pinned root, both CRLs, TCB info and QE identity (signatures over the exact JSON, validity at --at), the QE report signature and key binding, the quote signature, the TDX module identity and the TCB level with Intel's status convergence; then the policy (default: no debug TD, SEPT_VE_DISABLE required, no PERFMON, MR_SERVICETD zero).
-Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. With several quotes the exit code is the lowest non-zero code among them; --json then prints one JSON object per line (NDJSON).
+Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. With several quotes the exit code is the lowest non-zero code among them; --json then prints one JSON object per line (NDJSON), with the step list only for quotes that did not pass (--steps: for all).
+--files-from FILE (or - for stdin) reads quote paths, one per line, as the batch goes: any number of quotes, no argument list.
 --root-ca sim trusts the simulated platform's root and, without --collateral/--pccs-url, uses its collateral.
 --eventlog F [--eventlog-table T] replays the event log and checks the quote's RTMR0-3 against it as an extra step (also with --signatures-only); a mismatch names the first divergent event and exits 3.`
   static examples = [
     '<%= config.bin %> quote verify quote.bin --collateral collateral.json --at 2025-07-19T10:00:34Z',
     '<%= config.bin %> quote verify quote.bin --root-ca sim',
     '<%= config.bin %> quote verify q/*.bin --pccs-url http://127.0.0.1:8081 --jobs 2 --json',
+    'find q -name "*.bin" | <%= config.bin %> quote verify --files-from - --collateral collateral.json --json > results.ndjson',
     '<%= config.bin %> quote verify quote.bin --signatures-only --at 1720000000',
     '<%= config.bin %> quote verify quote.bin --root-ca sim --eventlog ccel.bin',
   ]
   static strict = false
+  static usesState = false
   static args = {
-    file: Args.string({description: 'quote file(s) (raw, hex or base64), or - for stdin', required: true}),
+    file: Args.string({description: 'quote file(s) (raw, hex or base64), or - for stdin'}),
   }
   static flags = {
     collateral: Flags.string({summary: 'Collateral bundle (QuoteCollateralV3 JSON).', exclusive: ['pccs-url']}),
@@ -36,7 +40,9 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
     expect: Flags.string({summary: 'Expected measurement FIELD=HEX (mrtd, mrconfigid, mrowner, mrownerconfig, rtmr0-3, report_data, ...); repeatable.', multiple: true, multipleNonGreedy: true}),
     'min-tcb-status': Flags.string({summary: 'Worst acceptable TCB status (e.g. UpToDate, SWHardeningNeeded, OutOfDate).'}),
     'allow-advisory': Flags.string({summary: 'Accept this advisory ID (repeatable); any other advisory is a violation.', multiple: true, multipleNonGreedy: true}),
-    jobs: Flags.integer({char: 'j', summary: 'Threads for many quotes (the main thread plus jobs-1 workers).', default: 1, min: 1, max: 64}),
+    jobs: Flags.integer({char: 'j', summary: 'Threads for many quotes (the main thread plus jobs-1 workers; default one per CPU, up to 8).', min: 1, max: 64}),
+    'files-from': Flags.string({summary: 'Read quote paths from this file (- for stdin), one per line, as the batch goes.'}),
+    steps: Flags.boolean({summary: 'With several quotes and --json: the step list on passing quotes too (always there for the others).', default: false}),
     eventlog: Flags.string({summary: "Replay this CCEL / TCG2 event log and check RTMR0-3 against each quote (mismatch: exit 3, naming the first divergent event)."}),
     'eventlog-table': Flags.string({summary: 'ACPI CCEL table for --eventlog (bounds the log area).'}),
     'allow-rtmr3-runtime': Flags.boolean({summary: 'With --eventlog: an RTMR3 mismatch (runtime extends not in the log) does not fail.'}),
@@ -51,6 +57,10 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   protected override async parse(options?: any, argv: string[] = this.argv): Promise<any> {
+    // Without a file argument oclif would read stdin as one; with --files-from, stdin may be the list.
+    if (options?.args?.file && argv.some((a) => a === '--files-from' || a.startsWith('--files-from='))) {
+      options = {...options, args: {...options.args, file: {...options.args.file, ignoreStdin: true}}}
+    }
     const split = options?.flags ? splitFileArgs(argv, {...options.baseFlags, ...options.flags}, options.enableJsonFlag === true) : undefined
     if (!split) {
       const out = await super.parse(options, argv)
@@ -64,10 +74,11 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
   }
 
   async run() {
-    const files = this.files
+    // --pccs-url looks up every quote's platform before verifying: it needs the whole list first.
+    const files = quoteFilesFromFlags(this.files, this.flags['files-from'], [this.flags.eventlog, this.flags['eventlog-table']], this.flags['pccs-url'] !== undefined)
     const setup = await resolveVerifySetup(
-      {files, rootCa: this.flags['root-ca'], collateral: this.flags.collateral, pccsUrl: this.flags['pccs-url'], signaturesOnly: this.flags['signatures-only'], at: this.flags.at},
-      () => this.store(),
+      {files: Array.isArray(files) ? files : [], rootCa: this.flags['root-ca'], collateral: this.flags.collateral, pccsUrl: this.flags['pccs-url'], signaturesOnly: this.flags['signatures-only'], at: this.flags.at},
+      () => this.openStateStore(),
     )
     for (const n of setup.notes) this.notice(n)
     const policy = policyFromFlags({
@@ -80,7 +91,7 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
       minTcbStatus: this.flags['min-tcb-status'],
       allowAdvisory: this.flags['allow-advisory'],
     })
-    const eventlog = eventLogFromFlags({eventlog: this.flags.eventlog, eventlogTable: this.flags['eventlog-table'], allowRtmr3Runtime: this.flags['allow-rtmr3-runtime']}, files)
+    const eventlog = eventLogFromFlags({eventlog: this.flags.eventlog, eventlogTable: this.flags['eventlog-table'], allowRtmr3Runtime: this.flags['allow-rtmr3-runtime']}, this.files)
     const json = this.jsonEnabled()
     if (!json) this.log(dim(`root: ${setup.root_source}; collateral: ${setup.collateral_source}`))
     process.exitCode = await verifyAndReport(
@@ -90,9 +101,9 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
         ...(setup.collateralSet ? {collateralSet: setup.collateralSet} : {}),
         policy,
         ...(eventlog ? {eventlog} : {}),
-        jobs: this.flags.jobs,
+        jobs: this.flags.jobs ?? defaultJobs(),
       },
-      {json, progress: files.length > 1 && this.progressAllowed(), log: (l) => this.log(l), writeStdout: (d) => this.writeStdout(d)},
+      {json, steps: this.flags.steps, progress: this.progressAllowed(), log: (l) => this.log(l), writeStdout: (d) => this.writeStdout(d)},
     )
   }
 }

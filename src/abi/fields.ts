@@ -91,11 +91,23 @@ export const GLOBAL_FIELDS = {
   MAX_IMPORT_VERSION: {id: 0x2000000100000004n, count: 1, guest: true},
   MAX_SERV_TDS: {id: 0xa100000100000000n, count: 1, guest: false},
   GUEST_L2_GPA_ATTR_MASK: {id: 0xa200000100000000n, count: 1, guest: true},
+  // TDX Module Extensions and TDX Connect (Xu Yilun, "[PATCH v2 06/31] x86/virt/tdx: Read global
+  // metadata for TDX Module Extensions/Connect", LKML 2026-03-28: tdx_global_metadata.c). Whether the
+  // guest may read them is not stated there; the simulator keeps them host-only.
+  MEMORY_POOL_REQUIRED_PAGES: {id: 0x3100000100000000n, count: 1, guest: false},
+  EXT_REQUIRED: {id: 0x3100000100000001n, count: 1, guest: false},
+  IDE_MT_PAGE_COUNT: {id: 0x3000000100000001n, count: 1, guest: false},
+  SPDM_MT_PAGE_COUNT: {id: 0x3000000100000002n, count: 1, guest: false},
+  IOMMU_MT_PAGE_COUNT: {id: 0x3000000100000003n, count: 1, guest: false},
+  SPDM_MAX_DEV_INFO_PAGES: {id: 0x3000000100000007n, count: 1, guest: false},
 } as const satisfies Record<string, GlobalFieldDef>
 
 export type GlobalFieldName = keyof typeof GLOBAL_FIELDS
 
-/** TDX_FEATURES0 bits (module 1.5 `tdx_features_enum0_t`). */
+/**
+ * TDX_FEATURES0 bits (module 1.5 `tdx_features_enum0_t`; bits 6 and 39 named as the kernel's
+ * arch/x86/include/asm/tdx.h has them in the TDX Connect host series, PATCH v2 06/31, 2026-03-28).
+ */
 export const TDX_FEATURES0_BITS: Readonly<Record<number, string>> = {
   0: 'TD_MIGRATION',
   1: 'TD_PRESERVING',
@@ -103,6 +115,7 @@ export const TDX_FEATURES0_BITS: Readonly<Record<number, string>> = {
   3: 'TDG_VP_RDWR',
   4: 'RELAXED_MEM_MNG_CONCURRENCY',
   5: 'CPUID_VIRT_GUEST_CTRL',
+  6: 'TDXCONNECT',
   7: 'TD_PARTITIONING',
   8: 'LOCAL_ATTESTATION',
   9: 'TD_ENTRY_ENHANCEMENTS',
@@ -112,8 +125,13 @@ export const TDX_FEATURES0_BITS: Readonly<Record<number, string>> = {
   17: 'FMS_CONFIG',
   18: 'NO_RBP_MOD',
   19: 'L2_TLB_INVD_OPT',
+  39: 'EXT',
 }
 export const TDX_FEATURES0_NO_RBP_MOD = 1n << 18n
+/** TDX Connect (TDISP devices through the module as TSM); its sysinfo group `connect` is read only when set. */
+export const TDX_FEATURES0_TDXCONNECT = 1n << 6n
+/** TDX Module Extensions (the memory pool TDX Connect runs on); its sysinfo group `ext` is read only when set. */
+export const TDX_FEATURES0_EXT = 1n << 39n
 
 export function featureNames(features0: bigint): string[] {
   const names: string[] = []

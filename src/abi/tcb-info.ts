@@ -111,34 +111,57 @@ const checkSize = (text: string, what: string) => {
 }
 
 type J = Record<string, unknown>
-const bad = (what: string): never => {
-  throw new CollateralFormatError(what)
+/**
+ * Where a value sits in the document, for error messages: a string, or a function building it. The
+ * decoders name every field they check, and building those names eagerly (a few hundred per TCB
+ * info) cost more than the checks themselves; they are built only when a check fails.
+ */
+type Where = string | (() => string)
+const named = (w: Where): string => (typeof w === 'string' ? w : w())
+const bad = (what: Where): never => {
+  throw new CollateralFormatError(named(what))
 }
-const obj = (v: unknown, what: string): J => (v && typeof v === 'object' && !Array.isArray(v) ? (v as J) : bad(`${what}: not an object`))
-const arr = (v: unknown, what: string): unknown[] => (Array.isArray(v) ? v : bad(`${what}: not an array`))
-const num = (v: unknown, what: string): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : bad(`${what}: not a non-negative integer`))
-const str = (v: unknown, what: string): string => (typeof v === 'string' ? v : bad(`${what}: not a string`))
-const hexb = (v: unknown, what: string, size?: number): Buffer => {
+const isObj = (v: unknown): v is J => v !== null && typeof v === 'object' && !Array.isArray(v)
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
+const obj = (v: unknown, what: Where): J => (isObj(v) ? v : bad(() => `${named(what)}: not an object`))
+const arr = (v: unknown, what: Where): unknown[] => (Array.isArray(v) ? v : bad(() => `${named(what)}: not an array`))
+const num = (v: unknown, what: Where): number => (isCount(v) ? v : bad(() => `${named(what)}: not a non-negative integer`))
+const str = (v: unknown, what: Where): string => (typeof v === 'string' ? v : bad(() => `${named(what)}: not a string`))
+/** `w` followed by `suffix` (a field path built on demand). */
+const sub = (w: Where, suffix: string): Where => () => named(w) + suffix
+/** Hex text of `size` bytes (any size when undefined). Buffer.from stops at the first non-hex pair, so a full-length result proves every character is hex. */
+const hexb = (v: unknown, what: Where, size?: number): Buffer => {
   const s = str(v, what)
-  if (!/^[0-9a-fA-F]*$/.test(s) || s.length % 2) bad(`${what}: not hex`)
-  if (size !== undefined && s.length !== size * 2) bad(`${what}: expected ${size} bytes`)
-  return Buffer.from(s, 'hex')
+  const b = Buffer.from(s, 'hex')
+  if (b.length * 2 !== s.length) bad(() => `${named(what)}: not hex`)
+  if (size !== undefined && b.length !== size) bad(() => `${named(what)}: expected ${size} bytes`)
+  return b
 }
-const date = (v: unknown, what: string): number => {
+const ISO_DATE_PREFIX = /^\d{4}-\d\d-\d\dT/
+const date = (v: unknown, what: Where): number => {
   const s = str(v, what)
   const t = Date.parse(s)
-  if (!/^\d{4}-\d\d-\d\dT/.test(s) || Number.isNaN(t)) bad(`${what}: not an ISO date`)
+  if (!ISO_DATE_PREFIX.test(s) || Number.isNaN(t)) bad(() => `${named(what)}: not an ISO date`)
   return t
 }
 /** A short, safe rendering of an arbitrary JSON value for error messages (never recurses). */
 const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v))
-const status = (v: unknown, what: string): LevelStatus =>
-  (TCB_STATUSES as readonly string[]).includes(v as string) ? (v as LevelStatus) : bad(`${what}: unknown TCB status ${shown(v)}`)
-const advisories = (v: unknown, what: string): string[] => (v === undefined ? [] : arr(v, what).map((a, i) => str(a, `${what}[${i}]`)))
-const svns = (v: unknown, what: string): number[] => {
+const KNOWN_STATUS: ReadonlySet<string> = new Set(TCB_STATUSES)
+const status = (v: unknown, what: Where): LevelStatus => (typeof v === 'string' && KNOWN_STATUS.has(v) ? (v as LevelStatus) : bad(() => `${named(what)}: unknown TCB status ${shown(v)}`))
+const advisories = (v: unknown, what: Where): string[] => {
+  if (v === undefined) return []
   const a = arr(v, what)
-  if (a.length !== 16) bad(`${what}: expected 16 components, got ${a.length}`)
-  return a.map((c, i) => num(obj(c, `${what}[${i}]`).svn, `${what}[${i}].svn`))
+  for (let i = 0; i < a.length; i++) str(a[i], () => `${named(what)}[${i}]`)
+  return a as string[]
+}
+/** Number of SVN components in a TCB level's sgxtcbcomponents / tdxtcbcomponents. */
+const TCB_COMPONENTS = 16
+const svns = (v: unknown, what: Where): number[] => {
+  const a = arr(v, what)
+  if (a.length !== TCB_COMPONENTS) bad(() => `${named(what)}: expected ${TCB_COMPONENTS} components, got ${a.length}`)
+  const out = new Array<number>(TCB_COMPONENTS)
+  for (let i = 0; i < TCB_COMPONENTS; i++) out[i] = num(obj(a[i], () => `${named(what)}[${i}]`).svn, () => `${named(what)}[${i}].svn`)
+  return out
 }
 
 function cmpVec(a: number[], b: number[]): number {
@@ -154,29 +177,31 @@ export function sortTcbLevels(levels: TcbLevel[]): TcbLevel[] {
   return [...levels].sort((x, y) => cmpVec(y.sgx_components, x.sgx_components) || y.pcesvn - x.pcesvn || cmpVec(y.tdx_components ?? [], x.tdx_components ?? []))
 }
 
-function moduleLevels(v: unknown, what: string): ModuleLevel[] {
+function moduleLevels(v: unknown, what: Where): ModuleLevel[] {
   return arr(v, what)
     .map((l, i) => {
-      const o = obj(l, `${what}[${i}]`)
+      const w = (): string => `${named(what)}[${i}]`
+      const o = obj(l, w)
       return {
-        isvsvn: num(obj(o.tcb, `${what}[${i}].tcb`).isvsvn, `${what}[${i}].tcb.isvsvn`),
-        tcb_date: str(o.tcbDate, `${what}[${i}].tcbDate`),
-        status: status(o.tcbStatus, `${what}[${i}].tcbStatus`),
-        advisory_ids: advisories(o.advisoryIDs, `${what}[${i}].advisoryIDs`),
+        isvsvn: num(obj(o.tcb, sub(w, '.tcb')).isvsvn, sub(w, '.tcb.isvsvn')),
+        tcb_date: str(o.tcbDate, sub(w, '.tcbDate')),
+        status: status(o.tcbStatus, sub(w, '.tcbStatus')),
+        advisory_ids: advisories(o.advisoryIDs, sub(w, '.advisoryIDs')),
       }
     })
     .sort((a, b) => b.isvsvn - a.isvsvn)
 }
 
-function tdxModule(v: unknown, what: string): TdxModule {
+function tdxModule(v: unknown, what: Where): TdxModule {
   const o = obj(v, what)
-  return {
-    ...(o.id !== undefined ? {id: str(o.id, `${what}.id`)} : {}),
-    mrsigner: hexb(o.mrsigner, `${what}.mrsigner`, 48),
-    attributes: hexb(o.attributes, `${what}.attributes`, 8),
-    attributes_mask: hexb(o.attributesMask, `${what}.attributesMask`, 8),
-    levels: o.tcbLevels === undefined ? [] : moduleLevels(o.tcbLevels, `${what}.tcbLevels`),
+  const id = o.id !== undefined ? str(o.id, sub(what, '.id')) : undefined
+  const m: TdxModule = {
+    mrsigner: hexb(o.mrsigner, sub(what, '.mrsigner'), 48),
+    attributes: hexb(o.attributes, sub(what, '.attributes'), 8),
+    attributes_mask: hexb(o.attributesMask, sub(what, '.attributesMask'), 8),
+    levels: o.tcbLevels === undefined ? [] : moduleLevels(o.tcbLevels, sub(what, '.tcbLevels')),
   }
+  return id !== undefined ? {id, ...m} : m
 }
 
 /** A signed collateral JSON document (size-checked, then parsed); CollateralFormatError otherwise. */
@@ -189,25 +214,31 @@ function jsonDocument(text: string, field: 'tcb_info' | 'qe_identity'): unknown 
   }
 }
 
+/** One entry of tcbInfo.tcbLevels. */
+function tcbLevel(l: unknown, i: number, isTdx: boolean): TcbLevel {
+  const w = (): string => `tcbInfo.tcbLevels[${i}]`
+  const lo = obj(l, w)
+  const tcb = obj(lo.tcb, sub(w, '.tcb'))
+  const sgx = svns(tcb.sgxtcbcomponents, sub(w, '.tcb.sgxtcbcomponents'))
+  const pcesvn = num(tcb.pcesvn, sub(w, '.tcb.pcesvn'))
+  const tdx = isTdx ? svns(tcb.tdxtcbcomponents, sub(w, '.tcb.tdxtcbcomponents')) : undefined
+  return {
+    sgx_components: sgx,
+    pcesvn,
+    ...(tdx ? {tdx_components: tdx} : {}),
+    tcb_date: str(lo.tcbDate, sub(w, '.tcbDate')),
+    status: status(lo.tcbStatus, sub(w, '.tcbStatus')),
+    advisory_ids: advisories(lo.advisoryIDs, sub(w, '.advisoryIDs')),
+  }
+}
+
 /** Decode the signed `tcbInfo` JSON text. Throws CollateralFormatError naming the bad field. */
 export function parseTcbInfo(text: string): TcbInfo {
   const o = obj(jsonDocument(text, 'tcb_info'), 'tcbInfo')
   const id = str(o.id, 'tcbInfo.id')
   const version = num(o.version, 'tcbInfo.version')
   const isTdx = id === TCB_INFO_ID_TDX
-  const levels = arr(o.tcbLevels, 'tcbInfo.tcbLevels').map((l, i): TcbLevel => {
-    const w = `tcbInfo.tcbLevels[${i}]`
-    const lo = obj(l, w)
-    const tcb = obj(lo.tcb, `${w}.tcb`)
-    return {
-      sgx_components: svns(tcb.sgxtcbcomponents, `${w}.tcb.sgxtcbcomponents`),
-      pcesvn: num(tcb.pcesvn, `${w}.tcb.pcesvn`),
-      ...(isTdx ? {tdx_components: svns(tcb.tdxtcbcomponents, `${w}.tcb.tdxtcbcomponents`)} : {}),
-      tcb_date: str(lo.tcbDate, `${w}.tcbDate`),
-      status: status(lo.tcbStatus, `${w}.tcbStatus`),
-      advisory_ids: advisories(lo.advisoryIDs, `${w}.advisoryIDs`),
-    }
-  })
+  const levels = arr(o.tcbLevels, 'tcbInfo.tcbLevels').map((l, i) => tcbLevel(l, i, isTdx))
   if (levels.length === 0) bad('tcbInfo.tcbLevels is empty')
   return {
     id,
@@ -220,7 +251,7 @@ export function parseTcbInfo(text: string): TcbInfo {
     tcb_evaluation_data_number: num(o.tcbEvaluationDataNumber, 'tcbInfo.tcbEvaluationDataNumber'),
     levels: sortTcbLevels(levels),
     ...(o.tdxModule !== undefined ? {tdx_module: tdxModule(o.tdxModule, 'tcbInfo.tdxModule')} : {}),
-    tdx_module_identities: o.tdxModuleIdentities === undefined ? [] : arr(o.tdxModuleIdentities, 'tcbInfo.tdxModuleIdentities').map((m, i) => tdxModule(m, `tcbInfo.tdxModuleIdentities[${i}]`)),
+    tdx_module_identities: o.tdxModuleIdentities === undefined ? [] : arr(o.tdxModuleIdentities, 'tcbInfo.tdxModuleIdentities').map((m, i) => tdxModule(m, () => `tcbInfo.tdxModuleIdentities[${i}]`)),
   }
 }
 

@@ -1,11 +1,15 @@
 /**
  * Device lifecycle on the state directory, each operation one transaction under the state lock
  * (withPlatform): a refused TDISP transition or a failed verification throws before anything is
- * saved, so the device stays where it was. Devices exist only on a TDISP-capable profile
- * (tdx-connect); on an empty state directory a tdx-connect platform is created, and doc.devices is
+ * saved, so the device stays where it was. Whether the platform can do device security at all is
+ * the module's answer, read from sysinfo the way the TDX Connect host driver decides it (see
+ * tsmLimits); on an empty state directory a tdx-connect platform is created, and doc.devices is
  * created with the defaults the first time a device command runs.
  */
 import {RefusedError, TdxkitError} from '../errors.js'
+import {TDX_FEATURES0_TDXCONNECT} from '../abi/fields.js'
+import {getSysInfo} from '../guest/sysinfo.js'
+import type {TsmLimits} from '../device/tsm.js'
 import {assertDevicesSection, createDefaultDevices, type AddDeviceOptions} from '../device/registry.js'
 import {
   acceptInterface,
@@ -19,7 +23,6 @@ import {
   type AcceptOptions,
   type DeviceContext,
 } from '../device/service.js'
-import {profileInfo} from '../module/platform.js'
 import {initPlatform, withPlatform, type StateStore} from './platform.js'
 import type {Platform} from '../module/platform.js'
 
@@ -42,23 +45,48 @@ async function ensureConnectPlatform(store: StateStore): Promise<boolean> {
   }
 }
 
-/** Run fn with the devices section (and the platform, e.g. the TD's memory) under the state lock; refuses non-TDISP profiles. */
-export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext, p: Platform) => T | Promise<T>): Promise<DeviceOutcome<T>> {
+/**
+ * Can this platform do device security, and within which limits? Decided as tdx-host.c's
+ * tdx_connect_init() decides it (TDX Connect host series, Xu Yilun, "[PATCH v2 …/31]", LKML
+ * 2026-03-28): from the module's sysinfo, read once (getSysInfo: no SEAMCALL of its own here) —
+ * without TDXCONNECT in TDX_FEATURES0 no TSM is registered, so no device command can work. With it,
+ * the TSM's limits are sysinfo's `connect` group: the device-info buffer is spdm_max_dev_info_pages.
+ */
+export function tsmLimits(p: Platform): TsmLimits {
+  const si = getSysInfo(p.module)
+  const features0 = si.features.tdx_features0
+  if ((features0 & TDX_FEATURES0_TDXCONNECT) === 0n || si.connect === undefined) {
+    throw new RefusedError(
+      'TDISP_UNSUPPORTED',
+      `the ${p.profile} platform's TDX module lacks TDX Connect (TDX_FEATURES0 0x${features0.toString(16)}, bit 6 TDXCONNECT clear): no TSM, no device security; create a TDX Connect platform with 'tdxkit module init --profile tdx-connect'`,
+      {detail: {feature: 'TDXCONNECT', tdx_features0: '0x' + features0.toString(16).padStart(16, '0')}},
+    )
+  }
+  return {spdm_max_dev_info_pages: si.connect.spdm_max_dev_info_pages}
+}
+
+/**
+ * The device step of one transaction on a loaded platform: refuse a platform without TDX Connect,
+ * create the default devices on first use, run fn with the TSM limits from sysinfo. Exported for
+ * tests that run it on a platform they built (e.g. a module with one limit changed).
+ */
+export async function devicesOn<T>(p: Platform, fn: (ctx: DeviceContext, p: Platform) => T | Promise<T>, where = 'the platform document'): Promise<{result: T; defaults_created: boolean}> {
+  const tsm = tsmLimits(p)
+  const doc = p.doc as typeof p.doc & {devices?: unknown}
   let defaultsCreated = false
+  if (doc.devices === undefined) {
+    doc.devices = createDefaultDevices(p.doc.module.seed)
+    defaultsCreated = true
+  }
+  assertDevicesSection(doc.devices, where)
+  return {result: await fn({seed: p.doc.module.seed, section: doc.devices, tsm}, p), defaults_created: defaultsCreated}
+}
+
+/** Run fn with the devices section (and the platform, e.g. the TD's memory) under the state lock; refuses a platform without TDX Connect. */
+export async function withDevices<T>(store: StateStore, fn: (ctx: DeviceContext, p: Platform) => T | Promise<T>): Promise<DeviceOutcome<T>> {
   const connectCreated = await ensureConnectPlatform(store)
-  const {result, created} = await withPlatform(store, async (p) => {
-    if (!profileInfo(p.profile).tdisp) {
-      throw new RefusedError('TDISP_UNSUPPORTED', `the ${p.profile} platform has no TDISP devices; create a TDX Connect platform with 'tdxkit module init --profile tdx-connect'`)
-    }
-    const doc = p.doc as typeof p.doc & {devices?: unknown}
-    if (doc.devices === undefined) {
-      doc.devices = createDefaultDevices(p.doc.module.seed)
-      defaultsCreated = true
-    }
-    assertDevicesSection(doc.devices, store.file)
-    return fn({seed: p.doc.module.seed, section: doc.devices}, p)
-  })
-  return {result, platform_created: created || connectCreated, defaults_created: defaultsCreated}
+  const {result, created} = await withPlatform(store, (p) => devicesOn(p, fn, store.file))
+  return {result: result.result, platform_created: created || connectCreated, defaults_created: result.defaults_created}
 }
 
 export async function listDevices(store: StateStore) {

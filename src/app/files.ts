@@ -10,11 +10,11 @@ import {statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {InputError, TdxkitError} from '../errors.js'
 import {decodeBinary} from '../util/bytes.js'
-import {readFdBounded, readFileBounded} from '../state/read.js'
+import {readFdBounded, readFileBounded, readFileInto, type ReadBuffer} from '../state/read.js'
 import {writeFileAtomic} from '../state/atomic.js'
 
 export {writeFileAtomic} from '../state/atomic.js'
-export {readFileBounded} from '../state/read.js'
+export {inputIdleMs, openBounded, readChunkBounded, readFileBounded, type ReadBuffer} from '../state/read.js'
 
 /** Max bytes we will read from any single input file or stdin. */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -47,6 +47,16 @@ export function readRawInput(pathOrDash: string, what = 'input', limit = MAX_INP
 /** A binary input (quote, TDREPORT, event log, evidence …): a path or '-'; raw, hex or base64 auto-detected. */
 export function readBinaryInput(pathOrDash: string, what = 'input', limit = MAX_INPUT_BYTES): Buffer {
   return decodeBinary(readRawInput(pathOrDash, what, limit))
+}
+
+/**
+ * readBinaryInput for a batch of files read one after another: each path is read into `buffer`
+ * (kept by the caller, one per thread) without an fstat first, with the same refusals and errors;
+ * the result is valid until the next read into `buffer`. '-' is stdin as in readBinaryInput.
+ */
+export function readBinaryInputInto(pathOrDash: string, what: string, buffer: ReadBuffer, limit = MAX_INPUT_BYTES): Buffer {
+  if (pathOrDash === '-') return readBinaryInput(pathOrDash, what, limit)
+  return decodeBinary(readFileInto(pathOrDash, {limit, what}, buffer))
 }
 
 /** Decodes strictly: invalid UTF-8 throws; a leading BOM is dropped (ignoreBOM false). */

@@ -1,27 +1,31 @@
 /**
  * Many quotes: the verifiers of one thread (a QuoteVerifier per platform: collateral verified once,
- * PCK chains cached; see src/verify/platforms.ts), outcomes delivered in input order.
+ * PCK chains cached; see src/verify/platforms.ts), outcomes delivered in input order, in memory
+ * that does not grow with the number of quotes.
  *
- * With jobs > 1 the files are cut into chunks of BATCH_CHUNK. Threads claim chunks from a shared
- * cursor (a SharedArrayBuffer, `Atomics.add`), so no thread ever waits for another to hand it
- * work. The main thread verifies chunks from the start while jobs-1 worker threads boot (a worker
- * imports the verifier and verifies the collateral before its first chunk); each worker
- * then claims chunks until the cursor passes the end and posts each chunk's results as it goes. A
- * worker still booting when the main thread finds the queue empty is cancelled (an atomic state
- * flip it checks before claiming) and terminated, so small batches finish at single-thread speed.
+ * File names come from a list or an (async) iterable (a list file or stdin: verify-files.ts), read
+ * in chunks of BATCH_CHUNK as the batch goes. With jobs > 1 the main thread hands chunks to jobs-1
+ * worker threads (each keeps WORKER_QUEUE chunks in hand, so none waits for the next) and verifies
+ * chunks itself between deliveries while the workers boot and after; a chunk naming stdin ('-') is
+ * always the main thread's (stdin is read once, there). Outcomes are re-ordered through a buffer
+ * that holds only the chunks in flight. Workers that are still booting when the input runs out are
+ * terminated, so small batches finish at single-thread speed.
  *
  * Callers take either full outcomes (`onOutcome`) or, for NDJSON output, `onLine`: each outcome is
  * then rendered to its JSON line by the thread that verified it, and only the string crosses to the
  * main thread (a structured clone of a whole outcome, decoded body and step list included, costs
  * the main thread about 40 µs to receive; a line a few µs).
  */
-import {Worker} from 'node:worker_threads'
+import {createRequire} from 'node:module'
+import {availableParallelism} from 'node:os'
+import {pathToFileURL} from 'node:url'
+import type {Worker} from 'node:worker_threads'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import type {Policy} from '../appraise/policy.js'
-import {outcomeJson, quoteVerdict, type QuoteOutcome, type VerdictContext} from '../appraise/verdict.js'
+import {outcomeJson, quoteVerdict, type OutcomeJsonOptions, type QuoteOutcome, type VerdictContext} from '../appraise/verdict.js'
 import {TdxkitError} from '../errors.js'
 import {loadEventLog, type LoadedEventLog} from './eventlog-input.js'
-import {readBinaryInput} from './files.js'
+import {readBinaryInputInto, type ReadBuffer} from './files.js'
 import type {EventLogSpec} from '../verify/eventlog-check.js'
 import type {CollateralGetter, CollateralUnavailable, VerifyOptions} from '../verify/options.js'
 import {collateralKeyString} from '../verify/pck-info.js'
@@ -33,7 +37,7 @@ export type {EventLogSpec} from '../verify/eventlog-check.js'
 /** Load (and so validate) the event log once per thread: malformed logs are input errors (exit 2). */
 export const loadEventLogSpec = (spec: EventLogSpec): LoadedEventLog => loadEventLog(spec.log, spec.table)
 
-/** One outcome as its NDJSON line (`JSON.stringify(outcomeJson(o))`, no newline) and exit code. */
+/** One outcome as its NDJSON line (`JSON.stringify(outcomeJson(o, lineOptions))`, no newline) and exit code. */
 export interface RenderedOutcome {
   exit_code: number
   line: string
@@ -42,8 +46,11 @@ export interface RenderedOutcome {
 /** Verification options as plain data (they cross to worker threads): per-platform collateral travels as `collateralSet`. */
 export type BatchOptions = Omit<VerifyOptions, 'getCollateral'>
 
+/** The quote files of a batch: a list, or names produced as the batch reads them (a list file, stdin). */
+export type FileSource = readonly string[] | Iterable<string> | AsyncIterable<string>
+
 interface BatchCommon {
-  files: string[]
+  files: FileSource
   options: BatchOptions
   policy?: Policy
   /** Compare each quote's RTMRs with this event log. */
@@ -51,8 +58,10 @@ interface BatchCommon {
   /** Several platforms' collateral: each quote is verified with its own (overrides options.collateral). */
   collateralSet?: CollateralSet
   jobs: number
-  /** With jobs > 1, whether the main thread verifies chunks too (default true; false leaves all work to the workers). */
+  /** With jobs > 1, whether the main thread verifies chunks too (default true; false leaves all work to the workers, except stdin's). */
   mainThreadWorks?: boolean
+  /** NDJSON lines: how much of each outcome they carry (see outcomeJson). */
+  lineOptions?: OutcomeJsonOptions
 }
 
 /** A batch delivers either whole outcomes or their NDJSON lines, each exactly once, in input order. */
@@ -74,12 +83,19 @@ export type BatchJob = BatchCommon &
 export interface BatchStats {
   /** Quotes verified on the main thread. */
   mainThread: number
-  /** Per worker started: quotes verified, and ms from spawn until it was ready to claim work (absent: cancelled while booting). */
+  /** Per worker started: quotes verified, and ms from spawn until it was ready for work (absent: terminated while booting). */
   workers: Array<{quotes: number; readyMs?: number}>
 }
 
-/** Files per work unit claimed by a thread. */
+/** The most threads `quote verify` uses when --jobs is not given (one per CPU up to this). */
+export const MAX_DEFAULT_JOBS = 8
+/** --jobs when not given: one thread per CPU (the main thread and jobs-1 workers), up to MAX_DEFAULT_JOBS. */
+export const defaultJobs = (): number => Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_JOBS))
+
+/** Files per unit of work handed to a thread. */
 export const BATCH_CHUNK = 64
+/** Chunks a worker holds (being verified + queued), so that it never waits for the next. */
+export const WORKER_QUEUE = 2
 
 /**
  * Collateral for batches that span several platforms (`quote verify --pccs-url` on quotes of
@@ -94,8 +110,8 @@ export const collateralGetter =
   (key) =>
     set[collateralKeyString(key)]
 
-/** Everything one thread needs to verify files: verifiers (per platform), the policy, the loaded event log. */
-export type VerifyContext = VerdictContext
+/** Everything one thread needs to verify files: verifiers (per platform), the policy, the loaded event log, a read buffer. */
+export type VerifyContext = VerdictContext & {scratch?: ReadBuffer}
 
 export function newVerifyContext(options: BatchOptions, policy?: Policy, eventlog?: EventLogSpec, collateralSet?: CollateralSet): VerifyContext {
   return {
@@ -105,11 +121,18 @@ export function newVerifyContext(options: BatchOptions, policy?: Policy, eventlo
   }
 }
 
+/**
+ * A quote file's bytes (raw, hex or base64), read by app/files.readBinaryInputInto into the
+ * context's kept buffer: the bytes are valid until the next read. A batch reads one file per quote;
+ * allocating 64 KB and copying twice for each was a tenth of the per-quote time.
+ */
+const readQuoteFile = (ctx: VerifyContext, file: string): Buffer => readBinaryInputInto(file, 'quote', (ctx.scratch ??= {}))
+
 /** Verify + appraise one file. */
 export function verifyFile(ctx: VerifyContext, file: string): QuoteOutcome {
   let bytes: Buffer
   try {
-    bytes = readBinaryInput(file, 'quote')
+    bytes = readQuoteFile(ctx, file)
   } catch (e) {
     if (!(e instanceof TdxkitError)) throw e
     return {file, exit_code: e.exit, error: {code: e.code, message: e.message, exit_code: e.exit}}
@@ -118,77 +141,52 @@ export function verifyFile(ctx: VerifyContext, file: string): QuoteOutcome {
 }
 
 /** An outcome as its NDJSON line. */
-export function renderOutcome(o: QuoteOutcome): RenderedOutcome {
-  return {exit_code: o.exit_code, line: JSON.stringify(outcomeJson(o))}
+export function renderOutcome(o: QuoteOutcome, options?: OutcomeJsonOptions): RenderedOutcome {
+  return {exit_code: o.exit_code, line: JSON.stringify(outcomeJson(o, options))}
 }
 
 type Item = QuoteOutcome | RenderedOutcome
 
-/** Verify the chunk of `files` starting at `start`. */
-export function verifyChunk(ctx: VerifyContext, files: readonly string[], start: number, render: boolean): Item[] {
-  const end = Math.min(files.length, start + BATCH_CHUNK)
-  const items: Item[] = []
-  for (let i = start; i < end; i++) {
-    const o = verifyFile(ctx, files[i])
-    items.push(render ? renderOutcome(o) : o)
-  }
-  return items
-}
-
-/**
- * The shared work queue: Int32 slot 0 is the index of the next unclaimed file; slot 1 + w is
- * worker w's state (booting → working when it starts claiming, or booting → cancelled by the
- * main thread; whoever flips it first wins).
- */
-const CURSOR = 0
-export const WORKER_BOOTING = 0
-export const WORKER_WORKING = 1
-export const WORKER_CANCELLED = 2
-
-export function newQueue(workers: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (1 + workers))
-}
-
-/** Claim the next chunk: its first index, or undefined when every file is claimed. */
-export function claimChunk(queue: Int32Array, n: number): number | undefined {
-  const start = Atomics.add(queue, CURSOR, BATCH_CHUNK)
-  return start < n ? start : undefined
-}
-
-/** Stop every thread from claiming more work. */
-function closeQueue(queue: Int32Array, n: number): void {
-  Atomics.store(queue, CURSOR, n)
-}
-
-/** Flip a worker's state from booting; false when the other side got there first. */
-export function leaveBooting(queue: Int32Array, worker: number, to: typeof WORKER_WORKING | typeof WORKER_CANCELLED): boolean {
-  return Atomics.compareExchange(queue, 1 + worker, WORKER_BOOTING, to) === WORKER_BOOTING
+/** Verify one chunk of file names; `render` gives NDJSON lines (with `lineOptions`) instead of outcomes. */
+export function verifyChunk(ctx: VerifyContext, files: readonly string[], render: boolean, lineOptions?: OutcomeJsonOptions): Item[] {
+  return files.map((f) => {
+    const o = verifyFile(ctx, f)
+    return render ? renderOutcome(o, lineOptions) : o
+  })
 }
 
 const fromSources = import.meta.url.endsWith('.ts')
 
-/** Messages from a verification worker. */
+/** Messages between the main thread and a verification worker. */
 export type FromWorker = {type: 'ready'} | {type: 'results'; start: number; items: Item[]} | {type: 'failed'; message: string}
+export type ToWorker = {type: 'chunk'; start: number; files: string[]}
 export interface WorkerInit {
   options: BatchOptions
   collateralSet?: CollateralSet
   policy?: Policy
   eventlog?: EventLogSpec
-  files: string[]
   /** Post NDJSON lines instead of outcomes. */
   render: boolean
-  queue: SharedArrayBuffer
-  /** This worker's state slot in the queue. */
-  slot: number
+  lineOptions?: OutcomeJsonOptions
 }
 
 /**
- * A worker thread. From the built JS (dist/) it is the compiled verify-worker.js; from TypeScript sources
+ * The built worker: dist/src/app/verify-worker.js, which the build replaces with a bundle of itself
+ * (one module to load instead of ~50, so a worker is ready sooner). It is found from the package
+ * root, not from this module, because this module is also inlined into the bundled `quote verify`
+ * command elsewhere under dist/.
+ */
+const builtWorker = (): URL => new URL('dist/src/app/verify-worker.js', pathToFileURL(createRequire(import.meta.url).resolve('tdxkit/package.json')))
+
+/**
+ * A worker thread. From the built JS (dist/) it is the bundled verify-worker.js; from TypeScript sources
  * (tests, bin/dev.js) a bootstrap registers the tsx loader inside the worker first (Node 20 does not
  * apply `--import` hooks to a worker's entry module), which makes source-mode workers slow to start.
  */
 function newWorker(workerData: WorkerInit): Worker {
-  if (!fromSources) return new Worker(new URL('./verify-worker.js', import.meta.url), {workerData})
+  // Loaded here: node:worker_threads costs ~3 ms to load, and one quote needs no worker.
+  const {Worker} = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')
+  if (!fromSources) return new Worker(builtWorker(), {workerData})
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'))
   const entry = JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)
   return new Worker(`import(${api}).then((m) => { m.register(); return import(${entry}) })`, {eval: true, workerData})
@@ -206,133 +204,217 @@ function emitterOf(job: BatchJob): (item: Item, index: number) => void {
   return (item, i) => onOutcome(item as QuoteOutcome, i)
 }
 
-/** Worker threads to start besides the main thread: none for one chunk, or when stdin ('-') is an input (read once, by the main thread). */
-function extraThreads(job: BatchJob): number {
-  const stdin = job.files.includes('-') || job.eventlog?.log === '-' || job.eventlog?.table === '-'
-  return stdin ? 0 : Math.max(0, Math.min(job.jobs, Math.ceil(job.files.length / BATCH_CHUNK)) - 1)
-}
-
 /** Items arrive by chunk from any thread; each is emitted once every item before it has been. */
 function inInputOrder(emit: (item: Item, index: number) => void): {deliver: (start: number, items: Item[]) => void; delivered: () => number} {
-  const pending = new Map<number, Item>()
+  const pending = new Map<number, Item[]>()
   let next = 0
   const deliver = (start: number, items: Item[]) => {
-    items.forEach((o, i) => pending.set(start + i, o))
-    while (pending.has(next)) {
-      const o = pending.get(next)!
+    pending.set(start, items)
+    for (let chunk = pending.get(next); chunk; chunk = pending.get(next)) {
       pending.delete(next)
-      emit(o, next++)
+      for (const item of chunk) emit(item, next++)
     }
   }
   return {deliver, delivered: () => next}
 }
 
-/** What a running batch offers its threads: delivery, and the first failure (which stops the batch). */
-interface BatchControl {
-  deliver: (start: number, items: Item[]) => void
-  fail: (e: unknown) => void
-  failed: () => boolean
+/** Chunks of up to BATCH_CHUNK names from the batch's source, numbered by the index of their first name. */
+async function* chunksOf(files: FileSource): AsyncGenerator<{start: number; files: string[]}> {
+  if (Array.isArray(files)) {
+    for (let start = 0; start < files.length; start += BATCH_CHUNK) yield {start, files: files.slice(start, start + BATCH_CHUNK)}
+    return
+  }
+  let chunk: string[] = []
+  let start = 0
+  for await (const f of files as AsyncIterable<string>) {
+    chunk.push(f)
+    if (chunk.length === BATCH_CHUNK) {
+      yield {start, files: chunk}
+      start += chunk.length
+      chunk = []
+    }
+  }
+  if (chunk.length) yield {start, files: chunk}
 }
 
+/** Whether the batch's event log is read from stdin (then stdin feeds no quote, and only the main thread can have it). */
+const eventLogOnStdin = (job: BatchJob) => job.eventlog?.log === '-' || job.eventlog?.table === '-'
+
+/** A running worker: its chunks in hand, whether it has said it is ready (and not exited since), and how to stop it. */
 interface RunningWorker {
-  slot: number
+  w: Worker
+  stat: BatchStats['workers'][number]
+  ready: boolean
+  exited: boolean
+  inHand: number
   /** Resolves when the thread has exited. */
   finished: Promise<void>
   stop: () => void
 }
 
-/** Start one worker thread; its messages are delivered (or fail the batch) and counted in `stat`. */
-function startWorker(init: WorkerInit, stat: BatchStats['workers'][number], batch: BatchControl): RunningWorker {
-  const spawned = performance.now()
-  const w = newWorker(init)
-  let terminating = false
-  const stop = () => {
-    terminating = true
-    void w.terminate()
-  }
-  const finished = new Promise<void>((resolve) => {
-    w.on('message', (m: FromWorker) => {
-      try {
-        if (m.type === 'ready') stat.readyMs = performance.now() - spawned
-        else if (m.type === 'failed') batch.fail(new Error(`verification worker failed: ${m.message}`))
-        else if (!batch.failed()) {
-          stat.quotes += m.items.length
-          batch.deliver(m.start, m.items)
-        }
-      } catch (e) {
-        // The caller's callback threw (e.g. a closed output pipe): stop the batch.
-        batch.fail(e)
-      }
-    })
-    w.once('error', batch.fail)
-    w.once('exit', (code) => {
-      if (code !== 0 && !terminating) batch.fail(new Error(`verification worker exited with code ${code}`))
-      resolve()
-    })
-  })
-  return {slot: init.slot, finished, stop}
-}
+/**
+ * The batch's work loop on the main thread: hands chunks to ready workers, verifies chunks itself
+ * when it may (or when they name stdin), and waits for worker messages otherwise. One wake-up
+ * promise is renewed after every message, so the loop sleeps only when it has nothing to do.
+ */
+class Dispatcher {
+  private readonly order: ReturnType<typeof inInputOrder>
+  private readonly workers: RunningWorker[] = []
+  private failure: Error | undefined
+  private wake: () => void = () => {}
+  private woken: Promise<void>
+  private readonly ctx: VerifyContext
+  private readonly render: boolean
+  readonly stats: BatchStats = {mainThread: 0, workers: []}
 
-/** The main thread claims chunks too, yielding between them so worker results get delivered; returns how many it verified. */
-async function workOnMainThread(ctx: VerifyContext, files: readonly string[], queue: Int32Array, render: boolean, batch: BatchControl): Promise<number> {
-  let verified = 0
-  for (let start = claimChunk(queue, files.length); start !== undefined && !batch.failed(); start = claimChunk(queue, files.length)) {
-    const items = verifyChunk(ctx, files, start, render)
-    verified += items.length
-    batch.deliver(start, items)
-    await yieldToEvents()
+  constructor(private readonly job: BatchJob) {
+    this.render = job.onLine !== undefined
+    this.order = inInputOrder(emitterOf(job))
+    this.ctx = newVerifyContext(job.options, job.policy, job.eventlog, job.collateralSet)
+    this.woken = this.renewWake()
   }
-  return verified
+
+  private renewWake(): Promise<void> {
+    return (this.woken = new Promise<void>((resolve) => (this.wake = resolve)))
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= e instanceof Error ? e : new Error(String(e))
+    this.wake()
+  }
+
+  private deliver(start: number, items: Item[]): void {
+    try {
+      this.order.deliver(start, items)
+    } catch (e) {
+      // The caller's callback threw (e.g. a closed output pipe): stop the batch.
+      this.fail(e)
+    }
+  }
+
+  /** Start the batch's worker threads (jobs - 1 of them). */
+  startWorkers(): void {
+    const job = this.job
+    const init: WorkerInit = {
+      options: job.options,
+      ...(job.collateralSet ? {collateralSet: job.collateralSet} : {}),
+      ...(job.policy ? {policy: job.policy} : {}),
+      ...(job.eventlog ? {eventlog: job.eventlog} : {}),
+      render: this.render,
+      ...(job.lineOptions ? {lineOptions: job.lineOptions} : {}),
+    }
+    for (let i = 1; i < job.jobs; i++) this.workers.push(this.startWorker(init))
+  }
+
+  private startWorker(init: WorkerInit): RunningWorker {
+    const spawned = performance.now()
+    const stat: BatchStats['workers'][number] = {quotes: 0}
+    this.stats.workers.push(stat)
+    const w = newWorker(init)
+    let terminating = false
+    const running: RunningWorker = {w, stat, ready: false, exited: false, inHand: 0, finished: Promise.resolve(), stop: () => {}}
+    running.stop = () => {
+      terminating = true
+      void w.terminate()
+    }
+    running.finished = new Promise<void>((resolve) => {
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          stat.readyMs = performance.now() - spawned
+          running.ready = true
+        } else if (m.type === 'failed') this.fail(new Error(`verification worker failed: ${m.message}`))
+        else if (!this.failure) {
+          running.inHand--
+          stat.quotes += m.items.length
+          this.deliver(m.start, m.items)
+        }
+        this.wake()
+      })
+      w.once('error', (e) => this.fail(e))
+      w.once('exit', (code) => {
+        running.exited = true
+        running.ready = false
+        if (!terminating && (code !== 0 || running.inHand > 0)) this.fail(new Error(`verification worker exited with code ${code}${running.inHand ? ' before finishing its work' : ''}`))
+        resolve()
+        this.wake()
+      })
+    })
+    return running
+  }
+
+  private verifyHere(chunk: {start: number; files: string[]}): void {
+    const items = verifyChunk(this.ctx, chunk.files, this.render, this.job.lineOptions)
+    this.stats.mainThread += items.length
+    this.deliver(chunk.start, items)
+  }
+
+  /** A ready worker with room in its queue. */
+  private idleWorker(): RunningWorker | undefined {
+    return this.workers.find((x) => x.ready && x.inHand < WORKER_QUEUE)
+  }
+
+  /** Run the batch to its end (or first failure); resolves with who verified how many. */
+  async run(): Promise<BatchStats> {
+    const chunks = chunksOf(this.job.files)
+    const mainWorks = this.job.mainThreadWorks !== false || this.job.jobs <= 1
+    let next = await chunks.next()
+    try {
+      // A second chunk is what makes workers worth starting.
+      let second = next.done ? next : await chunks.next()
+      if (!second.done && this.job.jobs > 1 && !eventLogOnStdin(this.job)) this.startWorkers()
+      const take = async (): Promise<{start: number; files: string[]} | undefined> => {
+        const c = next.done ? undefined : next.value
+        next = second
+        second = next.done ? next : await chunks.next()
+        return c
+      }
+      let chunk = await take()
+      while ((chunk || this.inFlight()) && !this.failure) {
+        if (chunk && chunk.files.includes('-')) {
+          this.verifyHere(chunk)
+          chunk = await take()
+        } else if (chunk && this.idleWorker()) {
+          const w = this.idleWorker()!
+          w.inHand++
+          w.w.postMessage({type: 'chunk', start: chunk.start, files: chunk.files} satisfies ToWorker)
+          chunk = await take()
+        } else if (chunk && (mainWorks || this.workers.every((x) => x.exited))) {
+          this.verifyHere(chunk)
+          chunk = await take()
+          // Let worker messages (ready, results) in between chunks.
+          await yieldToEvents()
+        } else {
+          if (!chunk) this.stopBootingWorkers()
+          await this.woken
+          this.renewWake()
+        }
+      }
+    } finally {
+      for (const x of this.workers) x.stop()
+      await Promise.all(this.workers.map((x) => x.finished))
+    }
+    if (this.failure) throw this.failure
+    return this.stats
+  }
+
+  /** Whether a worker still holds chunks. */
+  private inFlight(): boolean {
+    return this.workers.some((x) => x.inHand > 0)
+  }
+
+  /** The input is used up: workers still booting are not needed (the others end with the batch). */
+  private stopBootingWorkers(): void {
+    for (const x of this.workers) if (!x.ready && !x.exited && x.inHand === 0) x.stop()
+  }
+
+  delivered(): number {
+    return this.order.delivered()
+  }
 }
 
 /** Run a batch; resolves, when every outcome has been delivered, with who verified how many. */
 export async function runBatch(job: BatchJob): Promise<BatchStats> {
-  const n = job.files.length
-  const render = job.onLine !== undefined
-  const emit = emitterOf(job)
-  const ctx = newVerifyContext(job.options, job.policy, job.eventlog, job.collateralSet)
-  const stats: BatchStats = {mainThread: 0, workers: []}
-  const extra = extraThreads(job)
-  if (extra === 0) {
-    job.files.forEach((f, i) => {
-      const o = verifyFile(ctx, f)
-      emit(render ? renderOutcome(o) : o, i)
-    })
-    stats.mainThread = n
-    return stats
-  }
-
-  const order = inInputOrder(emit)
-  const sab = newQueue(extra)
-  const queue = new Int32Array(sab)
-  let failure: Error | undefined
-  const batch: BatchControl = {
-    deliver: order.deliver,
-    fail: (e: unknown) => {
-      failure ??= e instanceof Error ? e : new Error(String(e))
-      closeQueue(queue, n)
-    },
-    failed: () => failure !== undefined,
-  }
-  const base = {options: job.options, ...(job.collateralSet ? {collateralSet: job.collateralSet} : {}), ...(job.policy ? {policy: job.policy} : {}), ...(job.eventlog ? {eventlog: job.eventlog} : {}), files: job.files, render, queue: sab}
-  const workers = Array.from({length: extra}, (_, slot) => {
-    const stat: BatchStats['workers'][number] = {quotes: 0}
-    stats.workers.push(stat)
-    return startWorker({...base, slot}, stat, batch)
-  })
-
-  try {
-    if (job.mainThreadWorks !== false) {
-      stats.mainThread = await workOnMainThread(ctx, job.files, queue, render, batch)
-      // Queue empty: workers still booting are not needed.
-      for (const x of workers) if (leaveBooting(queue, x.slot, WORKER_CANCELLED)) x.stop()
-    }
-  } catch (e) {
-    batch.fail(e)
-  }
-  if (failure) for (const x of workers) x.stop()
-  await Promise.all(workers.map((x) => x.finished))
-  if (failure) throw failure
-  if (order.delivered() !== n) throw new Error(`batch verification delivered ${order.delivered()} of ${n} outcomes`)
+  const d = new Dispatcher(job)
+  const stats = await d.run()
   return stats
 }

@@ -17,7 +17,8 @@ import {fingerprintOf} from '../verify/roots.js'
 import {parsePemChain} from '../x509/dcap.js'
 import {loadCollateralFile} from './collateral-file.js'
 import type {PcsClient} from './pcs-client.js'
-import type {BatchOptions, CollateralSet, EventLogSpec} from './verify-batch.js'
+import type {BatchOptions, CollateralSet, EventLogSpec, FileSource} from './verify-batch.js'
+import {openFileList, quoteFileNames} from './verify-files.js'
 
 /** `--at`: unix seconds or an ISO 8601 date; default the current time. */
 export function parseAt(text: string | undefined, clock = Date.now): number {
@@ -66,7 +67,7 @@ export interface VerifySetup {
   notes: string[]
 }
 
-export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => StateStore): Promise<VerifySetup> {
+export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => StateStore | Promise<StateStore>): Promise<VerifySetup> {
   const notes: string[] = []
   const sources = [flags.collateral, flags.pccsUrl, flags.signaturesOnly ? 'x' : undefined].filter(Boolean)
   if (sources.length > 1) throw new InputError('USAGE', 'use only one of --collateral, --pccs-url and --signatures-only')
@@ -78,7 +79,7 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
   else if (flags.rootCa === 'sim') {
     // Loaded on demand: the simulated host (PKI builder, pkijs) is not needed to verify real quotes.
     const {loadSimCollateral} = await import('./sim-collateral.js')
-    const sim = await loadSimCollateral(store())
+    const sim = await loadSimCollateral(await store())
     if (sim.platform_created) notes.push('created the default simulated platform')
     trustedRoots = [fingerprintOf(sim.root_ca_der)]
     simCollateral = sim.collateral
@@ -92,7 +93,7 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
     source = flags.collateral
   } else if (flags.pccsUrl) {
     const {PcsClient} = await import('./pcs-client.js')
-    const client = new PcsClient({baseUrl: flags.pccsUrl, cacheDir: join(store().dir, 'pcs-cache')})
+    const client = new PcsClient({baseUrl: flags.pccsUrl, cacheDir: join((await store()).dir, 'pcs-cache')})
     const fetched = await fetchForFiles(client, flags.files)
     if (fetched.collateral) collateral = fetched.collateral
     else collateralSet = fetched.set
@@ -176,6 +177,21 @@ export function loadPolicyFile(path: string): Policy {
 /** The appraisal policy of `quote verify`: the --policy file (or the default policy), then the flags over it. */
 export function policyFromFlags(f: PolicyFlags): Policy {
   return applyPolicyFlags(f.policy ? loadPolicyFile(f.policy) : defaultPolicy(), f)
+}
+
+/**
+ * The quote files: the command line's, then `--files-from`'s list (read as the batch goes; held in
+ * memory only when every name is needed first, e.g. --pccs-url looks up each quote's platform).
+ * USAGE when there are none, or when stdin would feed two inputs.
+ */
+export function quoteFilesFromFlags(argvFiles: string[], filesFrom: string | undefined, eventlogFiles: ReadonlyArray<string | undefined>, needAllFirst: boolean): FileSource {
+  if (argvFiles.length === 0 && filesFrom === undefined) throw new InputError('USAGE', 'no quote files: give them as arguments, or as a list with --files-from FILE (- for stdin)')
+  if (filesFrom === undefined) return argvFiles
+  if (filesFrom === '-' && (argvFiles.includes('-') || eventlogFiles.includes('-'))) {
+    throw new InputError('USAGE', 'stdin (-) can feed one input: --files-from -, a quote or the event log')
+  }
+  const names = quoteFileNames(argvFiles, openFileList(filesFrom))
+  return needAllFirst ? [...names] : names
 }
 
 /** `--eventlog F [--eventlog-table T] [--allow-rtmr3-runtime]`: the request, or USAGE for flags without --eventlog or stdin asked for twice. */

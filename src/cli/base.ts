@@ -6,7 +6,11 @@
  */
 import {Command, Flags, Interfaces} from './oclif.js'
 import {ExitCode, TdxkitError} from '../errors.js'
-import {openStore, type StateStore} from '../app/platform.js'
+import type {StateStore} from '../app/platform.js'
+
+/** The app module that opens the state directory (it brings the whole simulated platform with it). */
+type PlatformApp = typeof import('../app/platform.js')
+const loadPlatformApp = (): Promise<PlatformApp> => import('../app/platform.js')
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof TdxCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -23,11 +27,21 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
     }),
   }
 
+  /**
+   * Whether the command reads the state directory through the synchronous `store()`: then the
+   * platform modules are loaded while the command starts. A command that needs the state only
+   * sometimes sets this false and calls `openStateStore()` when it does (`quote verify` needs it
+   * only for --root-ca sim and --pccs-url), so it does not load the simulator to verify a quote.
+   */
+  static usesState = true
+
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
+  private platformApp?: PlatformApp
 
   public override async init(): Promise<void> {
     await super.init()
+    if ((this.ctor as typeof TdxCommand).usesState) this.platformApp = await loadPlatformApp()
     const {args, flags} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof TdxCommand).baseFlags,
@@ -41,7 +55,14 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
 
   /** The state store for --state-dir / TDXKIT_STATE_DIR / XDG default. */
   protected store(): StateStore {
-    return openStore(this.flags['state-dir'])
+    if (!this.platformApp) throw new Error(`${this.id ?? 'this command'} sets usesState = false: open the state with openStateStore()`)
+    return this.platformApp.openStore(this.flags['state-dir'])
+  }
+
+  /** The state store, loading the platform modules first if the command has not (see usesState). */
+  protected async openStateStore(): Promise<StateStore> {
+    this.platformApp ??= await loadPlatformApp()
+    return this.store()
   }
 
   /** A note for the human on stderr (kept even under --json, since stdout then carries JSON only). */
@@ -59,7 +80,7 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
     return Boolean(process.stderr.isTTY) && !this.jsonEnabled() && !process.env.CI
   }
 
-  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<any> {
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<void> {
     // oclif's own control-flow errors (this.exit(), --help, --version) keep their behaviour.
     if (err?.oclif?.exit === 0 || err?.name === 'ExitError') throw err
     // A flag error thrown from parse() leaves oclif thinking the command never parsed; it would

@@ -1,15 +1,18 @@
 /**
  * The output of `quote verify` over its files: a checklist per quote (or, with --json, one pretty
  * object for one quote and NDJSON lines for several, written in BATCH_CHUNK-line writes), a
- * progress bar on a TTY, the closing count, and the exit code (the lowest non-zero one).
+ * progress display on a TTY, the closing count, and the exit code (the lowest non-zero one).
+ * The files may be a stream (`--files-from`): whether there are several is known after two names.
  */
-import {BATCH_CHUNK, runBatch, type BatchJob, type QuoteOutcome} from '../app/verify-batch.js'
+import {BATCH_CHUNK, runBatch, type BatchJob, type FileSource, type QuoteOutcome} from '../app/verify-batch.js'
 import {outcomeJson, outcomeText} from './verify-render.js'
 
 /** Where the output goes (the command's logger and stdout) and how. */
 export interface VerifyOutput {
   json: boolean
-  /** Draw a progress bar on stderr (a TTY, several quotes, not --json). */
+  /** NDJSON lines carry `steps` for passing quotes too (--steps); they always do for the others. */
+  steps?: boolean
+  /** Draw a progress display on stderr (a TTY, several quotes, not --json). */
   progress: boolean
   log: (line: string) => void
   writeStdout: (data: string) => void
@@ -18,10 +21,29 @@ export interface VerifyOutput {
 /** Width of the progress bar, in characters. */
 const PROGRESS_WIDTH = 30
 
+/** The first two names of a source, and the whole source again (those two first). */
+async function peekTwo(files: FileSource): Promise<{first: string[]; all: FileSource}> {
+  if (Array.isArray(files)) return {first: files.slice(0, 2), all: files}
+  const it = (Symbol.asyncIterator in files ? files[Symbol.asyncIterator]() : (files as Iterable<string>)[Symbol.iterator]()) as AsyncIterator<string> | Iterator<string>
+  const first: string[] = []
+  while (first.length < 2) {
+    const r = await it.next()
+    if (r.done) return {first, all: first}
+    first.push(r.value)
+  }
+  async function* rest(): AsyncGenerator<string> {
+    yield* first
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value
+  }
+  return {first, all: rest()}
+}
+
 /** Verify the batch, writing each outcome as it is delivered; resolves with the exit code. */
 export async function verifyAndReport(job: Omit<BatchJob, 'onOutcome' | 'onLine'>, out: VerifyOutput): Promise<number> {
-  const total = job.files.length
-  const many = total > 1
+  const {first, all} = await peekTwo(job.files)
+  const total = Array.isArray(job.files) ? job.files.length : undefined
+  const many = first.length > 1
+  const progress = out.progress && many
   let exit = 0
   let done = 0
   let single: QuoteOutcome | undefined
@@ -45,6 +67,8 @@ export async function verifyAndReport(job: Omit<BatchJob, 'onOutcome' | 'onLine'
     try {
       await runBatch({
         ...job,
+        files: all,
+        lineOptions: {steps: out.steps ? 'always' : 'unless-ok'},
         onLine: (line, code) => {
           tally(code)
           buffered.push(line + '\n')
@@ -57,20 +81,23 @@ export async function verifyAndReport(job: Omit<BatchJob, 'onOutcome' | 'onLine'
   } else {
     await runBatch({
       ...job,
+      files: all,
       onOutcome: (o) => {
         tally(o.exit_code)
-        if (out.progress) process.stderr.write('\r\u001B[K')
+        if (progress) process.stderr.write('\r\u001B[K')
         if (out.json) single = o
         else for (const l of outcomeText(o)) out.log(l)
-        if (out.progress) {
-          const fill = Math.round((done / total) * PROGRESS_WIDTH)
-          process.stderr.write(`[${'#'.repeat(fill)}${' '.repeat(PROGRESS_WIDTH - fill)}] ${done}/${total}`)
-        }
+        if (progress) process.stderr.write(total ? progressBar(done, total) : `${done} verified`)
       },
     })
   }
-  if (out.progress) process.stderr.write('\r\u001B[K')
+  if (progress) process.stderr.write('\r\u001B[K')
   if (single) out.writeStdout(JSON.stringify(outcomeJson(single), null, 2) + '\n')
-  if (!out.json && many) out.log(`${total} quotes: ${counts.ok} ok, ${counts.failed} failed`)
+  if (!out.json && many) out.log(`${done} quotes: ${counts.ok} ok, ${counts.failed} failed`)
   return exit
+}
+
+const progressBar = (done: number, total: number): string => {
+  const fill = Math.round((done / total) * PROGRESS_WIDTH)
+  return `[${'#'.repeat(fill)}${' '.repeat(PROGRESS_WIDTH - fill)}] ${done}/${total}`
 }

@@ -14,14 +14,18 @@ import {decodeEvidence, encodeEvidence, type EvidenceBundle} from './evidence.js
 import {modelSpec} from './models.js'
 import {goldenReference, referenceSigningKey} from './reference.js'
 import {addDevice, findDevice, type AddDeviceOptions, type DeviceRecord, type DevicesSection, type TspConfigurationRecord} from './registry.js'
-import {TSM_HASH, tsmCollect, tsmLock, tsmReadState, tsmStart, tsmStop} from './tsm.js'
+import {TSM_HASH, tsmCollect, tsmLock, tsmReadState, tsmStart, tsmStop, type TsmLimits} from './tsm.js'
 import {verifyDeviceEvidence, type DevicePolicy, type Verdict} from './verifier.js'
 import type {TrustAnchor} from './chain.js'
 
-/** What a device operation works on: the platform seed (device keys derive from it) and doc.devices. */
+/**
+ * What a device operation works on: the platform seed (device keys derive from it), doc.devices and
+ * the TSM's limits from the module's sysinfo (src/app/device.ts reads them once).
+ */
 export interface DeviceContext {
   seed: string
   section: DevicesSection
+  tsm: TsmLimits
 }
 
 export interface DeviceSummary {
@@ -73,7 +77,7 @@ export function addDeviceTo(ctx: DeviceContext, opts: AddDeviceOptions): DeviceS
 /** LOCK_INTERFACE_REQUEST through the TSM. */
 export function lockInterface(ctx: DeviceContext, id: string) {
   const rec = findDevice(ctx.section, id)
-  const outcome = tsmLock(new DeviceRuntime(ctx.seed, rec))
+  const outcome = tsmLock(new DeviceRuntime(ctx.seed, rec), ctx.tsm)
   return {...outcome, device: summarize(rec)}
 }
 
@@ -121,9 +125,9 @@ export function evidenceNonce(nonce?: Buffer): Buffer {
   return nonce
 }
 
-function collect(seed: string, rec: DeviceRecord, nonce: Buffer): EvidenceBundle {
+function collect(ctx: DeviceContext, rec: DeviceRecord, nonce: Buffer): EvidenceBundle {
   const spec = modelSpec(rec.model)!
-  const c = tsmCollect(new DeviceRuntime(seed, rec), nonce)
+  const c = tsmCollect(new DeviceRuntime(ctx.seed, rec), nonce, ctx.tsm)
   return {
     device: {id: rec.id, bdf: rec.bdf, function_id: rec.function_id, model: rec.model, vendor_id: spec.vendor_id, device_id: spec.device_id},
     pci: {bars: rec.bars.map((b) => ({index: b.index, size: BigInt(b.size)}))},
@@ -142,7 +146,7 @@ function collect(seed: string, rec: DeviceRecord, nonce: Buffer): EvidenceBundle
 /** An evidence bundle collected now (fresh nonce unless one is given). */
 export function deviceEvidence(ctx: DeviceContext, id: string, nonce?: Buffer) {
   const rec = findDevice(ctx.section, id)
-  const bundle = collect(ctx.seed, rec, evidenceNonce(nonce))
+  const bundle = collect(ctx, rec, evidenceNonce(nonce))
   return {bundle, bytes: encodeEvidence(bundle)}
 }
 
@@ -189,7 +193,7 @@ export function acceptInterface(ctx: DeviceContext, id: string, opts: AcceptOpti
   const dev = new DeviceRuntime(ctx.seed, rec)
   const state = tsmReadState(dev)
   assertConfigLocked(rec, state)
-  const bundle = opts.evidence ? decodeEvidence(opts.evidence) : collect(ctx.seed, rec, evidenceNonce())
+  const bundle = opts.evidence ? decodeEvidence(opts.evidence) : collect(ctx, rec, evidenceNonce())
   if (bundle.device.id !== rec.id) throw new InputError('EVIDENCE_OTHER_DEVICE', `evidence is for device ${bundle.device.id}, not ${rec.id}`)
   const reference = opts.reference_doc ?? decodeCorim(opts.reference ?? goldenReference(ctx.seed, modelSpec(rec.model)!))
   const verdict = verifyDeviceEvidence({evidence: bundle, reference, anchors: opts.anchors, policy: opts.policy, at: opts.at, tsm: liveTsmRecord(rec, state)})

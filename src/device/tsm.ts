@@ -6,6 +6,13 @@
  * trusted TSM channel (TDG.TDI.RD in TDX Connect), so the verifier's binding step compares the
  * host-delivered blobs against values the host cannot forge.
  * Refusals by the device (TDISP_ERROR / SPDM ERROR) become RefusedError (exit 7).
+ *
+ * The module's own limits come from its sysinfo, which the host read once (src/app/device.ts passes
+ * them in as TsmLimits; the TSM issues no metadata read of its own): the device info an SPDM connect
+ * keeps is bounded by connect.spdm_max_dev_info_pages, as drivers/virt/coco/tdx-host/tdx-host.c
+ * (TDX Connect host series, Xu Yilun, "[PATCH v2 …/31]", LKML 2026-03-28) sizes the buffer
+ * TDH.EXEC.SPDM.CONNECT fills. The SPDM buffer below is one page because the kernel hands the module
+ * one page for each message direction (in_msg / out_msg), a kernel choice rather than sysinfo.
  */
 import {RefusedError} from '../errors.js'
 import {readNum} from '../abi/layout.js'
@@ -47,6 +54,7 @@ import {
 } from '../abi/tdisp.js'
 import {deriveBytes} from '../util/seed.js'
 import {hashOf} from '../spdm/crypto.js'
+import {PAGE_SIZE} from '../machine/memory.js'
 import type {DeviceRuntime} from './device.js'
 import type {SpdmResponder} from '../spdm/responder.js'
 
@@ -57,10 +65,22 @@ export const TSM_HASH = 'sha384' as const
 /** Lock flags the TSM uses. */
 const TSM_LOCK_FLAGS = TdispLockFlag.NO_FW_UPDATE | TdispLockFlag.LOCK_MSIX
 /** Report chunk size the TSM asks for (small enough that real reports take several requests). */
-const REPORT_CHUNK = 64
-const CERT_CHUNK = 0x400
-/** The TSM's SPDM buffer (DataTransferSize = MaxSPDMmsgSize: no chunking). */
-const TSM_TRANSFER_SIZE = 4096
+export const REPORT_CHUNK = 64
+export const CERT_CHUNK = 0x400
+/** The TSM's SPDM buffer (DataTransferSize = MaxSPDMmsgSize: no chunking): one page per direction. */
+export const TSM_TRANSFER_SIZE = PAGE_SIZE
+
+/** The module limits the TSM works within, taken from sysinfo's `connect` group by the caller. */
+export interface TsmLimits {
+  /** connect.spdm_max_dev_info_pages: 4 KiB pages of the device-info buffer an SPDM connect fills. */
+  spdm_max_dev_info_pages: number
+}
+
+/** Bytes of device info the module can hold (spdm_max_dev_info_pages whole pages). */
+export const devInfoLimitBytes = (limits: TsmLimits): number => limits.spdm_max_dev_info_pages * PAGE_SIZE
+
+/** What the TSM keeps from an SPDM connect as the device's info: its certificate chain and signed measurements. */
+export const devInfoBytes = (e: SpdmEvidence): number => e.cert_chain.length + e.measurements.length
 
 function tdispCall(dev: DeviceRuntime, req: Buffer, expect: number): Buffer {
   const rsp = dev.tdisp(req)
@@ -163,6 +183,25 @@ function collectSpdm(dev: DeviceRuntime, nonce: Buffer): SpdmEvidence {
   return {vca: Buffer.concat(vca), cert_chain: Buffer.concat(chain), measurements: Buffer.concat([getMeas, meas])}
 }
 
+/**
+ * The device info an SPDM connect (or a re-collection) leaves in the module must fit the buffer
+ * sysinfo sizes; a larger one fails, as TDH.EXEC.SPDM.CONNECT does with a too-small dev_info array.
+ * TDX_DEV_INFO_TOO_LARGE is the simulator's status name: the module's real status for this case is
+ * not public.
+ */
+function assertDevInfoFits(dev: DeviceRuntime, e: SpdmEvidence, limits: TsmLimits, step: string): number {
+  const bytes = devInfoBytes(e)
+  const max = devInfoLimitBytes(limits)
+  if (bytes > max) {
+    throw new RefusedError(
+      'TDX_DEV_INFO_TOO_LARGE',
+      `TSM ${step} of device ${dev.rec.id} refused: its device info (certificate chain ${e.cert_chain.length} + measurements ${e.measurements.length} = ${bytes} bytes) exceeds the module's ${max}-byte buffer (sysinfo connect.spdm_max_dev_info_pages = ${limits.spdm_max_dev_info_pages})`,
+      {detail: {step, dev_info_bytes: bytes, cert_chain_bytes: e.cert_chain.length, measurements_bytes: e.measurements.length, max_bytes: max, spdm_max_dev_info_pages: limits.spdm_max_dev_info_pages}},
+    )
+  }
+  return bytes
+}
+
 /** MMIO_REPORTING_OFFSET the TSM picks at lock (page aligned, per lock generation). */
 function reportingOffset(dev: DeviceRuntime, gen: number): bigint {
   return (deriveBytes(dev.seed, `tdisp-mmio-reporting-offset:${dev.rec.id}:${gen}`, 8).readBigUInt64BE(0) & 0x0000_00ff_ffff_f000n) | 0x1000_0000_0000n
@@ -173,14 +212,30 @@ interface LockOutcome {
   lock_generation: number
   report_digest: string
   bme_cleared: boolean
+  /** bytes of device info the connect left in the module, and the most it can hold */
+  dev_info_bytes: number
+  dev_info_max_bytes: number
 }
 
 /**
- * LOCK_INTERFACE_REQUEST (CONFIG_UNLOCKED → CONFIG_LOCKED), then fetch and digest the interface
- * report and take a first measurement transcript with the TSM's own nonce. With the
- * "bme-cleared" fault the host clears Bus Master Enable right afterwards and the TDI errors.
+ * The SPDM connect before the lock (TDX Connect connects the SPDM session before it binds the TDI):
+ * a first measurement transcript with the TSM's own nonce for the coming lock generation, bounded
+ * by the module's device-info buffer. A refusal here leaves the TDI as it was.
  */
-export function tsmLock(dev: DeviceRuntime): LockOutcome {
+function tsmConnect(dev: DeviceRuntime, limits: TsmLimits): {spdm: SpdmEvidence; nonce: Buffer; dev_info_bytes: number} {
+  const gen = dev.rec.tdi.lock_generation + 1 // what LOCK_INTERFACE will make it
+  const nonce = deriveBytes(dev.seed, `tsm-lock-measurement-nonce:${dev.rec.id}:${gen}`, 32)
+  const spdm = collectSpdm(dev, nonce)
+  return {spdm, nonce, dev_info_bytes: assertDevInfoFits(dev, spdm, limits, 'connect')}
+}
+
+/**
+ * SPDM connect (bounded by sysinfo), then LOCK_INTERFACE_REQUEST (CONFIG_UNLOCKED →
+ * CONFIG_LOCKED), then fetch and digest the interface report. With the "bme-cleared" fault the
+ * host clears Bus Master Enable right afterwards and the TDI errors.
+ */
+export function tsmLock(dev: DeviceRuntime, limits: TsmLimits): LockOutcome {
+  const connect = tsmConnect(dev, limits)
   const req = tdispHeader(TdispRequest.LOCK_INTERFACE_REQUEST, dev.rec.function_id, TDISP_LOCK_REQUEST.size)
   const lf = TDISP_LOCK_REQUEST.fields
   req.writeUInt16LE(TSM_LOCK_FLAGS, lf.flags.offset)
@@ -190,14 +245,12 @@ export function tsmLock(dev: DeviceRuntime): LockOutcome {
   // The TSM keeps the START nonce; the device stored its copy when it drew it.
   if (rsp.subarray(nf.offset, nf.offset + nf.size).toString('hex') !== dev.rec.tdi.start_nonce) throw new Error('LOCK_INTERFACE_RESPONSE nonce mismatch')
   const report = tsmFetchReport(dev)
-  const lockNonce = deriveBytes(dev.seed, `tsm-lock-measurement-nonce:${dev.rec.id}:${dev.rec.tdi.lock_generation}`, 32)
-  const spdm = collectSpdm(dev, lockNonce)
   dev.rec.tsm = {
     lock_generation: dev.rec.tdi.lock_generation,
     report: report.toString('hex'),
     report_digest: hashOf(TSM_HASH, report).toString('hex'),
-    lock_measurements: spdm.measurements.toString('hex'),
-    lock_nonce_measurements: lockNonce.toString('hex'),
+    lock_measurements: connect.spdm.measurements.toString('hex'),
+    lock_nonce_measurements: connect.nonce.toString('hex'),
   }
   dev.rec.accepted = false
   let bme = false
@@ -205,7 +258,14 @@ export function tsmLock(dev: DeviceRuntime): LockOutcome {
     dev.hostClearBme()
     bme = true
   }
-  return {state: dev.rec.tdi.state, lock_generation: dev.rec.tdi.lock_generation, report_digest: dev.rec.tsm.report_digest, bme_cleared: bme}
+  return {
+    state: dev.rec.tdi.state,
+    lock_generation: dev.rec.tdi.lock_generation,
+    report_digest: dev.rec.tsm.report_digest,
+    bme_cleared: bme,
+    dev_info_bytes: connect.dev_info_bytes,
+    dev_info_max_bytes: devInfoLimitBytes(limits),
+  }
 }
 
 interface CollectedEvidence {
@@ -218,10 +278,11 @@ interface CollectedEvidence {
 
 /**
  * Collect evidence for the guest: the report cached at lock, a fresh SPDM collection with the
- * verifier's nonce (or, with the "stale-nonce" fault, the transcript cached at lock), the
- * current TDI state, and SHA-384 digests of each object recorded in the TSM.
+ * verifier's nonce (or, with the "stale-nonce" fault, the transcript cached at lock) — device info
+ * the module must hold, so bounded like the connect — the current TDI state, and SHA-384 digests of
+ * each object recorded in the TSM.
  */
-export function tsmCollect(dev: DeviceRuntime, nonce: Buffer): CollectedEvidence {
+export function tsmCollect(dev: DeviceRuntime, nonce: Buffer, limits: TsmLimits): CollectedEvidence {
   const state = tsmReadState(dev)
   const tsm = dev.rec.tsm
   if (dev.rec.tdi.state === 'CONFIG_UNLOCKED' || !tsm || tsm.lock_generation !== dev.rec.tdi.lock_generation) {
@@ -230,6 +291,7 @@ export function tsmCollect(dev: DeviceRuntime, nonce: Buffer): CollectedEvidence
     })
   }
   const spdm = collectSpdm(dev, nonce)
+  assertDevInfoFits(dev, spdm, limits, 'evidence re-collection')
   const measurements = dev.rec.faults.includes('stale-nonce') ? Buffer.from(tsm.lock_measurements, 'hex') : spdm.measurements
   const objects: Record<number, Buffer> = {
     [EvidenceObject.CERT0]: spdm.cert_chain,

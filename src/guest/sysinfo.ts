@@ -10,13 +10,29 @@
  * v6.14, td_ctrl and td_conf — MAX_VCPUS_PER_TD included — since v6.16, the version since 2026. A
  * module without NO_RBP_MOD is rejected as the kernel does (v6.14, 6f5c71cc42d4).
  *
+ * Two groups are conditional, as get_tdx_sys_info() has them in the TDX Connect host series (Xu
+ * Yilun, "[PATCH v2 06/31] x86/virt/tdx: Read global metadata for TDX Module Extensions/Connect",
+ * LKML 2026-03-28): `ext` is read only if TDX_FEATURES0 has EXT (bit 39) and `connect` only if it
+ * has TDXCONNECT (bit 6). Not read is not absent: without the bit the group is missing and no
+ * SEAMCALL asks for it; with the bit every member is mandatory.
+ *
  * One documented simplification: a TDX module 1.0 (the tdx-1.0 profile) has no MAX_VCPUS_PER_TD
  * and a real 1.0 module cannot be read by TDH.SYS.RD at all (the kernel's first read fails,
  * canonical/tdx #331); the simulator serves its 1.0 values through TDH.SYS.RD, reports
  * max_vcpus_per_td absent and says in `kernel_refuses` that a v6.16+ kernel would not initialise it.
  */
 import {RefusedError, TdxkitError, ExitCode} from '../errors.js'
-import {GLOBAL_FIELDS, MD_FIELD_ID_NA, TDX_FEATURES0_NO_RBP_MOD, elementSizeBytes, featureNames, type GlobalFieldName} from '../abi/fields.js'
+import {
+  GLOBAL_FIELDS,
+  MD_FIELD_ID_NA,
+  TDX_FEATURES0_BITS,
+  TDX_FEATURES0_EXT,
+  TDX_FEATURES0_NO_RBP_MOD,
+  TDX_FEATURES0_TDXCONNECT,
+  elementSizeBytes,
+  featureNames,
+  type GlobalFieldName,
+} from '../abi/fields.js'
 import {decodeMetadataList, MD_LIST_PAGE_SIZE} from '../abi/metadata.js'
 import {SeamcallLeaf, encodeLeaf} from '../abi/tdcall.js'
 import {TDX_METADATA_FIELD_ID_INCORRECT, TDX_SUCCESS, describeStatus, statusCode, statusHex} from '../abi/status.js'
@@ -40,6 +56,8 @@ interface MemberSpec {
   capacity?: number
   /** Required, but a 1.0 module (which never had it) is reported instead of refused. */
   absentIn10?: boolean
+  /** Read only if tdx_features0 has this bit (then `required` applies); otherwise neither read nor absent. */
+  onlyIf?: bigint
 }
 
 /** THE table: field id → struct member. Order = read order. */
@@ -70,7 +88,16 @@ export const SYSINFO_MEMBERS: readonly MemberSpec[] = [
   {path: 'cmr.num_cmrs', field: 'NUM_CMRS'},
   {path: 'cmr.cmr_base', field: 'CMR_BASE', countFrom: 'cmr.num_cmrs', capacity: 32},
   {path: 'cmr.cmr_size', field: 'CMR_SIZE', countFrom: 'cmr.num_cmrs', capacity: 32},
+  {path: 'ext.memory_pool_required_pages', field: 'MEMORY_POOL_REQUIRED_PAGES', required: true, onlyIf: TDX_FEATURES0_EXT},
+  {path: 'ext.ext_required', field: 'EXT_REQUIRED', required: true, onlyIf: TDX_FEATURES0_EXT},
+  {path: 'connect.ide_mt_page_count', field: 'IDE_MT_PAGE_COUNT', required: true, onlyIf: TDX_FEATURES0_TDXCONNECT},
+  {path: 'connect.spdm_mt_page_count', field: 'SPDM_MT_PAGE_COUNT', required: true, onlyIf: TDX_FEATURES0_TDXCONNECT},
+  {path: 'connect.iommu_mt_page_count', field: 'IOMMU_MT_PAGE_COUNT', required: true, onlyIf: TDX_FEATURES0_TDXCONNECT},
+  {path: 'connect.spdm_max_dev_info_pages', field: 'SPDM_MAX_DEV_INFO_PAGES', required: true, onlyIf: TDX_FEATURES0_TDXCONNECT},
 ]
+
+/** The TDX_FEATURES0 name of a single-bit mask ("TDXCONNECT"). */
+const featureName = (bit: bigint): string => TDX_FEATURES0_BITS[bit.toString(2).length - 1]
 
 export interface SysInfoReadResult {
   sysinfo: Readonly<TdxSysInfo>
@@ -106,6 +133,10 @@ function fill(lookup: Lookup): {info: TdxSysInfo; absent: string[]; kernelRefuse
   let kernelRefuses: string | undefined
   for (const spec of SYSINFO_MEMBERS) {
     const [g, m] = spec.path.split('.')
+    if (spec.onlyIf !== undefined) {
+      if (((groups.features.tdx_features0 as bigint) & spec.onlyIf) === 0n) continue
+      groups[g] ??= {}
+    }
     const base = GLOBAL_FIELDS[spec.field].id
     let value: unknown
     if (spec.countFrom === undefined) {
@@ -142,7 +173,8 @@ function fill(lookup: Lookup): {info: TdxSysInfo; absent: string[]; kernelRefuse
         continue
       }
       if (spec.required) {
-        throw new TdxkitError('SYSINFO_FIELD_MISSING', `TDX module metadata lacks required field ${spec.field} (${spec.path}); the kernel would refuse to initialize this module`, {
+        const why = spec.onlyIf === undefined ? '' : ` (required because TDX_FEATURES0 has ${featureName(spec.onlyIf)})`
+        throw new TdxkitError('SYSINFO_FIELD_MISSING', `TDX module metadata lacks required field ${spec.field} (${spec.path})${why}; the kernel would refuse to initialize this module`, {
           exit: ExitCode.REFUSED,
         })
       }
@@ -210,15 +242,24 @@ export function getSysInfo(module: SimTdxModule): Readonly<TdxSysInfo> {
 
 const hexU64 = (v: bigint) => '0x' + v.toString(16).padStart(16, '0')
 
-/** JSON form: kernel member names; 64-bit values as "0x…" strings; absent members as null. */
+/**
+ * JSON form: kernel member names; 64-bit values as "0x…" strings; absent members as null; a
+ * conditional group (ext, connect) whose feature bit is clear as null.
+ */
 export function sysInfoToJson(info: Readonly<TdxSysInfo>): Record<string, unknown> {
   const conv = (v: unknown): unknown => (typeof v === 'bigint' ? hexU64(v) : Array.isArray(v) ? v.map(conv) : v === undefined ? null : v)
-  const out: Record<string, Record<string, unknown>> = {}
+  const groups = info as unknown as Record<string, Record<string, unknown> | undefined>
+  const out: Record<string, Record<string, unknown> | null> = {}
   for (const spec of SYSINFO_MEMBERS) {
     const [g, m] = spec.path.split('.')
+    const group = groups[g]
+    if (group === undefined) {
+      out[g] = null // a conditional group whose feature bit is clear: not read
+      continue
+    }
     out[g] ??= {}
-    out[g][m] = conv((info as unknown as Record<string, Record<string, unknown>>)[g][m])
+    out[g]![m] = conv(group[m])
   }
-  out.features.tdx_features0_names = featureNames(info.features.tdx_features0)
+  out.features!.tdx_features0_names = featureNames(info.features.tdx_features0)
   return out
 }

@@ -15,10 +15,11 @@
 import {createHash} from 'node:crypto'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {
+  assembleQuote,
   ATT_KEY_TYPE_ECDSA_P256,
   BODY_TYPE_TD10,
   BODY_TYPE_TD15,
-  encodeQuote,
+  encodeSignatureDataTail,
   INTEL_QE_VENDOR_ID,
   QE_REPORT,
   QUOTE_HEADER,
@@ -26,15 +27,15 @@ import {
   TD10_BODY,
   TD15_BODY,
   TEE_TYPE_TDX,
-  type QuoteParts,
   type TdBodyField,
 } from '../abi/quote.js'
-import {parseTdReport, RTMR_FIELDS} from '../abi/tdreport.js'
+import {parseTdReport, REPORTMACSTRUCT, RTMR_FIELDS, TDINFO, TDREPORT, TDREPORT_SIZE, TEE_TCB_INFO} from '../abi/tdreport.js'
 import {writeField, type Layout} from '../abi/layout.js'
 import {SGX_TYPE, type PckExtension} from '../abi/pck-extension.js'
 import {InputError, RefusedError, StateError} from '../errors.js'
 import {assertPlatformDoc, type ModuleDoc, type PlatformDoc} from '../module/doc.js'
-import {profileInfo, verifyTdReportMac} from '../module/platform.js'
+import {checkReportMac} from '../module/measure.js'
+import {profileInfo} from '../module/platform.js'
 import type {StateDoc} from '../util/state-doc.js'
 import {deriveBytes, deriveScalar} from '../util/seed.js'
 import {assembleCollateral, buildQeIdentity, buildTcbInfo, isTcbStatus, TCB_STATUSES, type PlatformTcb, type TcbStatus} from './collateral.js'
@@ -238,7 +239,24 @@ export function freshHost(doc: StateDoc): HostState | undefined {
  * scenario (or part of one) reconfigures it; otherwise the stored scenario (or the default) is kept.
  */
 export function ensureHostPki(doc: StateDoc, scenario?: Partial<HostScenario>): HostState {
-  const m = platformDoc(doc).module
+  return ensureHost(doc, platformDoc(doc).module, scenario)
+}
+
+/** The module values doc.host derives from (hostInputs hashes them), as last seen per module section. */
+const seenInputs = new WeakMap<ModuleDoc, {values: string[]; inputs: string}>()
+
+/** hostInputs, recomputed only when a value it covers has changed since the last call for this module section. */
+function currentInputs(m: ModuleDoc, scenario: HostScenario): string {
+  const values = [m.seed, m.profile, m.cpusvn, m.tee_tcb_svn, m.mrsignerseam, m.seam_attributes, scenario.tcb_status, String(scenario.pck_revoked), String(scenario.collateral_expired)]
+  const seen = seenInputs.get(m)
+  if (seen && seen.values.every((v, i) => v === values[i])) return seen.inputs
+  const inputs = hostInputs(m, scenario)
+  seenInputs.set(m, {values, inputs})
+  return inputs
+}
+
+/** ensureHostPki for a document already checked (platformDoc). */
+function ensureHost(doc: StateDoc, m: ModuleDoc, scenario?: Partial<HostScenario>): HostState {
   const current = doc.host as Partial<HostState> | undefined
   let base: HostScenario = DEFAULT_SCENARIO
   if (current?.scenario) {
@@ -247,7 +265,7 @@ export function ensureHostPki(doc: StateDoc, scenario?: Partial<HostScenario>): 
     } catch {}
   }
   const wanted = normalizeScenario(scenario ?? {}, base)
-  const inputs = hostInputs(m, wanted)
+  const inputs = currentInputs(m, wanted)
   if (current && current.format === HOST_FORMAT && current.inputs === inputs) return current as HostState
   const host = buildHostState(m, wanted, inputs)
   doc.host = host
@@ -269,6 +287,67 @@ function attestationPriv(seed: string): Buffer {
 /** PCK chain as the QE embeds it: leaf ‖ Platform CA ‖ root, NUL-terminated like Intel's QE output. */
 export const quotePckChain = (host: HostState): string => host.certs.pck + host.certs.platform_ca + host.certs.root_ca + '\0'
 
+/** What the QE puts in every quote of one provisioning: the header's QE ID and the signature data after the signature. */
+interface QeMaterial {
+  qeId: Buffer
+  tail: Buffer
+}
+const qeMaterials = new WeakMap<HostState, QeMaterial>()
+
+/** The QE's constant quote parts for this doc.host (encoded once per provisioning). */
+function qeMaterial(host: HostState): QeMaterial {
+  let q = qeMaterials.get(host)
+  if (!q) {
+    q = {
+      qeId: hexBuf(host.platform.qe_id),
+      tail: encodeSignatureDataTail({
+        attestation_key: hexBuf(host.qe.attestation_key),
+        qe_report: hexBuf(host.qe.qe_report),
+        qe_report_signature: hexBuf(host.qe.qe_report_signature),
+        qe_auth_data: hexBuf(host.qe.qe_auth_data),
+        pck_chain_pem: quotePckChain(host),
+      }),
+    }
+    qeMaterials.set(host, q)
+  }
+  return q
+}
+
+/** TD body field ← where it is in the TDREPORT (TEE_TCB_INFO or TDINFO), copied byte for byte (both little-endian). */
+const TD_BODY_SOURCES: ReadonlyArray<[TdBodyField, Layout<string>, string, number]> = [
+  ['tee_tcb_svn', TEE_TCB_INFO, 'tee_tcb_svn', TDREPORT.fields.tee_tcb_info.offset],
+  ['mrseam', TEE_TCB_INFO, 'mrseam', TDREPORT.fields.tee_tcb_info.offset],
+  ['mrsignerseam', TEE_TCB_INFO, 'mrsignerseam', TDREPORT.fields.tee_tcb_info.offset],
+  ['seam_attributes', TEE_TCB_INFO, 'attributes', TDREPORT.fields.tee_tcb_info.offset],
+  ['td_attributes', TDINFO, 'attributes', TDREPORT.fields.td_info.offset],
+  ['xfam', TDINFO, 'xfam', TDREPORT.fields.td_info.offset],
+  ['mrtd', TDINFO, 'mrtd', TDREPORT.fields.td_info.offset],
+  ['mrconfigid', TDINFO, 'mrconfigid', TDREPORT.fields.td_info.offset],
+  ['mrowner', TDINFO, 'mrowner', TDREPORT.fields.td_info.offset],
+  ['mrownerconfig', TDINFO, 'mrownerconfig', TDREPORT.fields.td_info.offset],
+  ...RTMR_FIELDS.map((f): [TdBodyField, Layout<string>, string, number] => [f, TDINFO, f, TDREPORT.fields.td_info.offset]),
+  ['report_data', REPORTMACSTRUCT, 'report_data', TDREPORT.fields.report_mac_struct.offset],
+]
+/** The TD15 body's extra fields. */
+const TD15_BODY_SOURCES: ReadonlyArray<[TdBodyField, Layout<string>, string, number]> = [
+  ['tee_tcb_svn2', TEE_TCB_INFO, 'tee_tcb_svn2', TDREPORT.fields.tee_tcb_info.offset],
+  ['mr_servicetd', TDINFO, 'servtd_hash', TDREPORT.fields.td_info.offset],
+]
+
+/** The quote body (TD10 or TD15 layout) of a TDREPORT: its fields copied from TEE_TCB_INFO, TDINFO and REPORTDATA. */
+function tdBodyOf(tdreport: Uint8Array, layout: Layout<TdBodyField>, td15: boolean): Buffer {
+  const body = Buffer.alloc(layout.size)
+  for (const sources of td15 ? [TD_BODY_SOURCES, TD15_BODY_SOURCES] : [TD_BODY_SOURCES]) {
+    for (const [name, from, fromName, base] of sources) {
+      const src = from.fields[fromName]
+      const dst = layout.fields[name]
+      if (src.size !== dst.size) throw new Error(`TD body ${name}: ${dst.size} bytes, TDREPORT field ${fromName}: ${src.size}`)
+      body.set(tdreport.subarray(base + src.offset, base + src.offset + src.size), dst.offset)
+    }
+  }
+  return body
+}
+
 /**
  * The quoting enclave: turn a TDREPORT made on this platform into a signed DCAP quote.
  * Refuses (RefusedError, exit 7) a TDREPORT whose MAC does not verify under the module's key.
@@ -276,10 +355,11 @@ export const quotePckChain = (host: HostState): string => host.certs.pck + host.
  * body on profiles with TDX 1.5 fields, else the TD10 body.
  */
 export function quoteTdReport(doc: StateDoc, tdreport: Uint8Array, opts: {version?: 4 | 5} = {}): Buffer {
-  const host = ensureHostPki(doc)
   const m = platformDoc(doc).module
+  const host = ensureHost(doc, m)
   const report = parseTdReport(tdreport)
-  if (!verifyTdReportMac(doc, tdreport)) {
+  // verifyTdReportMac less its document check (platformDoc has just made it).
+  if (tdreport.length !== TDREPORT_SIZE || !checkReportMac(hexBuf(m.reportmac_key), tdreport)) {
     throw new RefusedError(
       'TDREPORT_MAC_INVALID',
       'quoting enclave refused the TDREPORT: its REPORTMAC does not verify under this platform\'s TDX module key (tampered, or made on another platform)',
@@ -299,46 +379,15 @@ export function quoteTdReport(doc: StateDoc, tdreport: Uint8Array, opts: {versio
   const version = opts.version ?? profile.quote_version
   if (version !== 4 && version !== 5) throw new InputError('BAD_QUOTE_VERSION', `quote version must be 4 or 5, got ${String(version)}`)
   const td15 = version === 5 && profile.td15
-  const layout = td15 ? TD15_BODY : TD10_BODY
-  const body = Buffer.alloc(layout.size)
-  const put = (name: TdBodyField, value: Uint8Array) => writeField(layout as Layout<TdBodyField>, body, name, value)
-  const t = report.tee_tcb_info
-  const i = report.td_info
-  const u64 = (v: bigint) => {
-    const b = Buffer.alloc(8)
-    b.writeBigUInt64LE(v)
-    return b
-  }
-  put('tee_tcb_svn', t.tee_tcb_svn)
-  put('mrseam', t.mrseam)
-  put('mrsignerseam', t.mrsignerseam)
-  put('seam_attributes', t.attributes)
-  put('td_attributes', u64(i.attributes))
-  put('xfam', u64(i.xfam))
-  put('mrtd', i.mrtd)
-  put('mrconfigid', i.mrconfigid)
-  put('mrowner', i.mrowner)
-  put('mrownerconfig', i.mrownerconfig)
-  RTMR_FIELDS.forEach((name, idx) => put(name, i.rtmr[idx]))
-  put('report_data', report.report_data)
-  if (td15) {
-    put('tee_tcb_svn2', t.tee_tcb_svn2)
-    put('mr_servicetd', i.servtd_hash)
-  }
+  const body = tdBodyOf(tdreport, (td15 ? TD15_BODY : TD10_BODY) as Layout<TdBodyField>, td15)
+  const qe = qeMaterial(host)
   const userData = Buffer.alloc(QUOTE_HEADER.fields.user_data.size)
-  hexBuf(host.platform.qe_id).copy(userData)
-  const parts: QuoteParts = {
+  qe.qeId.copy(userData)
+  const signed = quoteSignedRegion({
     version,
     header: {att_key_type: ATT_KEY_TYPE_ECDSA_P256, tee_type: TEE_TYPE_TDX, qe_svn: 0, pce_svn: 0, qe_vendor_id: INTEL_QE_VENDOR_ID, user_data: userData},
     ...(version === 5 ? {body_type: td15 ? BODY_TYPE_TD15 : BODY_TYPE_TD10} : {}),
     body,
-    signature: Buffer.alloc(64),
-    attestation_key: hexBuf(host.qe.attestation_key),
-    qe_report: hexBuf(host.qe.qe_report),
-    qe_report_signature: hexBuf(host.qe.qe_report_signature),
-    qe_auth_data: hexBuf(host.qe.qe_auth_data),
-    pck_chain_pem: quotePckChain(host),
-  }
-  parts.signature = signP256(quoteSignedRegion(parts), attestationPriv(m.seed))
-  return encodeQuote(parts)
+  })
+  return assembleQuote(signed, signP256(signed, attestationPriv(m.seed)), qe.tail)
 }

@@ -24,6 +24,8 @@ export interface ModuleDoc {
   seed: string
   version: ModuleVersion
   tdx_features0: string
+  /** Set when TDX_FEATURES0 was chosen (`module init --features0`) rather than the profile's default; only defaults are migrated. */
+  tdx_features0_chosen?: true
   cpusvn: string
   tee_tcb_svn: string
   tee_tcb_svn2?: string
@@ -88,6 +90,7 @@ export function assertPlatformDoc(doc: StateDoc, file = 'state.json'): asserts d
   hexOf(m!.mrsignerseam, 48, 'module.mrsignerseam')
   hexOf(m!.seam_attributes, 8, 'module.seam_attributes')
   if (typeof m!.tdx_features0 !== 'string' || !/^0x[0-9a-f]{1,16}$/i.test(m!.tdx_features0)) bad('module.tdx_features0')
+  if (m!.tdx_features0_chosen !== undefined && m!.tdx_features0_chosen !== true) bad('module.tdx_features0_chosen is not true')
   if (typeof m!.seed !== 'string') bad('module.seed is not a string')
   if (m!.tee_tcb_svn2 !== undefined) hexOf(m!.tee_tcb_svn2, 16, 'module.tee_tcb_svn2')
   if (!m!.version || typeof m!.version !== 'object') bad('module.version')

@@ -47,6 +47,17 @@ export class GlobalMetadata {
     return this.entries.has(id)
   }
 
+  /**
+   * Give a field this module has another value: the same module with one limit changed, for
+   * what-if runs and tests (e.g. a TDX Connect module with a smaller SPDM_MAX_DEV_INFO_PAGES).
+   * Only the store changes; readers that already cached sysinfo keep what they read.
+   */
+  override(id: bigint, value: bigint): void {
+    const e = this.entries.get(id)
+    if (!e) throw new Error(`metadata field 0x${id.toString(16)} is not in this module`)
+    this.entries.set(id, {...e, value})
+  }
+
   private readable(id: bigint, who: Reader): boolean {
     const e = this.entries.get(id)
     return e !== undefined && (who === 'host' || e.guest)

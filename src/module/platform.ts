@@ -11,7 +11,7 @@ import {deriveBytes} from '../util/seed.js'
 import {TD_ATTR_SEPT_VE_DISABLE} from '../abi/fields.js'
 import {MEASUREMENT_SIZE, TDREPORT_SIZE} from '../abi/tdreport.js'
 import {assertPlatformDoc, hex64, type PlatformDoc, type ProfileName} from './doc.js'
-import {profileDef, profileInfo, teeTcbSvn} from './profiles.js'
+import {migratedFeatures0, profileDef, profileInfo, teeTcbSvn} from './profiles.js'
 import {checkReportMac, computeMrtd, simulatedTdImage} from './measure.js'
 import {SimTdxModule} from './tdcall.js'
 
@@ -60,6 +60,7 @@ export function createPlatformDoc(opts: CreatePlatformOptions): PlatformDoc {
       seed: opts.seed,
       version,
       tdx_features0: hex64(opts.features0 ?? def.features0),
+      ...(opts.features0 !== undefined ? {tdx_features0_chosen: true as const} : {}),
       cpusvn: def.cpusvn,
       tee_tcb_svn: tcbSvn,
       ...(info.td15 ? {tee_tcb_svn2: tcbSvn} : {}),
@@ -97,6 +98,11 @@ export class Platform {
 
   constructor(doc: StateDoc) {
     assertPlatformDoc(doc)
+    if (!doc.module.tdx_features0_chosen) {
+      const features0 = BigInt(doc.module.tdx_features0)
+      const migrated = migratedFeatures0(doc.module.profile, features0)
+      if (migrated !== features0) doc.module.tdx_features0 = hex64(migrated)
+    }
     this.doc = doc
     this.memory = new GuestMemory({gpaw: doc.td.gpaw, sizeBytes: doc.td.memory_bytes})
     this.module = new SimTdxModule(doc, this.memory)

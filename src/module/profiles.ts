@@ -11,11 +11,15 @@
  *                field, but Linux v6.16+ reads it unconditionally and the profile already claims
  *                NO_RBP_MOD, a late-1.5 feature v6.14+ requires: a module the kernel initialises
  *                has both (issue 16; first release with the field UNCONFIRMED).
- * - tdx-connect: 1.5 plus TDISP devices; reports as 2.0.
+ * - tdx-connect: 1.5 plus TDISP devices; reports as 2.0. Enumerates TDXCONNECT (TDX_FEATURES0 bit 6)
+ *                and EXT (bit 39) and has the `ext` and `connect` metadata groups the kernel then
+ *                reads (TDX Connect host series, Xu Yilun, "[PATCH v2 06/31]", LKML 2026-03-28).
+ *                tdx-1.0 and tdx-1.5 have neither the bits nor the fields.
  *
- * Values are plausible simulated numbers, not copied from any particular Intel release.
+ * Values are plausible simulated numbers, not copied from any particular Intel release. The
+ * ext/connect values are simulator choices (CONNECT_METADATA below says why each is what it is).
  */
-import {GLOBAL_FIELDS, TDX_FEATURES0_BITS, type GlobalFieldName} from '../abi/fields.js'
+import {GLOBAL_FIELDS, TDX_FEATURES0_BITS, TDX_FEATURES0_EXT, TDX_FEATURES0_TDXCONNECT, type GlobalFieldName} from '../abi/fields.js'
 import {REPORT_VERSION_TD10, REPORT_VERSION_TD15} from '../abi/tdreport.js'
 import type {ModuleVersion, ProfileName} from './doc.js'
 
@@ -39,6 +43,18 @@ const FEATURES_15 = features(
   'PENDING_EPT_VIOLATION_V2', 'FMS_CONFIG', 'NO_RBP_MOD', 'L2_TLB_INVD_OPT',
 )
 
+/** What a tdx-connect module advertised before it advertised TDX Connect (state written by tdxkit before the device path read sysinfo). */
+const PRE_CONNECT_FEATURES0 = FEATURES_15 | features('TD_PARTITIONING')
+
+/**
+ * State migration: a tdx-connect document whose TDX_FEATURES0 is the profile's old default (written
+ * before the profile advertised TDXCONNECT and EXT) gets today's default, so its devices keep
+ * working. The caller skips documents whose value was chosen (`module init --features0`).
+ */
+export function migratedFeatures0(profile: ProfileName, features0: bigint): bigint {
+  return profile === 'tdx-connect' && features0 === PRE_CONNECT_FEATURES0 ? PROFILES['tdx-connect'].features0 : features0
+}
+
 interface ProfileDef extends ProfileInfo {
   version: ModuleVersion
   features0: bigint
@@ -55,6 +71,39 @@ interface ProfileDef extends ProfileInfo {
   maxVcpusPerTd?: number
   tdcsBaseSize: number
   tdvpsBaseSize: number
+  /** Values of the TDX Module Extensions / TDX Connect fields (profiles that list those fields). */
+  connectMetadata?: ConnectMetadata
+}
+
+/** The `ext` and `connect` metadata values of a TDX Connect module (kernel struct member names). */
+export interface ConnectMetadata {
+  memory_pool_required_pages: number
+  ext_required: number
+  ide_mt_page_count: number
+  spdm_mt_page_count: number
+  iommu_mt_page_count: number
+  spdm_max_dev_info_pages: number
+}
+
+/**
+ * The simulator's choices for the tdx-connect profile (no public module release states them):
+ * - memory_pool_required_pages 12800 (50 MiB): the series' patch 10/31 says the Extensions need
+ *   "~50MB", which the kernel hands over with TDH.EXT.MEM.ADD;
+ * - ext_required 1: TDH.EXT.INIT is still to be called (0 would mean the Extensions already run);
+ * - spdm_mt_page_count 2, ide_mt_page_count 1, iommu_mt_page_count 4: small per-object metadata
+ *   (an SPDM session, an IDE stream, a TDX-mode IOMMU) the kernel allocates and hands over;
+ * - spdm_max_dev_info_pages 4 (16 KiB): the device-info buffer TDH.EXEC.SPDM.CONNECT fills (the
+ *   device's certificate chain and measurements). The simulated devices need about 2.5 KiB (nic0
+ *   1906 + 568 bytes, cxl-mem 1858 + 568), so one page would do; four leave room for a deeper or
+ *   RSA chain.
+ */
+export const CONNECT_METADATA: ConnectMetadata = {
+  memory_pool_required_pages: 12800,
+  ext_required: 1,
+  ide_mt_page_count: 1,
+  spdm_mt_page_count: 2,
+  iommu_mt_page_count: 4,
+  spdm_max_dev_info_pages: 4,
 }
 
 /** MAX_VCPUS_PER_TD as the intel/tdx-module source defines it (checked by TDH.MNG.INIT). */
@@ -71,6 +120,11 @@ const BASE_FIELDS: readonly GlobalFieldName[] = [
 const FIELDS_15: readonly GlobalFieldName[] = [
   ...BASE_FIELDS, 'NUM_CMRS', 'CMR_BASE', 'CMR_SIZE', 'MIG_ATTRIBUTES', 'MIN_EXPORT_VERSION', 'MAX_EXPORT_VERSION',
   'MIN_IMPORT_VERSION', 'MAX_IMPORT_VERSION', 'MAX_SERV_TDS', 'GUEST_L2_GPA_ATTR_MASK',
+]
+/** TDX Module Extensions and TDX Connect fields (tdx-connect only). */
+const CONNECT_FIELDS: readonly GlobalFieldName[] = [
+  'MEMORY_POOL_REQUIRED_PAGES', 'EXT_REQUIRED',
+  'IDE_MT_PAGE_COUNT', 'SPDM_MT_PAGE_COUNT', 'IOMMU_MT_PAGE_COUNT', 'SPDM_MAX_DEV_INFO_PAGES',
 ]
 
 const PROFILES: Readonly<Record<ProfileName, ProfileDef>> = {
@@ -106,9 +160,9 @@ const PROFILES: Readonly<Record<ProfileName, ProfileDef>> = {
   'tdx-connect': {
     quote_version: 5, tdreport_version: REPORT_VERSION_TD15, td15: true, tdisp: true,
     version: {major_version: 2, minor_version: 0, update_version: 1, internal_version: 0, build_num: 0x0130, build_date: 20250910},
-    features0: FEATURES_15 | features('TD_PARTITIONING'),
+    features0: PRE_CONNECT_FEATURES0 | TDX_FEATURES0_TDXCONNECT | TDX_FEATURES0_EXT,
     guestSysRd: true,
-    fields: [...FIELDS_15, 'MAX_VCPUS_PER_TD'],
+    fields: [...FIELDS_15, 'MAX_VCPUS_PER_TD', ...CONNECT_FIELDS],
     cpusvn: '07071315030100030000000000000000',
     tcbSvnTail: [7],
     gpaw: 52,
@@ -117,6 +171,7 @@ const PROFILES: Readonly<Record<ProfileName, ProfileDef>> = {
     maxVcpusPerTd: MODULE_MAX_VCPUS_PER_TD,
     tdcsBaseSize: 5 * 4096,
     tdvpsBaseSize: 6 * 4096,
+    connectMetadata: CONNECT_METADATA,
   },
 }
 
@@ -160,6 +215,8 @@ export interface MetadataEntry {
  */
 export function buildGlobalMetadata(p: ProfileName, version: ModuleVersion, features0: bigint, memoryBytes: number): Map<bigint, MetadataEntry> {
   const d = PROFILES[p]
+  const cm = d.connectMetadata
+  const connect = (v: number | undefined) => (v === undefined ? undefined : [BigInt(v)])
   const values: Partial<Record<GlobalFieldName, bigint[]>> = {
     VENDOR_ID: [0x8086n],
     BUILD_DATE: [BigInt(version.build_date)],
@@ -207,6 +264,12 @@ export function buildGlobalMetadata(p: ProfileName, version: ModuleVersion, feat
     MAX_IMPORT_VERSION: [0n],
     MAX_SERV_TDS: [1n],
     GUEST_L2_GPA_ATTR_MASK: [0n],
+    MEMORY_POOL_REQUIRED_PAGES: connect(cm?.memory_pool_required_pages),
+    EXT_REQUIRED: connect(cm?.ext_required),
+    IDE_MT_PAGE_COUNT: connect(cm?.ide_mt_page_count),
+    SPDM_MT_PAGE_COUNT: connect(cm?.spdm_mt_page_count),
+    IOMMU_MT_PAGE_COUNT: connect(cm?.iommu_mt_page_count),
+    SPDM_MAX_DEV_INFO_PAGES: connect(cm?.spdm_max_dev_info_pages),
   }
   const out = new Map<bigint, MetadataEntry>()
   for (const name of d.fields) {

@@ -17,12 +17,16 @@ import {
   teeInfoHash,
   teeTcbInfoHash,
 } from '../abi/tdreport.js'
-import {field, writeField} from '../abi/layout.js'
+import {field, writeField, type Layout} from '../abi/layout.js'
 import type {ModuleDoc, TdDoc} from './doc.js'
 import {profileInfo} from './profiles.js'
 import {reportMac} from './measure.js'
 
-const hexBuf = (s: string): Buffer => Buffer.from(s, 'hex')
+/** Write the hex text of field `name` straight into the report (no intermediate buffer); the text must be exactly the field's size. */
+function putHex<F extends string>(layout: Layout<F>, report: Buffer, name: F, hex: string, base = 0): void {
+  const f = layout.fields[name]
+  if (hex.length !== 2 * f.size || report.write(hex, base + f.offset, f.size, 'hex') !== f.size) throw new Error(`layout ${layout.name}.${name}: value is not ${f.size} bytes of hex`)
+}
 
 export function buildTdReport(module: ModuleDoc, td: TdDoc, reportData: Uint8Array): Buffer {
   const info = profileInfo(module.profile)
@@ -33,29 +37,29 @@ export function buildTdReport(module: ModuleDoc, td: TdDoc, reportData: Uint8Arr
   // TDINFO (module)
   writeField(TDINFO, report, 'attributes', BigInt(td.attributes), tdBase)
   writeField(TDINFO, report, 'xfam', BigInt(td.xfam), tdBase)
-  writeField(TDINFO, report, 'mrtd', hexBuf(td.mrtd), tdBase)
-  writeField(TDINFO, report, 'mrconfigid', hexBuf(td.mrconfigid), tdBase)
-  writeField(TDINFO, report, 'mrowner', hexBuf(td.mrowner), tdBase)
-  writeField(TDINFO, report, 'mrownerconfig', hexBuf(td.mrownerconfig), tdBase)
-  RTMR_FIELDS.forEach((name, i) => writeField(TDINFO, report, name, hexBuf(td.rtmr[i]), tdBase))
-  if (info.td15) writeField(TDINFO, report, 'servtd_hash', hexBuf(td.servtd_hash), tdBase)
+  putHex(TDINFO, report, 'mrtd', td.mrtd, tdBase)
+  putHex(TDINFO, report, 'mrconfigid', td.mrconfigid, tdBase)
+  putHex(TDINFO, report, 'mrowner', td.mrowner, tdBase)
+  putHex(TDINFO, report, 'mrownerconfig', td.mrownerconfig, tdBase)
+  RTMR_FIELDS.forEach((name, i) => putHex(TDINFO, report, name, td.rtmr[i], tdBase))
+  if (info.td15) putHex(TDINFO, report, 'servtd_hash', td.servtd_hash, tdBase)
 
   // TEE_TCB_INFO (SEAMREPORT)
   writeField(TEE_TCB_INFO, report, 'valid', info.td15 ? TEE_TCB_VALID_TD15 : TEE_TCB_VALID_TD10, tcbBase)
-  writeField(TEE_TCB_INFO, report, 'tee_tcb_svn', hexBuf(module.tee_tcb_svn), tcbBase)
-  writeField(TEE_TCB_INFO, report, 'mrseam', hexBuf(module.mrseam), tcbBase)
-  writeField(TEE_TCB_INFO, report, 'mrsignerseam', hexBuf(module.mrsignerseam), tcbBase)
-  writeField(TEE_TCB_INFO, report, 'attributes', hexBuf(module.seam_attributes), tcbBase)
-  if (info.td15 && module.tee_tcb_svn2) writeField(TEE_TCB_INFO, report, 'tee_tcb_svn2', hexBuf(module.tee_tcb_svn2), tcbBase)
+  putHex(TEE_TCB_INFO, report, 'tee_tcb_svn', module.tee_tcb_svn, tcbBase)
+  putHex(TEE_TCB_INFO, report, 'mrseam', module.mrseam, tcbBase)
+  putHex(TEE_TCB_INFO, report, 'mrsignerseam', module.mrsignerseam, tcbBase)
+  putHex(TEE_TCB_INFO, report, 'attributes', module.seam_attributes, tcbBase)
+  if (info.td15 && module.tee_tcb_svn2) putHex(TEE_TCB_INFO, report, 'tee_tcb_svn2', module.tee_tcb_svn2, tcbBase)
 
   // REPORTMACSTRUCT (SEAMREPORT)
   writeField(REPORTMACSTRUCT, report, 'report_type', REPORT_TYPE_TDX)
   writeField(REPORTMACSTRUCT, report, 'report_subtype', REPORT_SUBTYPE_TD)
   writeField(REPORTMACSTRUCT, report, 'report_version', info.tdreport_version)
-  writeField(REPORTMACSTRUCT, report, 'cpusvn', hexBuf(module.cpusvn))
+  putHex(REPORTMACSTRUCT, report, 'cpusvn', module.cpusvn)
   writeField(REPORTMACSTRUCT, report, 'tee_tcb_info_hash', teeTcbInfoHash(field(TDREPORT, report, 'tee_tcb_info')))
   writeField(REPORTMACSTRUCT, report, 'tee_info_hash', teeInfoHash(field(TDREPORT, report, 'td_info')))
   writeField(REPORTMACSTRUCT, report, 'report_data', reportData)
-  writeField(REPORTMACSTRUCT, report, 'mac', reportMac(hexBuf(module.reportmac_key), report))
+  writeField(REPORTMACSTRUCT, report, 'mac', reportMac(Buffer.from(module.reportmac_key, 'hex'), report))
   return report
 }

@@ -1,8 +1,10 @@
 /**
  * The shape of the kernel's `struct tdx_sys_info` (arch/x86/include/asm/tdx_global_metadata.h,
- * Linux v6.16; version added in 2026): what the host reads once from the TDX module's global
+ * Linux v6.16; version added in 2026; `ext` and `connect` from the TDX Connect host series, Xu
+ * Yilun, "[PATCH v2 06/31]", LKML 2026-03-28): what the host reads once from the TDX module's global
  * metadata (src/guest/sysinfo.ts fills it) and what its consumers — TD creation
- * (src/module/td-create.ts), the quote and cost paths — read instead of issuing SEAMCALLs.
+ * (src/module/td-create.ts), the quote and cost paths, the device path (src/app/device.ts) — read
+ * instead of issuing SEAMCALLs.
  */
 export interface TdxSysInfo {
   version: {
@@ -33,5 +35,14 @@ export interface TdxSysInfo {
     cpuid_config_values: ReadonlyArray<readonly bigint[]>
   }
   cmr: {num_cmrs?: number; cmr_base?: readonly bigint[]; cmr_size?: readonly bigint[]}
+  /** Read only when TDX_FEATURES0 has EXT (struct tdx_sys_info_ext). */
+  ext?: {memory_pool_required_pages: number; ext_required: number}
+  /** Read only when TDX_FEATURES0 has TDXCONNECT (struct tdx_sys_info_connect). */
+  connect?: {
+    ide_mt_page_count: number
+    spdm_mt_page_count: number
+    iommu_mt_page_count: number
+    spdm_max_dev_info_pages: number
+  }
 }
 

@@ -8,8 +8,8 @@
 import {closeSync, constants as fsConstants, fstatSync, openSync, readSync} from 'node:fs'
 import {InputError} from '../errors.js'
 
-/** Bytes asked of read(2) at a time. */
-const READ_CHUNK = 1 << 16
+/** The first read buffer's size (most inputs fit: a quote is 5-8 KB); a larger input doubles it. */
+const FIRST_BUFFER_BYTES = 1 << 16
 /** How long one wait for a pipe that has no data yet sleeps before trying again. */
 const POLL_MS = 5
 /** Default idle limit for a pipe or FIFO: no byte for this long is INPUT_TIMEOUT (env TDXKIT_INPUT_IDLE_MS). */
@@ -28,7 +28,8 @@ interface BoundedReadOptions {
 
 const sleepSync = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 
-function idleLimit(opts: BoundedReadOptions): number {
+/** The idle limit of a read of a pipe or FIFO: `opts.idleMs`, else TDXKIT_INPUT_IDLE_MS, else DEFAULT_INPUT_IDLE_MS. */
+export function inputIdleMs(opts: {idleMs?: number} = {}): number {
   if (opts.idleMs !== undefined) return opts.idleMs
   const env = Number(process.env.TDXKIT_INPUT_IDLE_MS)
   return Number.isFinite(env) && env >= 0 && process.env.TDXKIT_INPUT_IDLE_MS !== '' ? env : DEFAULT_INPUT_IDLE_MS
@@ -45,18 +46,40 @@ const tooLarge = (what: string, source: string, limit: number, size?: number) =>
  * followed (the target is checked). A failed open is UNREADABLE_INPUT with detail.errno.
  */
 export function readFileBounded(path: string, opts: BoundedReadOptions): Buffer {
-  let fd: number
-  try {
-    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
-  } catch (error) {
-    throw unreadable(opts.what, path, error)
-  }
+  const fd = openBounded(path, opts.what)
   try {
     const st = fstatSync(fd)
-    if (st.isDirectory()) throw new InputError('INPUT_IS_DIRECTORY', `${opts.what}: ${path} is a directory, not a file`)
+    if (st.isDirectory()) throw isDirectory(opts.what, path)
     if (opts.regularOnly && !st.isFile()) throw new InputError('INPUT_NOT_A_FILE', `${opts.what}: ${path} is not a regular file`)
     if (st.isFile() && st.size > opts.limit) throw tooLarge(opts.what, path, opts.limit, st.size)
-    return readFdBounded(fd, {...opts, idleMs: st.isFile() ? 0 : idleLimit(opts)}, path)
+    // A regular file's buffer fits it and the read that finds its end.
+    const into: ReadBuffer = st.isFile() ? {bytes: Buffer.allocUnsafe(st.size + 1)} : {}
+    return readToEnd(fd, opts, path, into, st.isFile() ? 0 : inputIdleMs(opts))
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** A read buffer kept from one read to the next (a batch reads thousands of small files): grown as needed. */
+export interface ReadBuffer {
+  bytes?: Buffer
+}
+
+/**
+ * readFileBounded for many small files in a row: the same refusals and errors (a directory, the
+ * limit, a silent pipe's idle limit), but no fstat before reading (one system call less per file)
+ * and the bytes read into `into`, so they are valid only until the next read into it. A file that
+ * outgrows the first buffer is checked with fstat then, so a huge regular file is still refused
+ * from its size. Not for `regularOnly` reads.
+ */
+export function readFileInto(path: string, opts: BoundedReadOptions, into: ReadBuffer): Buffer {
+  const fd = openBounded(path, opts.what)
+  try {
+    const sizeCheck = () => {
+      const st = fstatSync(fd)
+      if (st.isFile() && st.size > opts.limit) throw tooLarge(opts.what, path, opts.limit, st.size)
+    }
+    return readToEnd(fd, opts, path, into, inputIdleMs(opts), sizeCheck)
   } finally {
     closeSync(fd)
   }
@@ -67,33 +90,69 @@ export function readFileBounded(path: string, opts: BoundedReadOptions): Buffer 
  * for a non-blocking pipe, more than `opts.idleMs` without a byte (INPUT_TIMEOUT; 0 = no limit).
  */
 export function readFdBounded(fd: number, opts: BoundedReadOptions, source: string): Buffer {
-  const chunks: Buffer[] = []
-  let total = 0
-  const chunk = Buffer.alloc(READ_CHUNK)
-  const idleMs = opts.idleMs ?? 0
-  let idleSince = Date.now()
+  return readToEnd(fd, opts, source, {}, opts.idleMs ?? 0)
+}
+
+/**
+ * Open `path` for a bounded read: non-blocking, so a FIFO without a writer does not block the open
+ * (read it with readChunkBounded). A failed open is UNREADABLE_INPUT with detail.errno.
+ */
+export function openBounded(path: string, what: string): number {
+  try {
+    return openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
+  } catch (error) {
+    throw unreadable(what, path, error)
+  }
+}
+
+/**
+ * One read(2) into `buf` from `offset` to its end: the bytes read, 0 at the end. A non-blocking
+ * pipe with no data yet is polled until it has some, or for at most `idleMs` (0: forever) before
+ * INPUT_TIMEOUT; a directory is INPUT_IS_DIRECTORY; any other failure UNREADABLE_INPUT.
+ */
+export function readChunkBounded(fd: number, buf: Buffer, offset: number, what: string, source: string, idleMs: number): number {
+  let idleSince: number | undefined
   for (;;) {
-    let n: number
     try {
-      n = readSync(fd, chunk, 0, Math.min(READ_CHUNK, opts.limit + 1 - total), null)
+      return readSync(fd, buf, offset, buf.length - offset, null)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if (code === 'EOF') break
-      if (code !== 'EAGAIN') throw unreadable(opts.what, source, error)
+      if (code === 'EOF') return 0
+      if (code === 'EISDIR') throw isDirectory(what, source)
+      if (code !== 'EAGAIN') throw unreadable(what, source, error)
+      idleSince ??= Date.now()
       if (idleMs > 0 && Date.now() - idleSince > idleMs) {
-        throw new InputError('INPUT_TIMEOUT', `${opts.what}: ${source} gave no data for ${idleMs / 1000} s (a pipe or FIFO nobody writes to?)`)
+        throw new InputError('INPUT_TIMEOUT', `${what}: ${source} gave no data for ${idleMs / 1000} s (a pipe or FIFO nobody writes to?)`)
       }
       sleepSync(POLL_MS)
-      continue
     }
+  }
+}
+
+/**
+ * The read loop of every whole-file bounded read: into `into`'s buffer (FIRST_BUFFER_BYTES at first,
+ * doubled when full, never past limit + 1 bytes), each piece by readChunkBounded with `idleMs`.
+ * `beforeGrowing` runs once, the first time the buffer is full.
+ */
+function readToEnd(fd: number, opts: BoundedReadOptions, source: string, into: ReadBuffer, idleMs: number, beforeGrowing?: () => void): Buffer {
+  let buf = (into.bytes ??= Buffer.allocUnsafe(Math.min(FIRST_BUFFER_BYTES, opts.limit + 1)))
+  let total = 0
+  let grown = false
+  for (;;) {
+    if (total === buf.length) {
+      if (!grown) beforeGrowing?.()
+      grown = true
+      buf = into.bytes = Buffer.concat([buf, Buffer.allocUnsafe(Math.max(1, Math.min(buf.length, opts.limit + 1 - total)))])
+    }
+    const n = readChunkBounded(fd, buf, total, opts.what, source, idleMs)
     if (n === 0) break
-    idleSince = Date.now()
     total += n
     if (total > opts.limit) throw tooLarge(opts.what, source, opts.limit)
-    chunks.push(Buffer.from(chunk.subarray(0, n)))
   }
-  return Buffer.concat(chunks)
+  return buf.subarray(0, total)
 }
+
+const isDirectory = (what: string, path: string) => new InputError('INPUT_IS_DIRECTORY', `${what}: ${path} is a directory, not a file`)
 
 /** The errno behind an UNREADABLE_INPUT from this module ('ENOENT', …), if any. */
 export const errnoOf = (error: unknown): string | undefined => (error as InputError).detail?.errno as string | undefined

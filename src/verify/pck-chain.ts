@@ -20,15 +20,22 @@ export interface PckChain {
   intermediate: Cert
   root: Cert
   ext: PckExtension
-  /** (QE report ‖ signature) pairs already verified with this PCK key. */
-  verifiedQeReports: Set<string>
+  /** QE reports already verified with this PCK key: the report bytes by their signature (binary string). */
+  verifiedQeReports: Map<string, Buffer>
+}
+
+/** The quote's certification data, which must be a PCK chain (type 5 is the only kind a verifier can use). */
+export function pckChainBytesOf(q: ParsedQuote): Buffer {
+  // `pck_chain_pem` is present exactly for type 5 (it is decoded only when read: `in`, not a read).
+  if (q.pck_cert_data_type !== CERT_DATA_TYPE_PCK_CHAIN || !('pck_chain_pem' in q) || q.pck_cert_data === undefined) {
+    fail('PCK_CHAIN_MISSING', `certification data type ${q.pck_cert_data_type} carries no PCK chain (only type 5 is supported)`)
+  }
+  return q.pck_cert_data
 }
 
 /** The PEM chain of the quote's certification data (type 5 is the only kind a verifier can use). */
 export function pckChainPemOf(q: ParsedQuote): string {
-  if (q.pck_cert_data_type !== CERT_DATA_TYPE_PCK_CHAIN || q.pck_chain_pem === undefined) {
-    fail('PCK_CHAIN_MISSING', `certification data type ${q.pck_cert_data_type} carries no PCK chain (only type 5 is supported)`)
-  }
+  pckChainBytesOf(q)
   return q.pck_chain_pem!
 }
 
@@ -104,5 +111,5 @@ export function verifyPckChain(pem: string, roots: ReadonlySet<string>, nowMs: n
   checkPckIssuers(leaf, inter, root)
   checkPckSignatures(leaf, inter, root)
   for (const c of certs) checkValidity(c, nowMs, 'PCK_CERT_EXPIRED', 'certificate')
-  return {leaf, intermediate: inter, root, ext: pckExtensionOf(leaf), verifiedQeReports: new Set()}
+  return {leaf, intermediate: inter, root, ext: pckExtensionOf(leaf), verifiedQeReports: new Map()}
 }

@@ -18,10 +18,10 @@ const MAX_MEMO_KEYS = 4096
  * share it, so the certificates are parsed once). Undefined when the quote does not parse: the
  * verifier then reports that itself.
  */
-export function collateralKeyOfBytes(bytes: Uint8Array, memo: Map<string, CollateralKey>): CollateralKey | undefined {
+export function collateralKeyOfBytes(bytes: Uint8Array, memo: Map<string, CollateralKey>, parsed?: ParsedQuote): CollateralKey | undefined {
   let q: ParsedQuote
   try {
-    q = parseQuote(bytes)
+    q = parsed ?? parseQuote(bytes)
   } catch {
     return undefined
   }
@@ -49,13 +49,13 @@ export class PlatformVerifiers {
     this.verifier.prepare()
   }
 
-  /** The verifier for this quote's platform, or why that platform has no collateral. */
-  forQuote(bytes: Uint8Array): QuoteVerifier | CollateralUnavailable['error'] {
+  /** The verifier for this quote's platform, or why that platform has no collateral (`parsed`: the bytes' parseQuote, when the caller has it). */
+  forQuote(bytes: Uint8Array, parsed?: ParsedQuote): QuoteVerifier | CollateralUnavailable['error'] {
     const get = this.options.getCollateral
     if (!get) return this.verifier
     let k: CollateralKey | undefined
     try {
-      k = collateralKeyOfBytes(bytes, this.keys)
+      k = collateralKeyOfBytes(bytes, this.keys, parsed)
     } catch (e) {
       if (!(e instanceof TdxkitError)) throw e
       return {code: e.code, message: e.message, exit_code: e.exit}

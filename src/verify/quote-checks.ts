@@ -7,7 +7,7 @@
  *   checkNotRevoked → checkTcbInfoMatchesPck → checkQeReportSignature → checkQeReportData →
  *   checkQeIdentity → checkQuoteSignature → checkTdxModule → (TCB level: tcb.ts)
  */
-import {createHash} from 'node:crypto'
+import {hash} from 'node:crypto'
 import type {PckExtension} from '../abi/pck-extension.js'
 import {INTEL_QE_VENDOR_ID, QE_REPORT_DATA_BINDING_SIZE, TEE_TCB_SVN_BYTE, type ParsedQuote, type SgxReportField} from '../abi/quote.js'
 import {
@@ -78,16 +78,17 @@ export function checkTcbInfoMatchesPck(tcbInfo: TcbInfo, ext: PckExtension): voi
  * (report, signature) pairs under one PCK chain are checked once.
  */
 export function checkQeReportSignature(q: ParsedQuote, chain: PckChain): void {
-  const seen = q.qe_report.toString('latin1') + q.qe_report_signature.toString('latin1')
-  if (chain.verifiedQeReports.has(seen)) return
+  const sig = q.qe_report_signature.toString('latin1')
+  if (chain.verifiedQeReports.get(sig)?.equals(q.qe_report)) return
   if (!verifyRawSig(q.qe_report, q.qe_report_signature, chain.leaf.publicKey)) fail('QE_REPORT_SIGNATURE_INVALID', 'QE report signature does not verify with the PCK key')
   if (chain.verifiedQeReports.size > MAX_VERIFIED_QE_REPORTS) chain.verifiedQeReports.clear()
-  chain.verifiedQeReports.add(seen)
+  // A copy: the caller may reuse the quote's buffer.
+  chain.verifiedQeReports.set(sig, Buffer.from(q.qe_report))
 }
 
 /** The QE report's REPORTDATA binds SHA-256(attestation key ‖ QE auth data); returns that digest. */
 export function checkQeReportData(q: ParsedQuote, qe: Record<SgxReportField, Buffer>): Buffer {
-  const binding = createHash('sha256').update(q.attestation_key).update(q.qe_auth_data).digest()
+  const binding = hash('sha256', Buffer.concat([q.attestation_key, q.qe_auth_data]), 'buffer')
   if (!binding.equals(qe.report_data.subarray(0, QE_REPORT_DATA_BINDING_SIZE))) fail('QE_REPORT_DATA_MISMATCH', 'QE report data does not bind SHA-256(attestation key ‖ QE auth data)')
   return binding
 }
@@ -134,7 +135,7 @@ export interface ModuleMatch {
  * TDX module: TEE_TCB_SVN's major version selects the module identity TDX_%02X (0: the base
  * tdxModule); MRSIGNERSEAM must equal its signer and SEAMATTRIBUTES its attributes under the mask.
  */
-export function checkTdxModule(td: NonNullable<ParsedQuote['td']>, tcbInfo: TcbInfo): ModuleMatch {
+export function checkTdxModule(td: Pick<NonNullable<ParsedQuote['td']>, 'tee_tcb_svn' | 'mrsignerseam' | 'seam_attributes'>, tcbInfo: TcbInfo): ModuleMatch {
   const major = td.tee_tcb_svn[TEE_TCB_SVN_BYTE.MODULE_MAJOR]
   const ident = major > 0 ? findModuleIdentity(tcbInfo, major) : tcbInfo.tdx_module
   if (!ident) {

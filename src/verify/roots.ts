@@ -1,5 +1,5 @@
 /** Trust anchors: roots are pinned by the SHA-256 fingerprint of their DER certificate. */
-import {createHash} from 'node:crypto'
+import {hash} from 'node:crypto'
 import {InputError} from '../errors.js'
 
 /** SHA-256 of the production Intel SGX Root CA certificate (DER). */
@@ -12,4 +12,4 @@ export function normalizeFingerprint(fp: string): string {
   return s
 }
 
-export const fingerprintOf = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex')
+export const fingerprintOf = (der: Uint8Array): string => hash('sha256', der, 'hex')

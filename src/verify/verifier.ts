@@ -10,14 +10,14 @@
  * A QuoteVerifier verifies its collateral once and caches PCK-chain results per distinct chain, so
  * verifying many quotes costs two ECDSA checks and a hash per quote.
  */
-import {BODY_TYPE_SGX, BODY_TYPE_TD15, QUOTE_VERSION_TDX_V5, TEE_TYPE_TDX, decodeBody, parseQuote, parseSgxReport, type ParsedQuote} from '../abi/quote.js'
+import {BODY_TYPE_SGX, BODY_TYPE_TD15, QUOTE_VERSION_TDX_V5, TEE_TYPE_TDX, decodeBody, parseQuote, parseSgxReport, tdBodyField, type ParsedQuote} from '../abi/quote.js'
 import {tdxModuleIdentityId, type TcbStatus} from '../abi/tcb-info.js'
 import {ExitCode, TdxkitError} from '../errors.js'
 import {iso} from './chain.js'
 import {verifyCollateral, type CheckedCollateral} from './collateral-checks.js'
 import {STEPS, STEP_ORDER, VerifyError, type StepId} from './errors.js'
 import {resolveOptions, type ResolvedOptions, type VerifyOptions} from './options.js'
-import {pckChainPemOf, verifyPckChain, type PckChain} from './pck-chain.js'
+import {pckChainBytesOf, verifyPckChain, type PckChain} from './pck-chain.js'
 import {
   checkCollateralFitsTee,
   checkNotRevoked,
@@ -107,10 +107,18 @@ function memo<T>(compute: () => T): Memo<T> {
 class StepLog {
   readonly steps: StepRecord[] = []
   pass(id: StepId, detail?: string): void {
-    this.steps.push({id, title: STEPS[id], result: 'pass', ...(detail ? {detail} : {})})
+    this.steps.push(detail ? {id, title: STEPS[id], result: 'pass', detail} : {id, title: STEPS[id], result: 'pass'})
   }
   skip(id: StepId, detail: string): void {
     this.steps.push({id, title: STEPS[id], result: 'skip', detail})
+  }
+  /** Every step not recorded is skipped (why: `detail`), and the list is put in pipeline order. */
+  complete(detail: string): void {
+    const s = this.steps
+    if (s.length === STEP_ORDER.length && s.every((x, i) => x.id === STEP_ORDER[i])) return
+    const done = new Set(s.map((x) => x.id))
+    for (const id of STEP_ORDER) if (!done.has(id)) this.skip(id, detail)
+    s.sort((a, b) => STEP_ORDER.indexOf(a.id) - STEP_ORDER.indexOf(b.id))
   }
 }
 
@@ -155,16 +163,93 @@ interface Run {
   isTdx: boolean
 }
 
+/** The collateral once checked, with what every quote's result repeats from it (computed once). */
+interface CollateralView {
+  col: CheckedCollateral
+  summary: NonNullable<VerifyResult['collateral']>
+  crlsDetail: string
+  tcbInfoDetail: string
+  qeIdentityDetail: string
+}
+
+function collateralView(col: CheckedCollateral): CollateralView {
+  const ti = col.tcbInfo
+  const qi = col.qeIdentity
+  return {
+    col,
+    summary: collateralSummary(col),
+    crlsDetail: `root CA CRL and "${col.pckCrl.issuerCN}" CRL signed and current`,
+    tcbInfoDetail: `${ti.id} v${ti.version}, FMSPC ${ti.fmspc.toString('hex')}, eval #${ti.tcb_evaluation_data_number}, next update ${iso(ti.next_update)}`,
+    qeIdentityDetail: `${qi.id} v${qi.version}, next update ${iso(qi.next_update)}`,
+  }
+}
+
+/** A PCK chain this verifier has met: its certification data, its outcome, and what its result steps repeat. */
+interface ChainEntry {
+  bytes: Buffer
+  outcome: Memo<PckChain>
+  /** The pck_chain step's detail, and the platform's FMSPC and PCE-ID as hex. */
+  detail?: string
+  fmspc?: string
+  pceid?: string
+  /** The chain against the collateral (CRL issuer, revocation, TCB info platform), once; its revocation step detail. */
+  collateralChecks?: Memo<string>
+  /** QE reports met under this chain, by their signature (binary string): see QeReportMemo. */
+  qeReports: Map<string, QeReportMemo>
+  /** TCB level evaluations, by TEE_TCB_SVN, TEE_TCB_SVN2 and the QE's level (see tcbLevelStep). */
+  tcbLevels: Map<string, Memo<{tcb: TcbEvaluation; detail: string}>>
+}
+
+/** A copy of an evaluation's own objects (its level records' advisory lists are shared, as evaluateTcb shares them). */
+const copyTcb = (t: TcbEvaluation): TcbEvaluation => ({
+  ...t,
+  advisory_ids: [...t.advisory_ids],
+  platform_level: {...t.platform_level},
+  ...(t.module ? {module: {...t.module}} : {}),
+  qe: {...t.qe},
+})
+
+/**
+ * A QE report this verifier has checked under a PCK chain: its bytes, the attestation key and
+ * authentication data it was found to bind (with the digest for the step detail), and its
+ * evaluation against the collateral's QE identity. A quote carrying the same report, key and
+ * auth data skips the hash and the identity match; any other bytes are checked in full.
+ */
+interface QeReportMemo {
+  report: Buffer
+  attestationKey: Buffer
+  authData: Buffer
+  fields: QeReport
+  bindingDetail: string
+  identity?: Memo<{evaluation: QeEvaluation; detail: string}>
+}
+/** Distinct QE reports remembered per PCK chain before the memo starts over. */
+const MAX_QE_REPORT_MEMOS = 256
+
+/** Bytes of the certification data that key the chain table: inside the leaf certificate's base64 (serial number, issuer). */
+const CHAIN_KEY_FROM = 64
+const CHAIN_KEY_TO = 128
+/**
+ * A short key for the chain table: the length and a window of the leaf's text. Quotes of one
+ * platform repeat the same few kilobytes of PEM; keying by the whole text cost a string decode and
+ * a hash of it per quote. Entries are confirmed by comparing the bytes.
+ */
+const chainKey = (data: Buffer): string => `${data.length}:${data.toString('latin1', CHAIN_KEY_FROM, CHAIN_KEY_TO)}`
+
 export class QuoteVerifier {
   readonly now: number
   private readonly opts: ResolvedOptions
-  private collateralMemo?: Memo<CheckedCollateral>
-  private readonly chains = new Map<string, Memo<PckChain>>()
+  /** The verification time as the result's `at` (ISO 8601). */
+  private readonly at: string
+  private collateralMemo?: Memo<CollateralView>
+  private readonly chains = new Map<string, ChainEntry[]>()
+  private chainCount = 0
 
   /** Options as in options.ts; `trustedRoots` defaults to the Intel SGX Root CA. */
   constructor(opts: VerifyOptions) {
     this.opts = resolveOptions(opts)
     this.now = this.opts.now
+    this.at = iso(this.opts.nowMs)
   }
 
   /** Verify the collateral now (it is otherwise checked on the first quote): batch workers warm up with this before taking work. */
@@ -172,7 +257,8 @@ export class QuoteVerifier {
     this.collateralOutcome()
   }
 
-  verify(input: Uint8Array): VerifyResult {
+  /** Verify a quote's bytes; `parsed`, when the caller has parsed them already (parseQuote of the same bytes), saves a second parse. */
+  verify(input: Uint8Array, parsed?: ParsedQuote): VerifyResult {
     const log = new StepLog()
     const res: VerifyResult = {
       ok: false,
@@ -182,7 +268,7 @@ export class QuoteVerifier {
       exit_code: ExitCode.OK,
       error: null,
       steps: log.steps,
-      at: iso(this.opts.nowMs),
+      at: this.at,
       at_unix: this.now,
       quote: null,
       body: null,
@@ -191,7 +277,7 @@ export class QuoteVerifier {
     }
     let q: ParsedQuote | undefined
     try {
-      q = parseQuote(input)
+      q = parsed ?? parseQuote(input)
       log.pass('parse', `v${q.version}, ${q.length} bytes${q.trailing_bytes ? `, ${q.trailing_bytes} trailing bytes ignored` : ''}`)
       res.quote = quoteSummary(q, input.length)
       res.body = decodeBody(q)
@@ -201,9 +287,7 @@ export class QuoteVerifier {
       if (!(e instanceof TdxkitError)) throw e
       recordFailure(e, q ? 'header' : 'parse', log, res)
     }
-    const done = new Set(log.steps.map((s) => s.id))
-    for (const id of STEP_ORDER) if (!done.has(id)) log.skip(id, res.ok ? 'not applicable without collateral' : 'not reached')
-    log.steps.sort((a, b) => STEP_ORDER.indexOf(a.id) - STEP_ORDER.indexOf(b.id))
+    log.complete(res.ok ? 'not applicable without collateral' : 'not reached')
     return res
   }
 
@@ -211,58 +295,90 @@ export class QuoteVerifier {
   private run(r: Run): void {
     checkQeVendor(r.q)
     r.log.pass('header', `${r.res.quote!.tee_type} quote v${r.q.version}, ${r.res.quote!.body_type} body, ECDSA P-256, Intel QE`)
-    const chain = this.pckChainStep(r)
-    const col = this.checkedCollateral()
-    if (col) this.collateralSteps(r, col, chain)
-    const qe = this.qeReportSteps(r, chain)
+    const entry = this.pckChainStep(r)
+    const view = this.checkedCollateral()
+    if (view) this.collateralSteps(r, view, entry)
+    const col = view?.col
+    const qe = this.qeReportSteps(r, entry)
     const qeEval = col ? this.qeIdentityStep(r, qe, col) : undefined
     checkQuoteSignature(r.q)
     r.log.pass('quote_signature', `over ${r.q.signed_region.length} bytes (header${r.q.version === QUOTE_VERSION_TDX_V5 ? ' ‖ descriptor' : ''} ‖ body)`)
     if (!col) return
     this.tdxModuleStep(r, col)
-    this.tcbLevelStep(r, col, chain, qeEval!)
+    this.tcbLevelStep(r, col, entry, qeEval!)
   }
 
   /** PCK chain to a trusted root (verified once per distinct chain); the result names the platform. */
-  private pckChainStep({q, res, log}: Run): PckChain {
-    const chain = this.chain(q)
-    res.quote!.fmspc = chain.ext.fmspc.toString('hex')
-    res.quote!.pceid = chain.ext.pceid.toString('hex')
+  private pckChainStep({q, res, log}: Run): ChainEntry {
+    const entry = this.chainEntry(q)
+    if (entry.outcome.error) throw entry.outcome.error
+    const chain = entry.outcome.state!
+    res.quote!.fmspc = entry.fmspc ??= chain.ext.fmspc.toString('hex')
+    res.quote!.pceid = entry.pceid ??= chain.ext.pceid.toString('hex')
     res.quote!.pck_issuer = chain.intermediate.subjectCN
-    log.pass('pck_chain', `"${chain.leaf.subjectCN}" ← "${chain.intermediate.subjectCN}" ← "${chain.root.subjectCN}" (pinned sha256 ${chain.root.fingerprint.slice(0, 16)}…)`)
-    return chain
+    entry.detail ??= `"${chain.leaf.subjectCN}" ← "${chain.intermediate.subjectCN}" ← "${chain.root.subjectCN}" (pinned sha256 ${chain.root.fingerprint.slice(0, 16)}…)`
+    log.pass('pck_chain', entry.detail)
+    return entry
   }
 
-  /** The checked collateral against this quote: its type, the PCK CRL's issuer, revocation, the platform's TCB info. */
-  private collateralSteps({log, res, isTdx}: Run, col: CheckedCollateral, chain: PckChain): void {
-    res.collateral = collateralSummary(col)
-    const ti = col.tcbInfo
-    const qi = col.qeIdentity
-    checkCollateralFitsTee(ti, qi, isTdx)
-    checkPckCrlIssuer(col, chain)
-    log.pass('crls', `root CA CRL and "${col.pckCrl.issuerCN}" CRL signed and current`)
-    checkNotRevoked(col, chain)
-    log.pass('pck_revocation', `PCK serial ${chain.leaf.serial.slice(0, 16)}… not in ${col.pckCrl.revoked.size} revoked entries`)
-    checkTcbInfoMatchesPck(ti, chain.ext)
-    log.pass('tcb_info', `${ti.id} v${ti.version}, FMSPC ${ti.fmspc.toString('hex')}, eval #${ti.tcb_evaluation_data_number}, next update ${iso(ti.next_update)}`)
-    log.pass('qe_identity', `${qi.id} v${qi.version}, next update ${iso(qi.next_update)}`)
+  /**
+   * The checked collateral against this quote: its type, then (once per chain, replayed after) the
+   * PCK CRL's issuer, revocation and the platform's TCB info.
+   */
+  private collateralSteps({log, res, isTdx}: Run, view: CollateralView, entry: ChainEntry): void {
+    const {col} = view
+    res.collateral = {...view.summary}
+    checkCollateralFitsTee(col.tcbInfo, col.qeIdentity, isTdx)
+    const chain = entry.outcome.state!
+    entry.collateralChecks ??= memo(() => {
+      checkPckCrlIssuer(col, chain)
+      checkNotRevoked(col, chain)
+      checkTcbInfoMatchesPck(col.tcbInfo, chain.ext)
+      return `PCK serial ${chain.leaf.serial.slice(0, 16)}… not in ${col.pckCrl.revoked.size} revoked entries`
+    })
+    const checks = entry.collateralChecks
+    // Replayed failures are recorded against the steps before theirs exactly as the checks would have.
+    if (checks.error?.step === 'crls') throw checks.error
+    log.pass('crls', view.crlsDetail)
+    if (checks.error?.step === 'pck_revocation') throw checks.error
+    if (checks.error) {
+      log.pass('pck_revocation', `PCK serial ${chain.leaf.serial.slice(0, 16)}… not in ${col.pckCrl.revoked.size} revoked entries`)
+      throw checks.error
+    }
+    log.pass('pck_revocation', checks.state!)
+    log.pass('tcb_info', view.tcbInfoDetail)
+    log.pass('qe_identity', view.qeIdentityDetail)
   }
 
-  /** The QE report: signed by the PCK key, and binding the attestation key. */
-  private qeReportSteps({q, log}: Run, chain: PckChain): QeReport {
-    checkQeReportSignature(q, chain)
+  /** The QE report: signed by the PCK key, and binding the attestation key (see QeReportMemo). */
+  private qeReportSteps({q, log}: Run, entry: ChainEntry): QeReportMemo {
+    checkQeReportSignature(q, entry.outcome.state!)
     log.pass('qe_report_signature')
-    const qe = parseSgxReport(q.qe_report)
-    const binding = checkQeReportData(q, qe)
-    log.pass('qe_report_data', `sha256 ${binding.toString('hex').slice(0, 16)}…`)
-    return qe
+    const key = q.qe_report_signature.toString('latin1')
+    let m = entry.qeReports.get(key)
+    if (!m || !m.report.equals(q.qe_report) || !m.attestationKey.equals(q.attestation_key) || !m.authData.equals(q.qe_auth_data)) {
+      // Copies: the caller may reuse the quote's buffer.
+      const report = Buffer.from(q.qe_report)
+      const fields = parseSgxReport(report)
+      const binding = checkQeReportData(q, fields)
+      m = {report, attestationKey: Buffer.from(q.attestation_key), authData: Buffer.from(q.qe_auth_data), fields, bindingDetail: `sha256 ${binding.toString('hex', 0, 8)}…`}
+      if (entry.qeReports.size >= MAX_QE_REPORT_MEMOS) entry.qeReports.clear()
+      entry.qeReports.set(key, m)
+    }
+    log.pass('qe_report_data', m.bindingDetail)
+    return m
   }
 
-  /** The QE report against the QE identity, and the QE's TCB level. */
-  private qeIdentityStep({log}: Run, qe: QeReport, col: CheckedCollateral): QeEvaluation {
-    const qeEval = checkQeIdentity(qe, col.qeIdentity)
-    log.pass('qe_identity_match', `${col.qeIdentity.id}, ISVSVN ${qe.isvsvn.readUInt16LE(0)} → ${qeEval.status}`)
-    return qeEval
+  /** The QE report against the QE identity, and the QE's TCB level (once per report and verifier). */
+  private qeIdentityStep({log}: Run, qe: QeReportMemo, col: CheckedCollateral): QeEvaluation {
+    qe.identity ??= memo(() => {
+      const evaluation = checkQeIdentity(qe.fields, col.qeIdentity)
+      return {evaluation, detail: `${col.qeIdentity.id}, ISVSVN ${qe.fields.isvsvn.readUInt16LE(0)} → ${evaluation.status}`}
+    })
+    if (qe.identity.error) throw qe.identity.error
+    const {evaluation, detail} = qe.identity.state!
+    log.pass('qe_identity_match', detail)
+    return evaluation
   }
 
   /** TDX quotes: the module identity their TEE_TCB_SVN selects (SGX quotes skip this step). */
@@ -271,49 +387,72 @@ export class QuoteVerifier {
       log.skip('tdx_module', 'not applicable to SGX quotes')
       return
     }
-    const m = checkTdxModule(q.td!, col.tcbInfo)
+    const m = checkTdxModule({tee_tcb_svn: tdBodyField(q, 'tee_tcb_svn')!, mrsignerseam: tdBodyField(q, 'mrsignerseam')!, seam_attributes: tdBodyField(q, 'seam_attributes')!}, col.tcbInfo)
     log.pass('tdx_module', m.major > 0 ? `${tdxModuleIdentityId(m.major)}, ISVSVN ${m.svn}` : 'module major version 0: base tdxModule')
   }
 
   /** TCB level matching and status convergence (tcb.ts); the result carries the status and advisories. */
-  private tcbLevelStep({q, log, res, isTdx}: Run, col: CheckedCollateral, chain: PckChain, qe: QeEvaluation): void {
-    const tcb = evaluateTcb({
-      tcbInfo: col.tcbInfo,
-      pckComponents: chain.ext.tcb_components,
-      pckPcesvn: chain.ext.pcesvn,
-      ...(isTdx ? {teeTcbSvn: q.td!.tee_tcb_svn} : {}),
-      ...(q.td?.tee_tcb_svn2 ? {teeTcbSvn2: q.td.tee_tcb_svn2} : {}),
-      qe,
-    })
+  private tcbLevelStep({q, log, res, isTdx}: Run, col: CheckedCollateral, entry: ChainEntry, qe: QeEvaluation): void {
+    const chain = entry.outcome.state!
+    const svn = isTdx ? tdBodyField(q, 'tee_tcb_svn') : undefined
+    const svn2 = tdBodyField(q, 'tee_tcb_svn2')
+    // The evaluation is a function of the chain's TCB (fixed per entry), the collateral (fixed per
+    // verifier), TEE_TCB_SVN(2) and the QE's level: computed once per distinct combination.
+    const key = `${svn ? svn.toString('latin1') : '-'}${svn2 ? svn2.toString('latin1') : '-'}${qe.status}${qe.level.isvsvn}`
+    let hit = entry.tcbLevels.get(key)
+    if (!hit) {
+      hit = memo(() => {
+        const tcb = evaluateTcb({
+          tcbInfo: col.tcbInfo,
+          pckComponents: chain.ext.tcb_components,
+          pckPcesvn: chain.ext.pcesvn,
+          ...(svn ? {teeTcbSvn: svn} : {}),
+          ...(svn2 ? {teeTcbSvn2: svn2} : {}),
+          qe,
+        })
+        return {tcb, detail: `${tcb.status}${tcb.advisory_ids.length ? ` [${tcb.advisory_ids.join(', ')}]` : ''} (level ${tcb.platform_level.tcb_date.slice(0, 10)})`}
+      })
+      if (entry.tcbLevels.size >= MAX_QE_REPORT_MEMOS) entry.tcbLevels.clear()
+      entry.tcbLevels.set(key, hit)
+    }
+    if (hit.error) throw hit.error
+    // Each result gets its own objects, as when each was evaluated anew.
+    const tcb = copyTcb(hit.state!.tcb)
     res.tcb = tcb
     res.status = tcb.status
     res.advisory_ids = tcb.advisory_ids
-    log.pass('tcb_level', `${tcb.status}${tcb.advisory_ids.length ? ` [${tcb.advisory_ids.join(', ')}]` : ''} (level ${tcb.platform_level.tcb_date.slice(0, 10)})`)
+    log.pass('tcb_level', hit.state!.detail)
   }
 
-  /** The quote's PCK chain, verified once per distinct chain text. */
-  private chain(q: ParsedQuote): PckChain {
-    const pem = pckChainPemOf(q)
-    let hit = this.chains.get(pem)
-    if (!hit) {
-      hit = memo(() => verifyPckChain(pem, this.opts.roots, this.opts.nowMs))
-      if (this.chains.size > MAX_CACHED_CHAINS) this.chains.clear()
-      this.chains.set(pem, hit)
+  /** The quote's PCK chain entry: verified once per distinct certification data (bytes compared, see chainKey). */
+  private chainEntry(q: ParsedQuote): ChainEntry {
+    const data = pckChainBytesOf(q)
+    const key = chainKey(data)
+    const bucket = this.chains.get(key)
+    const hit = bucket?.find((e) => e.bytes.equals(data))
+    if (hit) return hit
+    const entry: ChainEntry = {bytes: Buffer.from(data), outcome: memo(() => verifyPckChain(q.pck_chain_pem!, this.opts.roots, this.opts.nowMs)), qeReports: new Map(), tcbLevels: new Map()}
+    if (this.chainCount >= MAX_CACHED_CHAINS) {
+      this.chains.clear()
+      this.chainCount = 0
     }
-    if (hit.error) throw hit.error
-    return hit.state!
+    const list = this.chains.get(key)
+    if (list) list.push(entry)
+    else this.chains.set(key, [entry])
+    this.chainCount++
+    return entry
   }
 
   /** The collateral's own checks, computed once per verifier (undefined without collateral). */
-  private collateralOutcome(): Memo<CheckedCollateral> | undefined {
+  private collateralOutcome(): Memo<CollateralView> | undefined {
     const c = this.opts.collateral
     if (!c) return undefined
-    this.collateralMemo ??= memo(() => verifyCollateral(c, this.opts.roots, this.opts.nowMs))
+    this.collateralMemo ??= memo(() => collateralView(verifyCollateral(c, this.opts.roots, this.opts.nowMs)))
     return this.collateralMemo
   }
 
   /** The checked collateral, or its verification error thrown (undefined without collateral). */
-  private checkedCollateral(): CheckedCollateral | undefined {
+  private checkedCollateral(): CollateralView | undefined {
     const m = this.collateralOutcome()
     if (m?.error) throw m.error
     return m?.state

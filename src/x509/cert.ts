@@ -1,6 +1,5 @@
 /**
- * The X.509 certificate and CRL reader: strict canonical DER through node-forge's ASN.1 codec
- * (src/abi/der.ts), walked field by field per RFC 5280; keys imported and signatures checked with
+ * The X.509 certificate and CRL reader: strict canonical DER (src/abi/der.ts), walked field by field per RFC 5280; keys imported and signatures checked with
  * Node's crypto. A profile (src/x509/profile.ts) narrows the algorithms and critical extensions a
  * caller accepts. Parsed objects are memoised by (profile, DER digest), bounded, because the same
  * Intel certificates and CRLs appear in every quote and collateral bundle.
@@ -10,7 +9,7 @@
  * several times the whole single-quote budget. pkijs remains the reference in the tests: every
  * real certificate and CRL must decode to the same fields through both (test/x509/reader.test.ts).
  */
-import {createHash, createPublicKey, type KeyObject} from 'node:crypto'
+import {createPublicKey, hash, type KeyObject} from 'node:crypto'
 import {ParseError} from '../errors.js'
 import {
   DerError,
@@ -18,15 +17,18 @@ import {
   decodeCanonicalDer,
   derBitString,
   derBoolean,
-  derChildSpans,
+  derBytesOf,
   derChildren,
+  derEqual,
+  derExpect,
+  derIntegerHex,
   derExplicit,
-  derIntegerBytes,
   derOctets,
   derOid,
   derSmallInt,
   derTime,
   encodeDer,
+  hexWithoutLeadingZeros,
   isContext,
   isTime,
   isUniversal,
@@ -34,7 +36,7 @@ import {
 } from '../abi/der.js'
 import {CURVES, EC_POINT_UNCOMPRESSED, ecPublicKey, type CurveName} from './ecdsa.js'
 import {basicConstraintsCA, type CertExtension} from './extensions.js'
-import {Lru} from './memo.js'
+import {Lru, onClearMemo} from './memo.js'
 import {cnOf} from './name.js'
 import {
   OID_BASIC_CONSTRAINTS,
@@ -109,14 +111,11 @@ export interface Crl {
   signature: Buffer
 }
 
-const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+/** One-shot SHA-256 (crypto.hash: no Hash object per call). */
+const sha256hex = (b: Uint8Array): string => hash('sha256', b, 'hex')
 
 /** A serial number as lowercase hex without leading zero bytes (how Cert.serial and Crl.revoked hold it). */
-export function normalisedSerial(v: Uint8Array): string {
-  let i = 0
-  while (i < v.length - 1 && v[i] === 0) i++
-  return Buffer.from(v.subarray(i)).toString('hex')
-}
+export const normalisedSerial = (v: Uint8Array): string => hexWithoutLeadingZeros(v)
 
 /**
  * The outer signature AlgorithmIdentifier, allowed by the profile (which requires absent
@@ -128,27 +127,31 @@ function signatureAlgorithm(inner: DerNode, outer: DerNode, what: string, profil
   const oid = derOid(parts[0], `${what} algorithm`)
   const allowed = profile.signature
   if (allowed && (!allowed.oids.has(oid) || parts.length !== 1)) throw new X509Error('algorithm', `${what} is not signed with ${allowed.text} (${oid})`)
-  if (!encodeDer(inner).equals(encodeDer(outer))) throw new X509Error('malformed', `${what}: inner and outer signature algorithms differ`)
+  if (!derEqual(inner, outer)) throw new X509Error('malformed', `${what}: inner and outer signature algorithms differ`)
   return parts.length === 2 ? {oid, params: encodeDer(parts[1])} : {oid}
 }
 
-function parseExtensions(list: DerNode, what: string): CertExtension[] {
-  const out: CertExtension[] = []
-  const seen = new Set<string>()
-  for (const ext of derChildren(list, `${what} extensions`, 1)) {
-    const parts = derChildren(ext, `${what} extension`, 2, 3)
-    const oid = derOid(parts[0], `${what} extension id`)
-    if (seen.has(oid)) throw new X509Error('malformed', `${what}: extension ${oid} appears twice`)
-    seen.add(oid)
-    let critical = false
-    if (parts.length === 3) {
-      critical = derBoolean(parts[1], `${what} extension ${oid} critical`)
-      // DER: a BOOLEAN DEFAULT FALSE is omitted when false (X.690 §11.5).
-      if (!critical) throw new X509Error('malformed', `${what}: extension ${oid} encodes the default critical=FALSE`)
-    }
-    out.push({oid, critical, value: derOctets(parts[parts.length - 1], `${what} extension ${oid} value`)})
+/** One Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }, its id not seen before; the value is left as a node. */
+function extensionParts(ext: DerNode, what: string, seen: Set<string>): {oid: string; critical: boolean; value: DerNode} {
+  const parts = derChildren(ext, `${what} extension`, 2, 3)
+  const oid = derOid(parts[0], `${what} extension id`)
+  if (seen.has(oid)) throw new X509Error('malformed', `${what}: extension ${oid} appears twice`)
+  seen.add(oid)
+  let critical = false
+  if (parts.length === 3) {
+    critical = derBoolean(parts[1], `${what} extension ${oid} critical`)
+    // DER: a BOOLEAN DEFAULT FALSE is omitted when false (X.690 §11.5).
+    if (!critical) throw new X509Error('malformed', `${what}: extension ${oid} encodes the default critical=FALSE`)
   }
-  return out
+  return {oid, critical, value: parts[parts.length - 1]}
+}
+
+function parseExtensions(list: DerNode, what: string): CertExtension[] {
+  const seen = new Set<string>()
+  return derChildren(list, `${what} extensions`, 1).map((ext) => {
+    const {oid, critical, value} = extensionParts(ext, what, seen)
+    return {oid, critical, value: derOctets(value, `${what} extension ${oid} value`)}
+  })
 }
 
 interface PublicKeyInfo {
@@ -183,12 +186,6 @@ function publicKeyInfo(spki: DerNode, what: string, profile: X509Profile): Publi
   }
 }
 
-/** The to-be-signed element's bytes exactly as received (the input is canonical DER by now). */
-function signedPart(der: Buffer): Buffer {
-  const [start, end] = derChildSpans(der)[0]
-  return der.subarray(start, end)
-}
-
 const certMemo = new Lru<Cert>(512)
 const crlMemo = new Lru<Crl>(64)
 
@@ -218,7 +215,7 @@ function parseSigned<T>(memo: Lru<T>, der: Uint8Array, what: 'certificate' | 'CR
   try {
     const [tbs, algorithm, sigValue] = derChildren(decodeCanonicalDer(bytes, what), what, 3, 3)
     const fields = derChildren(tbs, `${what} to-be-signed part`)
-    out = body({bytes, fingerprint, fields, tbs: signedPart(bytes), algorithm, signature: derBitString(sigValue, `${what} signature`)})
+    out = body({bytes, fingerprint, fields, tbs: derBytesOf(tbs), algorithm, signature: derBitString(sigValue, `${what} signature`)})
   } catch (e) {
     if (e instanceof X509Error) throw e
     if (e instanceof DerError) throw new X509Error('malformed', e.message)
@@ -254,7 +251,7 @@ export function parseCert(der: Uint8Array, profile: X509Profile): Cert {
     const bc = extensions.find((e) => e.oid === OID_BASIC_CONSTRAINTS)
     // Field by field in certificate order, so that the first defect is the one reported.
     const issuerCN = cnOf(f[3], 'issuer')
-    const serial = normalisedSerial(derIntegerBytes(f[1], 'serial number'))
+    const serial = derIntegerHex(f[1], 'serial number')
     const spki = publicKeyInfo(f[6], what, profile)
     return {
       der: bytes,
@@ -278,10 +275,17 @@ export function parseCert(der: Uint8Array, profile: X509Profile): Cert {
   })
 }
 
-/** Critical CRL or CRL-entry extensions must be ones RFC 5280 defines for CRLs. */
+/** CRL or CRL-entry extensions: well formed, and the critical ones among those RFC 5280 defines for CRLs (values are not used). */
 function checkCrlExtensions(list: DerNode, what: string): void {
-  const bad = parseExtensions(list, what).find((e) => e.critical && !KNOWN_CRITICAL_CRL.has(e.oid))
-  if (bad) throw new X509Error('malformed', `${what}: unrecognised critical extension ${bad.oid}`)
+  const seen = new Set<string>()
+  let unknownCritical: string | undefined
+  for (const ext of derChildren(list, `${what} extensions`, 1)) {
+    const {oid, critical, value} = extensionParts(ext, what, seen)
+    derExpect(value, DER_TAG.OCTET_STRING, `${what} extension ${oid} value`)
+    if (critical && !KNOWN_CRITICAL_CRL.has(oid)) unknownCritical ??= oid
+  }
+  // Reported after the whole list has been read, so that a malformed extension anywhere is reported first.
+  if (unknownCritical) throw new X509Error('malformed', `${what}: unrecognised critical extension ${unknownCritical}`)
 }
 
 /**
@@ -304,7 +308,7 @@ export function parseCrl(der: Uint8Array, profile: X509Profile): Crl {
     if (isUniversal(f[i], DER_TAG.SEQUENCE)) {
       for (const entry of derChildren(f[i++], 'revokedCertificates', 1)) {
         const e = derChildren(entry, 'revoked certificate', 2, 3)
-        revoked.add(normalisedSerial(derIntegerBytes(e[0], 'revoked serial')))
+        revoked.add(derIntegerHex(e[0], 'revoked serial'))
         // The revocation date is not used (a listed serial is revoked whatever the date): only its type is checked.
         if (!isTime(e[1])) throw new X509Error('malformed', 'CRL: revocationDate is not a time')
         if (e.length === 3) checkCrlExtensions(e[2], 'CRL entry')
@@ -316,20 +320,27 @@ export function parseCrl(der: Uint8Array, profile: X509Profile): Crl {
   })
 }
 
-/** Signature results memoised by (signed object digest, signer digest): a pure function of the bytes. */
-const sigMemo = new Lru<boolean>(1024)
-function memoSig(id: string, check: () => boolean): boolean {
-  const hit = sigMemo.get(id)
-  if (hit !== undefined) return hit
-  const ok = check()
-  sigMemo.set(id, ok)
+/**
+ * Signature results per signed object and signer object: a pure function of their bytes, since
+ * parsed certificates and CRLs are memoised per DER (parseSigned). Keyed by the objects, not by
+ * strings of their digests: hashing two 64-character keys per check cost more than the lookup saves.
+ */
+let verifiedBy = new WeakMap<object, WeakMap<Cert, boolean>>()
+onClearMemo(() => (verifiedBy = new WeakMap()))
+function memoSig(signed: object, signer: Cert, check: () => boolean): boolean {
+  let bySigner = verifiedBy.get(signed)
+  if (!bySigner) verifiedBy.set(signed, (bySigner = new WeakMap()))
+  let ok = bySigner.get(signer)
+  if (ok === undefined) {
+    ok = check()
+    bySigner.set(signer, ok)
+  }
   return ok
 }
 
 /** Whether `child`'s signature verifies with `parent`'s key (under the child's own signature algorithm). */
 export const certSignedBy = (child: Cert, parent: Cert): boolean =>
-  memoSig(`c:${child.fingerprint}:${parent.fingerprint}`, () => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, parent.publicKey))
+  memoSig(child, parent, () => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, parent.publicKey))
 
 /** Whether `crl`'s signature verifies with `issuer`'s key. */
-export const crlSignedBy = (crl: Crl, issuer: Cert): boolean =>
-  memoSig(`l:${crl.fingerprint}:${issuer.fingerprint}`, () => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, issuer.publicKey))
+export const crlSignedBy = (crl: Crl, issuer: Cert): boolean => memoSig(crl, issuer, () => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, issuer.publicKey))

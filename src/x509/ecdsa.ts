@@ -8,7 +8,7 @@
  * BigInt. S is normalised to the low half like noble's default, so every signature is byte-identical
  * to noble's `sign(msg, d)` (test/x509/ecdsa.test.ts checks both curves against noble).
  */
-import {createECDH, createHash, createHmac, createPublicKey, verify as cryptoVerify, type KeyObject} from 'node:crypto'
+import {createECDH, createHmac, createPublicKey, hash, verify as cryptoVerify, type ECDH, type KeyObject} from 'node:crypto'
 import {OID_CURVE_P256, OID_CURVE_P384, OID_ECDSA_SHA256, OID_ECDSA_SHA384} from './oids.js'
 
 export type CurveName = 'P-256' | 'P-384'
@@ -53,14 +53,20 @@ const modN = (a: bigint, n: bigint): bigint => {
   return r < 0n ? r + n : r
 }
 
-/** Modular inverse mod n (extended Euclid; n is prime and 0 < a < n). */
+/** Modular inverse mod n (extended Euclid; n is prime and 0 < a < n). Plain variables: destructuring swaps allocated two arrays per step. */
 function invert(a: bigint, n: bigint): bigint {
-  let [r0, r1] = [n, modN(a, n)]
-  let [t0, t1] = [0n, 1n]
+  let r0 = n
+  let r1 = modN(a, n)
+  let t0 = 0n
+  let t1 = 1n
   while (r1 !== 0n) {
     const q = r0 / r1
-    ;[r0, r1] = [r1, r0 - q * r1]
-    ;[t0, t1] = [t1, t0 - q * t1]
+    const r2 = r0 - q * r1
+    r0 = r1
+    r1 = r2
+    const t2 = t0 - q * t1
+    t0 = t1
+    t1 = t2
   }
   return modN(t0, n)
 }
@@ -104,6 +110,9 @@ export function publicPoint(curve: CurveName, priv: Uint8Array): Buffer {
   return ecdh.getPublicKey()
 }
 
+/** One ECDH object per curve, reused for k·G: creating one cost a fifth of a signature. */
+const kTimesG = new Map<CurveName, ECDH>()
+
 /**
  * ECDSA over `msg` hashed with the curve's hash, RFC 6979 nonce, low S: raw r ‖ s, or DER
  * (ECDSA-Sig-Value, RFC 5480 §2.2 / X9.62) for certificates and CRLs.
@@ -112,9 +121,10 @@ export function signEcdsa(curve: CurveName, msg: Uint8Array, priv: Uint8Array, f
   const c = CURVES[curve]
   const d = privateScalar(c, curve, priv)
   const x = Buffer.from(priv)
-  const h1 = createHash(c.hash).update(msg).digest()
+  const h1 = hash(c.hash, msg, 'buffer')
   const z = toInt(h1)
-  const ecdh = createECDH(c.openssl)
+  let ecdh = kTimesG.get(curve)
+  if (!ecdh) kTimesG.set(curve, (ecdh = createECDH(c.openssl)))
   for (const k of rfc6979Nonces(c, x, h1)) {
     ecdh.setPrivateKey(toBytes(k, c.size))
     const r = modN(toInt(ecdh.getPublicKey().subarray(1, 1 + c.size)), c.order)

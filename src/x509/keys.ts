@@ -30,7 +30,7 @@ const rawKeyMemo = new Lru<KeyObject>(1024)
 /** A P-256 public key from the 64-byte x ‖ y form used in quotes, memoised. Throws on a point not on the curve. */
 export function keyFromRawXY(xy: Uint8Array): KeyObject {
   if (xy.length !== P256_RAW_KEY_SIZE) throw new Error('attestation key must be 64 bytes')
-  const id = Buffer.from(xy).toString('hex')
+  const id = Buffer.from(xy.buffer, xy.byteOffset, xy.byteLength).toString('latin1')
   const hit = rawKeyMemo.get(id)
   if (hit) return hit
   const key = ecPublicKey('P-256', xy)

@@ -6,6 +6,21 @@ const PEM_LOOSE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIF
 /** Base64 characters per PEM line (RFC 7468 §2). */
 const PEM_LINE = 64
 
+const BASE64_VALUE: Readonly<Record<string, number>> = Object.fromEntries([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].map((c, i) => [c, i]))
+/** Low bits of the last data character that a canonical encoding leaves zero, by the number of '=' (RFC 4648 §3.5). */
+const UNUSED_BITS = [0, 0x03, 0x0f]
+
+/**
+ * Whether `b64` (base64 characters and '=' only) is the canonical encoding of the `n` bytes it
+ * decoded to: a multiple of 4 characters, '=' only as the last one or two, no bits set beyond the
+ * data, and nothing Buffer.from skipped. Checked by arithmetic, not by re-encoding.
+ */
+function canonicalBase64(b64: string, n: number): boolean {
+  const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0
+  if (n === 0 || b64.length % 4 !== 0 || b64.indexOf('=') !== (pad ? b64.length - pad : -1)) return false
+  return n === (b64.length / 4) * 3 - pad && (BASE64_VALUE[b64[b64.length - 1 - pad]] & UNUSED_BITS[pad]) === 0
+}
+
 /**
  * Certificates from a PEM chain. `strict` (the quote's own certification data): blocks separated by
  * single newlines, 64-column-free base64 lines of only base64 characters, canonical base64, and
@@ -17,7 +32,7 @@ export function parsePemChain(text: string, strict: boolean): Buffer[] {
   const decode = (b64raw: string) => {
     const b64 = b64raw.replace(/\s+/g, '')
     const der = Buffer.from(b64, 'base64')
-    if (der.length === 0 || der.toString('base64') !== b64) throw new X509Error('malformed', 'PEM certificate is not canonical base64')
+    if (!canonicalBase64(b64, der.length)) throw new X509Error('malformed', 'PEM certificate is not canonical base64')
     out.push(der)
   }
   if (!strict) {

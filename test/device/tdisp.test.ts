@@ -6,6 +6,10 @@ import {addDevice, type DevicesSection} from '../../src/device/registry.js'
 import {tsmFetchReport, tsmLock, tsmReadState} from '../../src/device/tsm.js'
 import {TDISP_ERROR_RSP, TDISP_NONCE_MSG, TdispErrorCode, TdispRequest, TdispResponse, decodeTdiReport, functionIdFromBdf, bdfFromFunctionId, tdispHeader, MmioRangeAttr} from '../../src/abi/tdisp.js'
 import {readNum} from '../../src/abi/layout.js'
+import {CONNECT_METADATA} from '../../src/module/profiles.js'
+
+/** The tdx-connect profile's TSM limits (what the app layer takes from sysinfo). */
+const LIMITS = {spdm_max_dev_info_pages: CONNECT_METADATA.spdm_max_dev_info_pages}
 
 const fresh = () => {
   const s: DevicesSection = {version: 1, devices: []}
@@ -34,7 +38,7 @@ test('state machine: report refused while UNLOCKED; lock; START with a wrong non
   assert.is(errorCode(d.tdisp(tdispHeader(TdispRequest.STOP_INTERFACE_REQUEST, fid))), TdispErrorCode.INVALID_INTERFACE_STATE)
   assert.is(errorCode(d.tdisp(tdispHeader(TdispRequest.GET_DEVICE_INTERFACE_STATE, fid + 1))), TdispErrorCode.INVALID_INTERFACE)
   assert.is(errorCode(d.tdisp(tdispHeader(TdispRequest.VDM_REQUEST, fid))), TdispErrorCode.UNSUPPORTED_REQUEST)
-  tsmLock(d)
+  tsmLock(d, LIMITS)
   assert.is(tsmReadState(d), 1)
   const start = tdispHeader(TdispRequest.START_INTERFACE_REQUEST, fid, TDISP_NONCE_MSG.size)
   assert.is(errorCode(d.tdisp(start)), TdispErrorCode.INVALID_NONCE)
@@ -50,7 +54,7 @@ test('state machine: report refused while UNLOCKED; lock; START with a wrong non
 
 test('report comes back in portions and reassembles to the full report; ranges map to BARs', () => {
   const d = fresh()
-  tsmLock(d)
+  tsmLock(d, LIMITS)
   const whole = d.report()
   assert.ok(tsmFetchReport(d).equals(whole))
   assert.ok(whole.length > 64) // needed several 64-byte portions

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import {closeSync, constants as fsConstants, ftruncateSync, mkdirSync, openSync, symlinkSync, writeFileSync} from 'node:fs'
 import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
-import {readFileBounded} from '../../src/state/read.js'
+import {readFileBounded, readFileInto, type ReadBuffer} from '../../src/state/read.js'
 import {StateStore} from '../../src/state/store.js'
 import {InputError, StateError, TdxkitError} from '../../src/errors.js'
 import {tempDir} from '../helpers/cli.js'
@@ -94,6 +94,35 @@ test('a directory, a missing file, and regularOnly on a device: one line each wi
   assert.is(missing.detail?.errno, 'ENOENT')
   assert.is(errorOf(() => readFileBounded('/dev/zero', {limit: 10, what: 'x', regularOnly: true})).code, 'INPUT_NOT_A_FILE')
   assert.instance(missing, InputError)
+})
+
+test('readFileInto (batches): one kept buffer across files, grown past its first size; the same refusals', () => {
+  const d = tempDir()
+  const into: ReadBuffer = {}
+  const small = join(d, 'small.bin')
+  const large = join(d, 'large.bin')
+  writeFileSync(small, Buffer.alloc(100, 1))
+  writeFileSync(large, Buffer.alloc(200_000, 2))
+  assert.equal(readFileInto(small, {limit: 1 << 20, what: 'quote'}, into), Buffer.alloc(100, 1))
+  assert.equal(readFileInto(large, {limit: 1 << 20, what: 'quote'}, into), Buffer.alloc(200_000, 2))
+  assert.equal(readFileInto(small, {limit: 1 << 20, what: 'quote'}, into), Buffer.alloc(100, 1))
+  const big = join(d, 'big.bin')
+  const fd = openSync(big, 'w')
+  ftruncateSync(fd, 2 * GiB)
+  closeSync(fd)
+  const e = errorOf(() => readFileInto(big, {limit: 64 * 2 ** 20, what: 'quote'}, into))
+  assert.is(e.code, 'INPUT_TOO_LARGE')
+  assert.match(e.message, /larger than 67108864 bytes \(it has 2147483648\)/)
+  assert.is(errorOf(() => readFileInto('/dev/zero', {limit: 1 << 20, what: 'quote'}, into)).code, 'INPUT_TOO_LARGE')
+  assert.is(errorOf(() => readFileInto(d, {limit: 10, what: 'quote'}, into)).code, 'INPUT_IS_DIRECTORY')
+  const fifo = join(d, 'f')
+  mkfifo(fifo)
+  const writer = openSync(fifo, fsConstants.O_RDWR)
+  try {
+    assert.is(errorOf(() => readFileInto(fifo, {limit: 100, what: 'quote', idleMs: 100}, into)).code, 'INPUT_TIMEOUT')
+  } finally {
+    closeSync(writer)
+  }
 })
 
 test('state.json as a symlink to /dev/zero, or a FIFO, is STATE_UNREADABLE at once (was a hang)', () => {

@@ -169,7 +169,7 @@ vectorTest(test, 'collateral against the quote: TEE type, PCK CRL issuer, revoca
 
 vectorTest(test, 'QE report: signature (checked once per pair and chain), key binding, QE identity', () => {
   const {q, chain, qe, col} = fixture()
-  const fresh = () => ({...chain, verifiedQeReports: new Set<string>()})
+  const fresh = () => ({...chain, verifiedQeReports: new Map<string, Buffer>()})
   const flipped = Buffer.from(q.qe_report_signature)
   flipped[0] ^= 1
   failsWith('QE_REPORT_SIGNATURE_INVALID', () => checkQeReportSignature({...q, qe_report_signature: flipped}, fresh()))
@@ -178,6 +178,10 @@ vectorTest(test, 'QE report: signature (checked once per pair and chain), key bi
   checkQeReportSignature(q, remembered)
   assert.is(remembered.verifiedQeReports.size, 1)
   checkQeReportSignature(q, {...remembered, leaf: chain.root}) // the same pair under this chain: not checked again
+  const otherReport = Buffer.from(q.qe_report)
+  otherReport[0] ^= 1
+  // The same signature over other report bytes is checked again (and fails).
+  failsWith('QE_REPORT_SIGNATURE_INVALID', () => checkQeReportSignature({...q, qe_report: otherReport}, remembered))
 
   assert.equal(checkQeReportData(q, qe), qe.report_data.subarray(0, 32))
   failsWith('QE_REPORT_DATA_MISMATCH', () => checkQeReportData({...q, qe_auth_data: Buffer.from('other auth data')}, qe))

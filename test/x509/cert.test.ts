@@ -1,5 +1,5 @@
 /**
- * The certificate/CRL reader (node-forge DER + RFC 5280 walk, src/x509/cert.ts) against independent
+ * The certificate/CRL reader (DER codec + RFC 5280 walk, src/x509/cert.ts) against independent
  * parsers: every certificate and CRL in the real DCAP vectors (Intel's root, platform and processor
  * CAs, PCK leaves, TCB signing certificates, root and PCK CRLs) must give the same fields through
  * pkijs under DCAP's profile; every certificate of the SPDM chains (libspdm's P-256, P-384 and
@@ -12,55 +12,25 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {createPublicKey, X509Certificate, type KeyObject} from 'node:crypto'
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
-import {parseQuote} from '../../src/abi/quote.js'
-import {OID_BASIC_CONSTRAINTS, parseCert, parseCrl, parsePemChain, X509Error, type Cert} from '../../src/x509/dcap.js'
+import {OID_BASIC_CONSTRAINTS, parseCert, parseCrl, X509Error, type Cert} from '../../src/x509/dcap.js'
 import {certSignedBy, parseCert as parseCertWith} from '../../src/x509/cert.js'
 import {issuedBy, splitDerCerts} from '../../src/x509/chain.js'
 import {dmtfDeviceInfo, extKeyUsage, keyUsageHas, spdmExtensionOids} from '../../src/x509/extensions.js'
 import {nameText} from '../../src/x509/name.js'
 import {KeyUsageBit, OID_DMTF_HARDWARE_IDENTITY} from '../../src/x509/oids.js'
 import {OPEN_PROFILE} from '../../src/x509/profile.js'
-import {readVector, VECTORS_DIR, vectorPath, vectorTest, vectorsPresent} from '../helpers/vectors.js'
+import {readVector, VECTORS_DIR, vectorPath, vectorTest} from '../helpers/vectors.js'
+import {realX509} from '../helpers/x509-vectors.js'
 
 const hex = (b: Uint8Array | ArrayBuffer) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex')
 const serialHex = (v: Uint8Array) => hex(v).replace(/^(00)+(?=..)/, '')
 const cnOf = (n: pkijs.RelativeDistinguishedNames) => String((n.typesAndValues.find((t) => t.type === '2.5.4.3')?.value as {valueBlock: {value: string}} | undefined)?.valueBlock.value ?? '')
 
-/** Every distinct certificate and CRL in the real vectors. */
-function collectReal(): {certs: Map<string, Buffer>; crls: Map<string, Buffer>} {
-  const certs = new Map<string, Buffer>()
-  const crls = new Map<string, Buffer>()
-  const root = vectorPath('real')
-  const addChain = (pem: string, where: string) => parsePemChain(pem, false).forEach((d, i) => certs.set(hex(d), d) || void `${where}#${i}`)
-  for (const dir of readdirSync(root)) {
-    const d = join(root, dir)
-    if (!statSync(d).isDirectory()) continue
-    for (const f of readdirSync(d)) {
-      const p = join(d, f)
-      if (f === 'collateral.json') {
-        const c = JSON.parse(readFileSync(p, 'utf8')) as Record<string, string>
-        for (const k of ['pck_crl_issuer_chain', 'tcb_info_issuer_chain', 'qe_identity_issuer_chain']) if (c[k]) addChain(c[k], `${dir}/${k}`)
-        for (const k of ['root_ca_crl', 'pck_crl']) if (c[k]) crls.set(c[k], Buffer.from(c[k], 'hex'))
-      } else if (f.endsWith('.bin') && f.startsWith('quote')) {
-        try {
-          const q = parseQuote(readFileSync(p))
-          if (q.pck_chain_pem) addChain(q.pck_chain_pem, `${dir}/${f}`)
-        } catch {
-          // not every .bin is a parseable quote (e.g. deliberately broken ones)
-        }
-      } else if (f.endsWith('.der') || f.endsWith('.crt')) {
-        certs.set(hex(readFileSync(p)), readFileSync(p))
-      }
-    }
-  }
-  return {certs, crls}
-}
-
-const real = vectorsPresent() ? collectReal() : {certs: new Map<string, Buffer>(), crls: new Map<string, Buffer>()}
+const real = realX509()
 
 function pkiCert(der: Buffer): pkijs.Certificate {
   return new pkijs.Certificate({schema: asn1js.fromBER(new Uint8Array(der).slice()).result})
