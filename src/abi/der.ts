@@ -52,7 +52,7 @@ export const DER_TAG = {
 } as const
 
 /** Nesting limit: X.509 needs about 8 levels; anything far deeper is hostile input. */
-export const DER_MAX_DEPTH = 32
+const DER_MAX_DEPTH = 32
 
 /** Identifier octet: class bits, the constructed bit, the low-tag-number bits (31: the number follows, base 128). */
 const ID_CLASS_MASK = 0xc0

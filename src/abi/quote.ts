@@ -132,6 +132,7 @@ export const SGX_REPORT_BODY = defineLayout('SGX_REPORT_BODY', 384, {
   reserved4: {offset: 260, size: 60, doc: 'reserved'},
   report_data: {offset: 320, size: 64, doc: 'REPORTDATA'},
 })
+/** The QE's report in a quote's signature data is an SGX report body (same layout, its own name). @alias */
 export const QE_REPORT = SGX_REPORT_BODY
 
 export const SIG_DATA_LENGTH = defineLayout('SIG_DATA_LENGTH', 4, {

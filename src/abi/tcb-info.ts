@@ -173,7 +173,7 @@ function cmpVec(a: number[], b: number[]): number {
 }
 
 /** Intel's level order, best first. */
-export function sortTcbLevels(levels: TcbLevel[]): TcbLevel[] {
+function sortTcbLevels(levels: TcbLevel[]): TcbLevel[] {
   return [...levels].sort((x, y) => cmpVec(y.sgx_components, x.sgx_components) || y.pcesvn - x.pcesvn || cmpVec(y.tdx_components ?? [], x.tdx_components ?? []))
 }
 

@@ -26,7 +26,7 @@ export const PCCS_REQUEST_TIMEOUT_MS = 10_000
 /** An idle keep-alive connection is closed after this (ms). */
 export const PCCS_KEEP_ALIVE_MS = 5_000
 
-export interface PccsServerOptions {
+interface PccsServerOptions {
   collateral: QuoteCollateralV3
   /** FMSPC served (default: the TCB info's). */
   fmspc?: string
@@ -40,7 +40,7 @@ export interface PccsServerOptions {
   requestTimeoutMs?: number
 }
 
-export interface PccsServer {
+interface PccsServer {
   url: string
   close(): Promise<void>
 }

@@ -15,7 +15,7 @@ import {parseCrl} from '../x509/dcap.js'
 import {checkCollateralBundle, splitSignedBody} from '../verify/collateral-bundle.js'
 import {PCS_HEADERS, PCS_PATHS, normalizeBaseUrl, type PckCa} from '../abi/pcs.js'
 
-export interface PcsClientOptions {
+interface PcsClientOptions {
   baseUrl: string
   /** Directory for cached responses (none: no cache). */
   cacheDir?: string

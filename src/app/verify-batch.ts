@@ -38,7 +38,7 @@ export type {EventLogSpec} from '../verify/eventlog-check.js'
 export const loadEventLogSpec = (spec: EventLogSpec): LoadedEventLog => loadEventLog(spec.log, spec.table)
 
 /** One outcome as its NDJSON line (`JSON.stringify(outcomeJson(o, lineOptions))`, no newline) and exit code. */
-export interface RenderedOutcome {
+interface RenderedOutcome {
   exit_code: number
   line: string
 }
@@ -88,14 +88,14 @@ export interface BatchStats {
 }
 
 /** The most threads `quote verify` uses when --jobs is not given (one per CPU up to this). */
-export const MAX_DEFAULT_JOBS = 8
+const MAX_DEFAULT_JOBS = 8
 /** --jobs when not given: one thread per CPU (the main thread and jobs-1 workers), up to MAX_DEFAULT_JOBS. */
 export const defaultJobs = (): number => Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_JOBS))
 
 /** Files per unit of work handed to a thread. */
 export const BATCH_CHUNK = 64
 /** Chunks a worker holds (being verified + queued), so that it never waits for the next. */
-export const WORKER_QUEUE = 2
+const WORKER_QUEUE = 2
 
 /**
  * Collateral for batches that span several platforms (`quote verify --pccs-url` on quotes of
@@ -105,13 +105,13 @@ export const WORKER_QUEUE = 2
 export type CollateralSet = Record<string, QuoteCollateralV3 | CollateralUnavailable>
 
 /** The verifier options' collateral getter over a CollateralSet. */
-export const collateralGetter =
+const collateralGetter =
   (set: CollateralSet): CollateralGetter =>
   (key) =>
     set[collateralKeyString(key)]
 
 /** Everything one thread needs to verify files: verifiers (per platform), the policy, the loaded event log, a read buffer. */
-export type VerifyContext = VerdictContext & {scratch?: ReadBuffer}
+type VerifyContext = VerdictContext & {scratch?: ReadBuffer}
 
 export function newVerifyContext(options: BatchOptions, policy?: Policy, eventlog?: EventLogSpec, collateralSet?: CollateralSet): VerifyContext {
   return {
@@ -129,7 +129,7 @@ export function newVerifyContext(options: BatchOptions, policy?: Policy, eventlo
 const readQuoteFile = (ctx: VerifyContext, file: string): Buffer => readBinaryInputInto(file, 'quote', (ctx.scratch ??= {}))
 
 /** Verify + appraise one file. */
-export function verifyFile(ctx: VerifyContext, file: string): QuoteOutcome {
+function verifyFile(ctx: VerifyContext, file: string): QuoteOutcome {
   let bytes: Buffer
   try {
     bytes = readQuoteFile(ctx, file)
@@ -141,7 +141,7 @@ export function verifyFile(ctx: VerifyContext, file: string): QuoteOutcome {
 }
 
 /** An outcome as its NDJSON line. */
-export function renderOutcome(o: QuoteOutcome, options?: OutcomeJsonOptions): RenderedOutcome {
+function renderOutcome(o: QuoteOutcome, options?: OutcomeJsonOptions): RenderedOutcome {
   return {exit_code: o.exit_code, line: JSON.stringify(outcomeJson(o, options))}
 }
 

@@ -14,7 +14,7 @@ const LIST_READ_BYTES = 1 << 16
 export const MAX_LIST_LINE_BYTES = 1 << 16
 
 /** A list of quote paths being read: its descriptor, its name in messages, its idle limit (0: wait forever). */
-export interface FileList {
+interface FileList {
   fd: number
   what: string
   idleMs: number

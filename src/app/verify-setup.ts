@@ -44,7 +44,7 @@ export function rootFingerprintsFromFile(path: string): string[] {
   return [fingerprintOf(raw)]
 }
 
-export interface VerifySetupFlags {
+interface VerifySetupFlags {
   files: string[]
   rootCa: string
   collateral?: string
@@ -53,7 +53,7 @@ export interface VerifySetupFlags {
   at?: string
 }
 
-export interface VerifySetup {
+interface VerifySetup {
   /** What to hand the verifier (defaultOptions(now) with the chosen roots and single bundle). */
   options: BatchOptions
   now: number

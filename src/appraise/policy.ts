@@ -50,7 +50,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   expected: {},
 })
 
-export const POLICY_KEYS = ['allow_debug', 'allow_missing_sept_ve_disable', 'allow_perfmon', 'allow_service_td', 'expected', 'min_tcb_status', 'allowed_advisories', '$schema', 'comment'] as const
+const POLICY_KEYS = ['allow_debug', 'allow_missing_sept_ve_disable', 'allow_perfmon', 'allow_service_td', 'expected', 'min_tcb_status', 'allowed_advisories', '$schema', 'comment'] as const
 
 export function defaultPolicy(): Policy {
   return {...DEFAULT_POLICY, expected: {}}

@@ -12,8 +12,8 @@ import type {StateStore} from '../app/platform.js'
 type PlatformApp = typeof import('../app/platform.js')
 const loadPlatformApp = (): Promise<PlatformApp> => import('../app/platform.js')
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof TdxCommand)['baseFlags'] & T['flags']>
-export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof TdxCommand)['baseFlags'] & T['flags']>
+type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 export abstract class TdxCommand<T extends typeof Command = typeof Command> extends Command {
   static enableJsonFlag = true

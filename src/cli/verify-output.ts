@@ -8,7 +8,7 @@ import {BATCH_CHUNK, runBatch, type BatchJob, type FileSource, type QuoteOutcome
 import {outcomeJson, outcomeText} from './verify-render.js'
 
 /** Where the output goes (the command's logger and stdout) and how. */
-export interface VerifyOutput {
+interface VerifyOutput {
   json: boolean
   /** NDJSON lines carry `steps` for passing quotes too (--steps); they always do for the others. */
   steps?: boolean

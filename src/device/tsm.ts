@@ -65,10 +65,10 @@ export const TSM_HASH = 'sha384' as const
 /** Lock flags the TSM uses. */
 const TSM_LOCK_FLAGS = TdispLockFlag.NO_FW_UPDATE | TdispLockFlag.LOCK_MSIX
 /** Report chunk size the TSM asks for (small enough that real reports take several requests). */
-export const REPORT_CHUNK = 64
-export const CERT_CHUNK = 0x400
+const REPORT_CHUNK = 64
+const CERT_CHUNK = 0x400
 /** The TSM's SPDM buffer (DataTransferSize = MaxSPDMmsgSize: no chunking): one page per direction. */
-export const TSM_TRANSFER_SIZE = PAGE_SIZE
+const TSM_TRANSFER_SIZE = PAGE_SIZE
 
 /** The module limits the TSM works within, taken from sysinfo's `connect` group by the caller. */
 export interface TsmLimits {
@@ -77,10 +77,10 @@ export interface TsmLimits {
 }
 
 /** Bytes of device info the module can hold (spdm_max_dev_info_pages whole pages). */
-export const devInfoLimitBytes = (limits: TsmLimits): number => limits.spdm_max_dev_info_pages * PAGE_SIZE
+const devInfoLimitBytes = (limits: TsmLimits): number => limits.spdm_max_dev_info_pages * PAGE_SIZE
 
 /** What the TSM keeps from an SPDM connect as the device's info: its certificate chain and signed measurements. */
-export const devInfoBytes = (e: SpdmEvidence): number => e.cert_chain.length + e.measurements.length
+const devInfoBytes = (e: SpdmEvidence): number => e.cert_chain.length + e.measurements.length
 
 function tdispCall(dev: DeviceRuntime, req: Buffer, expect: number): Buffer {
   const rsp = dev.tdisp(req)

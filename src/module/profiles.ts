@@ -76,7 +76,7 @@ interface ProfileDef extends ProfileInfo {
 }
 
 /** The `ext` and `connect` metadata values of a TDX Connect module (kernel struct member names). */
-export interface ConnectMetadata {
+interface ConnectMetadata {
   memory_pool_required_pages: number
   ext_required: number
   ide_mt_page_count: number

@@ -78,7 +78,7 @@ export function checkCrls(c: QuoteCollateralV3, roots: ReadonlySet<string>, nowM
 }
 
 /** One signed collateral JSON document (TCB info or QE identity) and how to check it. */
-export interface SignedJsonDocument<T> {
+interface SignedJsonDocument<T> {
   what: string
   /** Error-code prefix: TCB_INFO or QE_IDENTITY. */
   code: 'TCB_INFO' | 'QE_IDENTITY'

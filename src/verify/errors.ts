@@ -27,7 +27,6 @@ export const STEP_ORDER = Object.keys(STEPS) as StepId[]
 const A = ExitCode.AUTHENTICITY
 const C = ExitCode.COLLATERAL
 const T = ExitCode.TCB
-const U = ExitCode.USAGE
 
 /** Every verification error code → [step, exit code]. */
 export const VERIFY_ERRORS = {
@@ -99,6 +98,3 @@ export class VerifyError extends TdxkitError {
 export const fail = (code: VerifyErrorCode, message: string, detail?: Record<string, unknown>): never => {
   throw new VerifyError(code, message, detail)
 }
-
-/** Parse errors of the quote itself map to the parse step with exit 2. */
-export const PARSE_EXIT = U

@@ -8,8 +8,8 @@ import {ExitCode, TdxkitError} from '../errors.js'
 import {compareToRtmrs, type CompareResult, type EventLog} from '../eventlog/index.js'
 import {quoteRtmrs} from '../eventlog/quote-rtmrs.js'
 
-export const EVENTLOG_STEP = {id: 'eventlog', title: "event log replay matches the quote's RTMR0-3"} as const
-export const EVENTLOG_MISMATCH = 'EVENTLOG_MISMATCH'
+const EVENTLOG_STEP = {id: 'eventlog', title: "event log replay matches the quote's RTMR0-3"} as const
+const EVENTLOG_MISMATCH = 'EVENTLOG_MISMATCH'
 
 /** An `--eventlog` request: the log (and CCEL table) files, read by the app (src/app/verify-batch.ts), and how to compare. */
 export interface EventLogSpec {

@@ -13,7 +13,7 @@ import {fingerprintOf} from './roots.js'
 import {certSignedBy, parseCert, parsePemChain, type Cert} from '../x509/dcap.js'
 
 /** Certificates in a PCK chain: PCK leaf, PCK CA, root. */
-export const PCK_CHAIN_LENGTH = 3
+const PCK_CHAIN_LENGTH = 3
 
 export interface PckChain {
   leaf: Cert

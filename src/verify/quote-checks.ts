@@ -29,7 +29,7 @@ import {evaluateQe, findModuleIdentity, type QeEvaluation} from './tcb.js'
 import {keyFromRawXY, verifyRawSig} from '../x509/dcap.js'
 
 /** Oldest SGX TCB info version an SGX quote accepts. */
-export const TCB_INFO_MIN_VERSION_SGX = 2
+const TCB_INFO_MIN_VERSION_SGX = 2
 /** Verified (QE report ‖ signature) pairs remembered per PCK chain before the memo starts over. */
 const MAX_VERIFIED_QE_REPORTS = 256
 
@@ -123,7 +123,7 @@ export function checkQuoteSignature(q: ParsedQuote): void {
 }
 
 /** The TDX module identity a TD body's TEE_TCB_SVN selects, checked against MRSIGNERSEAM and SEAMATTRIBUTES. */
-export interface ModuleMatch {
+interface ModuleMatch {
   /** TEE_TCB_SVN module major version (0: the base tdxModule entry applies). */
   major: number
   /** TEE_TCB_SVN module SVN. */

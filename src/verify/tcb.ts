@@ -8,7 +8,7 @@ import {TDX_COMPONENTS_FIRST_WITH_MODULE_IDENTITY, TEE_TCB_SVN_BYTE} from '../ab
 import {tdxModuleIdentityId, type LevelStatus, type ModuleLevel, type QeIdentity, type TcbInfo, type TcbLevel, type TcbStatus, type TdxModule} from '../abi/tcb-info.js'
 import {fail} from './errors.js'
 
-export interface TcbInput {
+interface TcbInput {
   tcbInfo: TcbInfo
   /** From the PCK certificate's SGX extension. */
   pckComponents: number[]

@@ -32,7 +32,7 @@ import {
 } from './quote-checks.js'
 import {evaluateTcb, type QeEvaluation, type TcbEvaluation} from './tcb.js'
 
-export {defaultOptions, DEFAULT_TRUSTED_ROOTS, type VerifyOptions} from './options.js'
+export {defaultOptions} from './options.js'
 export {CN_TCB_SIGNING} from './collateral-checks.js'
 
 /** CN phrase Intel's QVL expects of the root (the simulator's root contains it too, prefixed SIMULATED). */

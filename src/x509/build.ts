@@ -37,7 +37,7 @@ export interface CertificateSpec {
   extensions: readonly ExtensionSpec[]
 }
 
-export interface CrlSpec {
+interface CrlSpec {
   issuer: readonly NameAttribute[]
   signer: EcKeyPair
   thisUpdate: Date

@@ -7,7 +7,7 @@
  * pkijs, which the verifier used first, spent ~0.9 ms per certificate and ~7.5 ms per PCK CRL on
  * schema matching, plus as much again on the re-encoding that proves canonical DER; that alone was
  * several times the whole single-quote budget. pkijs remains the reference in the tests: every
- * real certificate and CRL must decode to the same fields through both (test/x509/reader.test.ts).
+ * real certificate and CRL must decode to the same fields through both (test/x509/cert.test.ts).
  */
 import {createPublicKey, hash, type KeyObject} from 'node:crypto'
 import {ParseError} from '../errors.js'

@@ -5,7 +5,7 @@
  */
 import {ParseError} from '../errors.js'
 import {DER_TAG} from '../abi/der.js'
-import {certSignedBy, normalisedSerial, type Cert} from './cert.js'
+import {normalisedSerial, type Cert} from './cert.js'
 import {authorityKeyId, extensionsDecode, keyUsageHas, subjectKeyId} from './extensions.js'
 import {sameName} from './name.js'
 import {KeyUsageBit} from './oids.js'
@@ -60,6 +60,3 @@ export function issuedBy(child: Cert, parent: Cert): boolean {
   if (!signatureFitsKey(child.signatureAlgorithm, parent.publicKey)) return false
   return keyUsageHas(parent.extensions, KeyUsageBit.keyCertSign) !== false
 }
-
-/** Issued by and signed by `parent`. */
-export const issuedAndSignedBy = (child: Cert, parent: Cert): boolean => issuedBy(child, parent) && certSignedBy(child, parent)

@@ -11,7 +11,7 @@ import {CURVES, verifyEcdsa} from './ecdsa.js'
 import {OID_BASIC_CONSTRAINTS, OID_CURVE_P256, OID_EC_PUBLIC_KEY, OID_ECDSA_SHA256, OID_KEY_USAGE} from './oids.js'
 import type {X509Profile} from './profile.js'
 
-export const DCAP_PROFILE: X509Profile = Object.freeze({
+const DCAP_PROFILE: X509Profile = Object.freeze({
   name: 'dcap',
   signature: {oids: new Set([OID_ECDSA_SHA256]), text: 'ecdsa-with-SHA256'},
   key: {algorithm: OID_EC_PUBLIC_KEY, curve: OID_CURVE_P256, text: 'ECDSA P-256'},
@@ -26,15 +26,11 @@ export const parseCert = (der: Uint8Array): Cert => parseCertWith(der, DCAP_PROF
 /** A CRL read under DCAP's profile (memoised). */
 export const parseCrl = (der: Uint8Array): Crl => parseCrlWith(der, DCAP_PROFILE)
 
-/** ECDSA P-256 / SHA-256 over `data` with a DER signature. */
-export const verifyDerSig = (data: Uint8Array, sigDer: Uint8Array, key: KeyObject): boolean => verifyEcdsa(key, 'sha256', data, sigDer, 'der')
-
 /** ECDSA P-256 / SHA-256 with a raw 64-byte r ‖ s signature (quotes, QE reports, TCB info, QE identity). */
 export const verifyRawSig = (data: Uint8Array, sig: Uint8Array, key: KeyObject): boolean => sig.length === P256_RAW_SIGNATURE_SIZE && verifyEcdsa(key, 'sha256', data, sig, 'raw')
 
-export {X509Error, certSignedBy, crlSignedBy, type Cert, type CertExtension, type Crl} from './cert.js'
+export {X509Error, certSignedBy, crlSignedBy, type Cert, type Crl} from './cert.js'
 export {keyFromRawXY} from './keys.js'
 export {clearX509Memo} from './memo.js'
 export {parsePemChain} from './pem.js'
-export {OID_BASIC_CONSTRAINTS, OID_KEY_USAGE, OID_EC_PUBLIC_KEY}
-export {OID_ECDSA_SHA256 as OID_ECDSA_WITH_SHA256, OID_CURVE_P256 as OID_PRIME256V1, OID_CN as OID_COMMON_NAME} from './oids.js'
+export {OID_BASIC_CONSTRAINTS}

@@ -12,9 +12,9 @@ import {createECDH, createHmac, createPublicKey, hash, verify as cryptoVerify, t
 import {OID_CURVE_P256, OID_CURVE_P384, OID_ECDSA_SHA256, OID_ECDSA_SHA384} from './oids.js'
 
 export type CurveName = 'P-256' | 'P-384'
-export type EcdsaHash = 'sha256' | 'sha384'
+type EcdsaHash = 'sha256' | 'sha384'
 
-export interface CurveInfo {
+interface CurveInfo {
   /** Bytes in a scalar or coordinate (qlen = hlen = 8 · size for both curves). */
   size: number
   /** Group order n. */

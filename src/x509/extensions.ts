@@ -130,7 +130,7 @@ function otherNameText(value: DerNode): string | undefined {
  * The otherName entries of subjectAltName (GeneralName [0] AnotherName ::= SEQUENCE { type-id OID,
  * [0] EXPLICIT value }) whose value is a string, in order; [] when absent or not decodable.
  */
-export function otherNames(extensions: readonly CertExtension[]): Array<{oid: string; text: string}> {
+function otherNames(extensions: readonly CertExtension[]): Array<{oid: string; text: string}> {
   const v = extensionValue(extensions, OID_SUBJECT_ALT_NAME)
   if (!v) return []
   const out: Array<{oid: string; text: string}> = []

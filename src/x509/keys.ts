@@ -23,7 +23,7 @@ export function deriveEcKey(seed: string, label: string, curve: CurveName): EcKe
 }
 
 /** Bytes of a P-256 x ‖ y public key (quotes' attestation keys). */
-export const P256_RAW_KEY_SIZE = 2 * CURVES['P-256'].size
+const P256_RAW_KEY_SIZE = 2 * CURVES['P-256'].size
 
 const rawKeyMemo = new Lru<KeyObject>(1024)
 

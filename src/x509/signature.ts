@@ -41,7 +41,7 @@ interface SignatureAlgorithm {
 }
 
 /** The signature algorithms the reader verifies, by OID. */
-export const SIGNATURE_ALGORITHMS: Readonly<Record<string, SignatureAlgorithm>> = {
+const SIGNATURE_ALGORITHMS: Readonly<Record<string, SignatureAlgorithm>> = {
   [OID_ECDSA_SHA256]: {name: 'ecdsa-with-SHA256', family: 'ec', hash: 'sha256'},
   [OID_ECDSA_SHA384]: {name: 'ecdsa-with-SHA384', family: 'ec', hash: 'sha384'},
   [OID_ECDSA_SHA512]: {name: 'ecdsa-with-SHA512', family: 'ec', hash: 'sha512'},

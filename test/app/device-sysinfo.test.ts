@@ -52,7 +52,7 @@ test('the device path issues no SEAMCALL of its own: one sysinfo read, then lock
   assert.is(p.module.counts.seamcall, 0)
   await run(p, (ctx) => ctx.section.devices.length) // the first device step reads sysinfo (once)
   const afterRead = p.module.counts.seamcall
-  // 6+1+5+3+6 scalars + 14×3 CPUID + 1 + 4 CMR + 2 ext + 4 connect (test/foundation/sysinfo.test.ts)
+  // 6+1+5+3+6 scalars + 14×3 CPUID + 1 + 4 CMR + 2 ext + 4 connect (test/guest/sysinfo.test.ts)
   assert.is(afterRead, 74)
   const si = getSysInfo(p.module)
   await run(p, (ctx) => lockInterface(ctx, 'nic0'))

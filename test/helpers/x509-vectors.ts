@@ -5,7 +5,7 @@ import {parseQuote} from '../../src/abi/quote.js'
 import {parsePemChain} from '../../src/x509/pem.js'
 import {vectorPath, vectorsPresent} from './vectors.js'
 
-export interface RealX509 {
+interface RealX509 {
   /** By hex of the DER. */
   certs: Map<string, Buffer>
   crls: Map<string, Buffer>
