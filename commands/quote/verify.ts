@@ -4,11 +4,12 @@ import {TdxCommand} from '../../src/cli/base.js'
 import {dim} from '../../src/cli/render.js'
 import {eventLogFromFlags, policyFromFlags, resolveVerifySetup} from '../../src/app/verify-setup.js'
 import {verifyAndReport} from '../../src/cli/verify-output.js'
+import {fetchFlags} from '../../src/cli/fetch-flags.js'
 
 export default class QuoteVerify extends TdxCommand<typeof QuoteVerify> {
   static summary = "Verify DCAP quotes by Intel's rules, then appraise them against a policy."
   static description = `Checks the PCK chain to a pinned root, both CRLs, TCB info and QE identity (signatures over the exact JSON, validity at --at), the QE report signature and key binding, the quote signature, the TDX module identity and the TCB level with Intel's status convergence; then the policy (default: no debug TD, SEPT_VE_DISABLE required, no PERFMON, MR_SERVICETD zero).
-Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. With several quotes the exit code is the lowest non-zero code among them; --json then prints one JSON object per line (NDJSON).
+Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy (also a TCB status worse than --min-tcb-status), 8 collateral service unreachable (--pccs-url). With several quotes the exit code is the lowest non-zero code among them; --json then prints one JSON object per line (NDJSON).
 --root-ca sim trusts the simulated platform's root and, without --collateral/--pccs-url, uses its collateral.
 --eventlog F [--eventlog-table T] replays the event log and checks the quote's RTMR0-3 against it as an extra step (also with --signatures-only); a mismatch names the first divergent event and exits 3.`
   static examples = [
@@ -23,8 +24,9 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
     file: Args.string({description: 'quote file(s) (raw, hex or base64), or - for stdin', required: true}),
   }
   static flags = {
-    collateral: Flags.string({summary: 'Collateral bundle (QuoteCollateralV3 JSON).', exclusive: ['pccs-url']}),
+    collateral: Flags.string({summary: 'Collateral: a QuoteCollateralV3 JSON bundle (hex or dcap-qvl byte arrays) or a directory of raw PCS responses.', exclusive: ['pccs-url']}),
     'pccs-url': Flags.string({summary: 'Fetch collateral from a PCS v4 / PCCS service (cached on disk until nextUpdate).'}),
+    ...fetchFlags,
     'signatures-only': Flags.boolean({summary: 'No collateral: check signatures and the PCK chain only (no CRLs, no TCB status).', default: false}),
     'root-ca': Flags.string({summary: 'Trusted root: intel (default), sim, or a PEM/DER certificate file.', default: 'intel'}),
     at: Flags.string({summary: 'Verification time: unix seconds or ISO 8601 (default: now).'}),
@@ -66,7 +68,7 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy. Wi
   async run() {
     const files = this.files
     const setup = await resolveVerifySetup(
-      {files, rootCa: this.flags['root-ca'], collateral: this.flags.collateral, pccsUrl: this.flags['pccs-url'], signaturesOnly: this.flags['signatures-only'], at: this.flags.at},
+      {files, rootCa: this.flags['root-ca'], collateral: this.flags.collateral, pccsUrl: this.flags['pccs-url'], signaturesOnly: this.flags['signatures-only'], at: this.flags.at, timeoutMs: this.flags.timeout, retries: this.flags.retries},
       () => this.store(),
     )
     for (const n of setup.notes) this.notice(n)

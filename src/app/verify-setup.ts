@@ -50,6 +50,9 @@ export interface VerifySetupFlags {
   pccsUrl?: string
   signaturesOnly: boolean
   at?: string
+  /** --pccs-url fetches: per-request timeout (ms) and retries. */
+  timeoutMs?: number
+  retries?: number
 }
 
 export interface VerifySetup {
@@ -92,7 +95,12 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
     source = flags.collateral
   } else if (flags.pccsUrl) {
     const {PcsClient} = await import('./pcs-client.js')
-    const client = new PcsClient({baseUrl: flags.pccsUrl, cacheDir: join(store().dir, 'pcs-cache')})
+    const client = new PcsClient({
+      baseUrl: flags.pccsUrl,
+      cacheDir: join(store().dir, 'pcs-cache'),
+      ...(flags.timeoutMs !== undefined ? {timeoutMs: flags.timeoutMs} : {}),
+      ...(flags.retries !== undefined ? {retries: flags.retries} : {}),
+    })
     const fetched = await fetchForFiles(client, flags.files)
     if (fetched.collateral) collateral = fetched.collateral
     else collateralSet = fetched.set
