@@ -1,10 +1,12 @@
 import {Args, Flags} from '../../src/cli/oclif.js'
 import {splitFileArgs} from '../../src/cli/argv.js'
 import {TdxCommand} from '../../src/cli/base.js'
+import {InputError} from '../../src/errors.js'
 import {dim} from '../../src/cli/render.js'
 import {eventLogFromFlags, policyFromFlags, resolveVerifySetup} from '../../src/app/verify-setup.js'
 import {verifyAndReport} from '../../src/cli/verify-output.js'
 import {fetchFlags} from '../../src/cli/fetch-flags.js'
+import {policyPinFlags, policyPinsOf} from '../../src/cli/policy-flags.js'
 
 export default class QuoteVerify extends TdxCommand<typeof QuoteVerify> {
   static summary = "Verify DCAP quotes by Intel's rules, then appraise them against a policy."
@@ -38,6 +40,8 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy (al
     expect: Flags.string({summary: 'Expected measurement FIELD=HEX (mrtd, mrconfigid, mrowner, mrownerconfig, rtmr0-3, report_data, ...); repeatable.', multiple: true, multipleNonGreedy: true}),
     'min-tcb-status': Flags.string({summary: 'Worst acceptable TCB status (e.g. UpToDate, SWHardeningNeeded, OutOfDate).'}),
     'allow-advisory': Flags.string({summary: 'Accept this advisory ID (repeatable); any other advisory is a violation.', multiple: true, multipleNonGreedy: true}),
+    ...policyPinFlags,
+    quiet: Flags.boolean({char: 'q', summary: 'Print nothing; the result is the exit code only.', default: false}),
     jobs: Flags.integer({char: 'j', summary: 'Threads for many quotes (the main thread plus jobs-1 workers).', default: 1, min: 1, max: 64}),
     eventlog: Flags.string({summary: "Replay this CCEL / TCG2 event log and check RTMR0-3 against each quote (mismatch: exit 3, naming the first divergent event)."}),
     'eventlog-table': Flags.string({summary: 'ACPI CCEL table for --eventlog (bounds the log area).'}),
@@ -67,6 +71,8 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy (al
 
   async run() {
     const files = this.files
+    if (this.flags.quiet && this.jsonEnabled()) throw new InputError('USAGE', '--quiet and --json exclude each other')
+    this.quiet = this.flags.quiet
     const setup = await resolveVerifySetup(
       {files, rootCa: this.flags['root-ca'], collateral: this.flags.collateral, pccsUrl: this.flags['pccs-url'], signaturesOnly: this.flags['signatures-only'], at: this.flags.at, timeoutMs: this.flags.timeout, retries: this.flags.retries},
       () => this.store(),
@@ -81,10 +87,12 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy (al
       expect: this.flags.expect,
       minTcbStatus: this.flags['min-tcb-status'],
       allowAdvisory: this.flags['allow-advisory'],
+      ...policyPinsOf(this.flags),
     })
     const eventlog = eventLogFromFlags({eventlog: this.flags.eventlog, eventlogTable: this.flags['eventlog-table'], allowRtmr3Runtime: this.flags['allow-rtmr3-runtime']}, files)
     const json = this.jsonEnabled()
-    if (!json) this.log(dim(`root: ${setup.root_source}; collateral: ${setup.collateral_source}`))
+    const quiet = this.quiet
+    if (!json && !quiet) this.log(dim(`root: ${setup.root_source}; collateral: ${setup.collateral_source}`))
     process.exitCode = await verifyAndReport(
       {
         files,
@@ -94,7 +102,9 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy (al
         ...(eventlog ? {eventlog} : {}),
         jobs: this.flags.jobs,
       },
-      {json, progress: files.length > 1 && this.progressAllowed(), log: (l) => this.log(l), writeStdout: (d) => this.writeStdout(d)},
+      quiet
+        ? {json: false, progress: false, log: () => {}, writeStdout: () => {}}
+        : {json, progress: files.length > 1 && this.progressAllowed(), log: (l) => this.log(l), writeStdout: (d) => this.writeStdout(d)},
     )
   }
 }

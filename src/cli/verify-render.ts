@@ -4,6 +4,7 @@
  * because batch worker threads render their NDJSON lines themselves).
  */
 import {eventLogStep, type QuoteOutcome} from '../appraise/verdict.js'
+import type {Violation} from '../appraise/appraise.js'
 import type {PckChainInfo} from '../verify/pck-info.js'
 import {bold, dim, green, red, yellow} from './render.js'
 
@@ -25,7 +26,7 @@ export function outcomeText(o: QuoteOutcome): string[] {
   }
   if (o.appraisal) {
     if (o.appraisal.ok) lines.push(`  ${green('✔')} policy: ${o.appraisal.checked.join(', ')}`)
-    for (const v of o.appraisal.violations) lines.push(`  ${red('✘')} policy ${v.rule}: ${v.message}`)
+    for (const v of o.appraisal.violations) lines.push(...violationLines(v))
   }
   const adv = r.advisory_ids.length ? ` advisories ${r.advisory_ids.join(', ')}` : ''
   if (o.exit_code === 0) {
@@ -38,6 +39,14 @@ export function outcomeText(o: QuoteOutcome): string[] {
   } else {
     lines.push(`  ${bold('result')}: ${red('FAILED')} at ${r.error!.step} — ${r.error!.code} (exit ${r.exit_code})`)
   }
+  return lines
+}
+
+/** One policy violation: the rule and message, then what the policy expected and what the quote has. */
+export function violationLines(v: Violation): string[] {
+  const lines = [`  ${red('✘')} policy ${v.rule}: ${v.message}`]
+  if (v.expected !== undefined) lines.push(`      expected ${Array.isArray(v.expected) ? `one of ${v.expected.join(', ')}` : v.expected}`)
+  if (v.actual !== undefined) lines.push(`      actual   ${red(v.actual)}`)
   return lines
 }
 
