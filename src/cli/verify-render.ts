@@ -5,6 +5,8 @@
  */
 import {eventLogStep, type QuoteOutcome} from '../appraise/verdict.js'
 import type {Violation} from '../appraise/appraise.js'
+import type {ValidityItem} from '../verify/validity.js'
+import {validityTimeline} from './validity-timeline.js'
 import type {PckChainInfo} from '../verify/pck-info.js'
 import {bold, dim, green, red, yellow} from './render.js'
 
@@ -12,8 +14,8 @@ export {outcomeJson} from '../appraise/verdict.js'
 
 const mark = (r: string) => (r === 'pass' ? green('✔') : r === 'fail' ? red('✘') : dim('–'))
 
-/** A readable checklist for one quote. */
-export function outcomeText(o: QuoteOutcome): string[] {
+/** A readable checklist for one quote; with the collateral's validity windows, their timeline around --at. */
+export function outcomeText(o: QuoteOutcome, validity?: readonly ValidityItem[]): string[] {
   const lines: string[] = [bold(o.file)]
   const r = o.result
   if (!r) {
@@ -24,6 +26,7 @@ export function outcomeText(o: QuoteOutcome): string[] {
   for (const s of o.eventlog ? [...r.steps, eventLogStep(o.eventlog)] : r.steps) {
     lines.push(`  ${mark(s.result)} ${s.title}${s.detail ? dim(` — ${s.detail}`) : ''}${s.code ? red(` [${s.code}]`) : ''}`)
   }
+  if (validity && r.mode === 'full') lines.push(...validityTimeline(validity, Date.parse(r.at) / 1000))
   if (o.appraisal) {
     if (o.appraisal.ok) lines.push(`  ${green('✔')} policy: ${o.appraisal.checked.join(', ')}`)
     for (const v of o.appraisal.violations) lines.push(...violationLines(v))
