@@ -30,7 +30,7 @@ Exit codes: 0 ok, 2 bad input, 3 authenticity, 4 collateral, 5 TCB, 6 policy (al
     'pccs-url': Flags.string({summary: 'Fetch collateral from a PCS v4 / PCCS service (cached on disk until nextUpdate).'}),
     ...fetchFlags,
     'signatures-only': Flags.boolean({summary: 'No collateral: check signatures and the PCK chain only (no CRLs, no TCB status).', default: false}),
-    'root-ca': Flags.string({summary: 'Trusted root: intel (default), sim, or a PEM/DER certificate file.', default: 'intel'}),
+    'root-ca': Flags.string({summary: 'Trusted root: intel (default), sim, a SHA-256 fingerprint, or a PEM (bundle) / DER certificate file; repeatable (any of).', multiple: true, multipleNonGreedy: true, default: ['intel']}),
     at: Flags.string({summary: 'Verification time: unix seconds or ISO 8601 (default: now).'}),
     policy: Flags.string({summary: 'Policy file (JSON; see `policy draft`).'}),
     'allow-debug': Flags.boolean({summary: 'Accept debug TDs / enclaves.', default: false}),
