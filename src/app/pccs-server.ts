@@ -1,8 +1,9 @@
 /**
  * A local collateral service on Intel's PCS v4 paths, serving one QuoteCollateralV3 bundle, so CI
  * can run the fetch-and-verify flow offline. Loopback by default; malformed requests get 400,
- * unknown paths 404, other methods 405. Connections are capped and every wait is bounded, so a
- * client that connects and stalls cannot hold the service from the others.
+ * unknown paths 404, other methods 405. Connections are capped (a newcomer over the cap displaces the
+ * oldest connection that has no request in flight) and every wait is bounded, so clients that
+ * connect and stall cannot hold the service from the others.
  *
  * Each CRL is served in the form each kind of client expects (Intel PCS v4 and PCCS API documents):
  *   GET /sgx/certification/v4/pckcrl?ca=platform|processor   hex text of the DER CRL (PCCS form)
@@ -17,15 +18,15 @@
  *   GET /{sgx|tdx}/certification/v4/qe/identity[?update=standard|early]
  * Issuer chains go in the PCS headers, percent-encoded (both the v4 and v3 TCB info header names).
  */
-import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo, Socket} from 'node:net'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {TCB_INFO_ID_SGX} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
 import {checkCollateralBundle, responsesFromBundle} from '../verify/collateral-bundle.js'
 import {PCS_HEADERS, PCS_PATHS, ROOT_CA_CRL_CDP_PATH} from '../abi/pcs.js'
 
-/** Open connections served at once (more are closed on arrival). */
+/** Open connections at once; one more closes the oldest idle or stalled one (see capConnections). */
 export const PCCS_MAX_CONNECTIONS = 64
 /** A request's headers, and the whole request, must arrive within this (ms); else 408 and close. */
 export const PCCS_REQUEST_TIMEOUT_MS = 10_000
@@ -141,6 +142,29 @@ function answer(s: Served, req: IncomingMessage, res: ServerResponse): number {
   return error(404, `unknown path ${p}`)
 }
 
+/**
+ * At most `cap` open connections. One over the cap closes the oldest connection with no request in
+ * flight (a client still trickling its headers, or an idle keep-alive one) — so clients that connect
+ * and stall cannot lock well-behaved ones out — and only when every connection is busy the newcomer.
+ */
+function capConnections(server: Server, cap: number, busy: ReadonlySet<Socket>): void {
+  const open = new Set<Socket>()
+  server.on('connection', (sock: Socket) => {
+    open.add(sock)
+    sock.once('close', () => open.delete(sock))
+    if (open.size <= cap) return
+    let victim: Socket = sock
+    for (const s of open) {
+      if (s !== sock && !busy.has(s)) {
+        victim = s
+        break
+      }
+    }
+    open.delete(victim)
+    victim.destroy()
+  })
+}
+
 /** A DER CRL in one of the three body forms: hex text (PCCS), DER, PEM. */
 function crlForm(der: Buffer, form: 'hex' | 'der' | 'pem'): {body: string | Buffer; type: string} {
   if (form === 'der') return {body: der, type: 'application/pkix-crl'}
@@ -154,7 +178,10 @@ export async function startPccsServer(opts: PccsServerOptions): Promise<PccsServ
 
   const timeout = opts.requestTimeoutMs ?? PCCS_REQUEST_TIMEOUT_MS
   const keepAlive = opts.keepAliveTimeoutMs ?? PCCS_KEEP_ALIVE_MS
+  const busy = new Set<Socket>()
   const server = createServer({requestTimeout: timeout, headersTimeout: timeout, keepAliveTimeout: keepAlive, connectionsCheckingInterval: Math.min(PCCS_CHECK_INTERVAL_MS, timeout)}, (req, res) => {
+    busy.add(req.socket)
+    res.once('close', () => busy.delete(req.socket))
     let status = 500
     try {
       status = handle(req, res)
@@ -164,9 +191,10 @@ export async function startPccsServer(opts: PccsServerOptions): Promise<PccsServ
     }
     opts.onRequest?.({method: req.method ?? '?', path: req.url ?? '', status})
   })
-  server.maxConnections = opts.maxConnections ?? PCCS_MAX_CONNECTIONS
-  // A connection that sends nothing at all (not even a request line) is closed after the same bound.
-  server.timeout = timeout
+  capConnections(server, opts.maxConnections ?? PCCS_MAX_CONNECTIONS, busy)
+  // A connection that sends nothing at all (not even a request line) is closed too; later than the
+  // request timeout, so one that sent part of a request gets its 408 first.
+  server.timeout = 2 * timeout
   const host = opts.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
