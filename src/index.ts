@@ -42,6 +42,8 @@ export * as quoteGen from './app/quote.js'
 // Verification and appraisal (pure: bytes, collateral and time in; result out).
 export * as verify from './verify/verifier.js'
 export * as appraise from './appraise/appraise.js'
+export * as policy from './appraise/policy.js'
+export * as collateral from './verify/collateral-bundle.js'
 
 // Device evidence, event logs, allocator costs.
 export * as device from './app/device.js'

@@ -3,12 +3,10 @@
  * the conversion from Intel PCS response bodies (`{"tcbInfo":{…},"signature":"…"}`) that keeps the
  * exact signed JSON text. Reading a bundle file is src/app/collateral-file.ts.
  */
-import {COLLATERAL_FIELDS, type QuoteCollateralV3} from '../abi/collateral.js'
+import {COLLATERAL_BYTE_FIELDS, COLLATERAL_FIELDS, type QuoteCollateralV3} from '../abi/collateral.js'
 import {ExitCode, InputError, TdxkitError} from '../errors.js'
 import {JsonPosError, parseJsonWithPositions} from '../util/json-pos.js'
 
-/** Fields holding binary data: hex strings in QuoteCollateralV3, byte arrays in dcap-qvl's getCollateral output. */
-export const COLLATERAL_BYTE_FIELDS = ['root_ca_crl', 'pck_crl', 'tcb_info_signature', 'qe_identity_signature'] as const
 
 const malformed = (what: string, msg: string) => new TdxkitError('COLLATERAL_MALFORMED', `${what}: ${msg}`, {exit: ExitCode.COLLATERAL, step: 'tcb_info'})
 

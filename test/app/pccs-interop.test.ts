@@ -61,7 +61,8 @@ test("dcap-qvl's getCollateral against pccs serve: dcap-qvl verifies the simulat
     assert.is(got.tcb_info, sim.collateral.tcb_info)
     const r = qvl.QuoteVerifier.newWithRootCa(sim.root_ca_der).verify(sim.quote, got as unknown as QuoteCollateralV3, VERIFY_AT)
     assert.is(r.status, 'UpToDate')
-    // The same object, as JSON (byte arrays), is a tdxkit --collateral too: library and CLI.
+    // The same object, as it is (byte arrays), verifies in tdxkit's library; as JSON, via --collateral too.
+    assert.is(verifyQuote(sim.quote, {now: VERIFY_AT, collateral: got as unknown as QuoteCollateralV3, trustedRoots: [sim.root_ca_der]}).status, 'UpToDate')
     const asJson = JSON.parse(JSON.stringify(got))
     const bundle = checkCollateralBundle(asJson)
     assert.is(bundle.pck_crl, sim.collateral.pck_crl)
