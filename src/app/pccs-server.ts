@@ -192,9 +192,8 @@ export async function startPccsServer(opts: PccsServerOptions): Promise<PccsServ
     opts.onRequest?.({method: req.method ?? '?', path: req.url ?? '', status})
   })
   capConnections(server, opts.maxConnections ?? PCCS_MAX_CONNECTIONS, busy)
-  // A connection that sends nothing at all (not even a request line) is closed too; later than the
-  // request timeout, so one that sent part of a request gets its 408 first.
-  server.timeout = 2 * timeout
+  // No socket idle timeout on top: Node applies headersTimeout from the moment a connection opens,
+  // so one that sends nothing at all gets its 408 and is closed like a stalled request.
   const host = opts.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
