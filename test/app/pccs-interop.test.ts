@@ -7,6 +7,7 @@
  * fetch` writes what verifies offline; an unreachable service is exit 8, not 4.
  */
 import {cpSync, mkdirSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
@@ -24,7 +25,7 @@ import {initPlatform} from '../../src/app/platform.js'
 import {generateQuote} from '../../src/app/quote.js'
 import {loadSimCollateral} from '../../src/app/sim-collateral.js'
 import {qvl, VERIFY_AT} from '../host/fixtures.js'
-import {cliAsync, tempDir} from '../helpers/cli.js'
+import {BIN, cliAsync, tempDir} from '../helpers/cli.js'
 import {readVector, vectorPath, vectorTest} from '../helpers/vectors.js'
 
 interface QvlCollateral {
@@ -235,6 +236,30 @@ vectorTest(test, 'quote verify --pccs-url: unreachable is exit 8; --timeout boun
   } finally {
     silent.closeAllConnections()
     await new Promise<void>((r) => silent.close(() => r()))
+  }
+})
+
+vectorTest(test, 'CLI: pccs serve --collateral DIR with its timeout and cap flags serves the raw responses', async () => {
+  const dir = join(tempDir('tdxkit-pcsdir-'), 'pcs')
+  cpSync(vectorPath('real', GOTDX, 'pcs'), dir, {recursive: true})
+  const child = spawn(process.execPath, [BIN, 'pccs', 'serve', '--collateral', dir, '--port', '0', '--max-connections', '8', '--request-timeout', '2000', '--keep-alive-timeout', '500', '--json'], {
+    env: {...process.env, TDXKIT_STATE_DIR: tempDir()},
+  })
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (d) => {
+        out += d
+        const m = /"url":\s*"([^"]+)"/.exec(out)
+        if (m) resolve(m[1])
+      })
+      child.once('exit', (code) => reject(new Error(`pccs serve exited ${code}`)))
+    })
+    const res = await fetch(`${url}/tdx/certification/v4/tcb?fmspc=50806F000000`)
+    assert.is(res.status, 200)
+    assert.is(await res.text(), readVector('real', GOTDX, 'pcs', 'tcbinfo_response_50806f000000.json').toString('utf8').trim(), 'the PCS body as stored (without its file\'s final newline)')
+  } finally {
+    child.kill('SIGTERM')
   }
 })
 
