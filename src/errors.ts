@@ -13,6 +13,8 @@ export const ExitCode = {
   TCB: 5,
   POLICY: 6,
   REFUSED: 7,
+  /** The collateral service (PCS / PCCS) could not be reached or kept failing (network, timeout, HTTP 5xx). */
+  UNREACHABLE: 8,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 

@@ -92,6 +92,8 @@ export const quoteGen: typeof import('./app/quote.js') = area(() => require('./a
 // Verification and appraisal (pure: bytes, collateral and time in; result out): tdxkit/verify, tdxkit/appraise.
 export const verify: typeof import('./verify/index.js') = area(entry('../verify.js', './verify/index.js'))
 export const appraise: typeof import('./appraise/index.js') = area(entry('../appraise.js', './appraise/index.js'))
+export const policy: typeof import('./appraise/policy.js') = area(() => require('./appraise/policy.js'))
+export const collateral: typeof import('./verify/collateral-bundle.js') = area(() => require('./verify/collateral-bundle.js'))
 
 // Device evidence, event logs, allocator costs.
 export const device: typeof import('./app/device.js') = area(() => require('./app/device.js'))

@@ -73,7 +73,7 @@ vectorTest(test, "package.json exports the documented entries; the README's libr
     symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'tdxkit'))
     writeFileSync(join(dir, 'verify.mjs'), example!)
     const dirOf = (v: string) => vectorPath('real', v)
-    const run = (v: string, at: number) => spawnSync(process.execPath, ['verify.mjs', join(dirOf(v), 'quote.bin'), join(dirOf(v), 'collateral.json'), String(at)], {cwd: dir, encoding: 'utf8'})
+    const run = (v: string, at: number) => spawnSync(process.execPath, ['verify.mjs', join(dirOf(v), 'quote.bin'), join(dirOf(v), 'collateral.json'), 'intel', String(at)], {cwd: dir, encoding: 'utf8'})
     const ok = run('dcapqvl-tdx-v4-uptodate', 1752919234)
     assert.is(ok.stdout.trim(), 'UpToDate; policy satisfied', ok.stderr)
     const late = run('dcapqvl-tdx-v4-uptodate', 4102444800) // 2100: the collateral has expired

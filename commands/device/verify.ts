@@ -28,12 +28,14 @@ export default class DeviceVerify extends TdxCommand<typeof DeviceVerify> {
 
   async run() {
     const at = parseDeviceAt(this.flags.at)
+    // Flag values first (cheap, and their errors are the user's first mistake), then the inputs.
+    const anchors = loadAnchors(this.flags['trust-anchor'])
     const evidence = decodeEvidence(readBinaryInput(this.args.evidence, 'evidence'))
     const reference = loadReference(this.flags.reference, this.flags['reference-key'], at)
     const verdict = verifyDeviceEvidence({
       evidence,
       reference,
-      anchors: loadAnchors(this.flags['trust-anchor']),
+      anchors,
       policy: loadPolicy(this.flags.policy),
       at,
       expected_nonce: this.flags.nonce === undefined ? undefined : parseHex(this.flags.nonce, '--nonce', 32),

@@ -8,7 +8,7 @@ import {OutputTarget} from '../../src/cli/output.js'
 export default class PolicyDraft extends TdxCommand<typeof PolicyDraft> {
   static summary = 'Write an appraisal policy that pins the measurements of a known-good quote.'
   static description =
-    'Pins MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0-3 and XFAM, and opts in to exactly the attributes the quote has (DEBUG, missing SEPT_VE_DISABLE, PERFMON, a service TD), with a note on stderr for each. REPORTDATA is a per-quote nonce and is not pinned. Use the result with `quote verify --policy`.'
+    'Pins MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0-3, XFAM, TD_ATTRIBUTES, MRSEAM, MRSIGNERSEAM and the QE vendor ID exactly, the header QE / PCE SVN and TEE_TCB_SVN (per component) as minimums (go-tdx-guest check parity), and opts in to exactly the attributes the quote has (DEBUG, missing SEPT_VE_DISABLE, PERFMON, a service TD), with a note on stderr for each. REPORTDATA is a per-quote nonce and is not pinned. Use the result with `quote verify --policy`.'
   static examples = ['<%= config.bin %> policy draft quote.bin > policy.json', '<%= config.bin %> policy draft quote.bin -o policy.json']
   static args = {
     file: Args.string({description: 'known-good quote file, or - for stdin', required: true}),

@@ -32,3 +32,6 @@ export const COLLATERAL_FIELDS = [
   'qe_identity',
   'qe_identity_signature',
 ] as const
+
+/** Fields holding binary data: hex strings in QuoteCollateralV3, byte arrays in dcap-qvl's getCollateral output. */
+export const COLLATERAL_BYTE_FIELDS = ['root_ca_crl', 'pck_crl', 'tcb_info_signature', 'qe_identity_signature'] as const

@@ -6,9 +6,14 @@ const pcsPath = (tee: 'sgx' | 'tdx', rest: string) => `/${tee}/certification/${P
 export const PCS_PATHS = {
   pckcrl: pcsPath('sgx', 'pckcrl'),
   rootcacrl: pcsPath('sgx', 'rootcacrl'),
+  /** PCCS API 3.1: a CRL by its distribution point, `crl?uri=…` (raw DER). */
+  crl: pcsPath('sgx', 'crl'),
   tcb: (tee: 'sgx' | 'tdx') => pcsPath(tee, 'tcb'),
   qeIdentity: (tee: 'sgx' | 'tdx') => pcsPath(tee, 'qe/identity'),
 } as const
+
+/** Path of the Intel SGX Root CA's CRL distribution point (certificates.trustedservices.intel.com/IntelSGXRootCA.der). */
+export const ROOT_CA_CRL_CDP_PATH = '/IntelSGXRootCA.der'
 
 export const PCS_HEADERS = {
   pckCrlChain: 'SGX-PCK-CRL-Issuer-Chain',
@@ -25,3 +30,7 @@ export type PckCa = 'platform' | 'processor'
 export function normalizeBaseUrl(url: string): string {
   return url.replace(/\/+$/, '').replace(/\/(sgx|tdx)\/certification\/v4$/, '')
 }
+
+/** Client defaults (src/app/pcs-client.ts, the --timeout / --retries flags): per-request timeout (ms), retries after a transient failure. */
+export const PCS_TIMEOUT_MS = 15_000
+export const PCS_RETRIES = 2

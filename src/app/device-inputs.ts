@@ -3,7 +3,9 @@
  * and certificate chains (PEM or DER), CoRIM reference values with the key that signed them, and
  * the --at time. Every read is bounded (src/app/files.ts); bad input is a one-line InputError.
  */
+import {existsSync} from 'node:fs'
 import {InputError} from '../errors.js'
+import {isFingerprint} from '../verify/roots.js'
 import {decodeCorim, loadPublicKey, type CorimDocument} from '../device/corim.js'
 import type {TrustAnchor} from '../device/chain.js'
 import {defaultPolicy, type DevicePolicy} from '../device/verifier.js'
@@ -43,25 +45,32 @@ export function loadPolicy(path: string | undefined): Partial<DevicePolicy> | un
   return v as Partial<DevicePolicy>
 }
 
-/** Trust anchors from PEM (one or more certificates) or DER files; each certificate must parse. */
+/**
+ * Trust anchors from PEM (one or more certificates) or DER files, or PEM text given in place of a
+ * file name; each certificate must parse. A fingerprint cannot anchor a device chain (the chain is
+ * checked against the root certificate itself): a one-line error says so.
+ */
 export function loadAnchors(paths: string[] | undefined): TrustAnchor[] | undefined {
   if (!paths || paths.length === 0) return undefined
   const out: TrustAnchor[] = []
   for (const p of paths) {
     let ders: Buffer[]
     try {
-      ders = certificatesOf(readRawInput(p, '--trust-anchor', MAX_CERT_FILE_BYTES))
+      if (p.includes(PEM_CERT_BEGIN)) ders = certificatesOf(Buffer.from(p, 'latin1'))
+      else if (isFingerprint(p) && !existsSync(p)) {
+        throw new InputError('BAD_TRUST_ANCHOR', '--trust-anchor takes a PEM or DER certificate (file or PEM text), not a fingerprint: a device chain is checked against the root certificate itself')
+      } else ders = certificatesOf(readRawInput(p, '--trust-anchor', MAX_CERT_FILE_BYTES))
     } catch (error) {
       if (error instanceof InputError) throw error
-      throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${p} is not a PEM or DER certificate`)
+      throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${p.includes(PEM_CERT_BEGIN) ? '(PEM text)' : p} is not a PEM or DER certificate`)
     }
     for (const der of ders) {
       try {
         parseCert(der, OPEN_PROFILE)
       } catch {
-        throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${p} holds a certificate that does not parse`)
+        throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${p.includes(PEM_CERT_BEGIN) ? '(PEM text)' : p} holds a certificate that does not parse`)
       }
-      out.push({cert: der, source: p})
+      out.push({cert: der, source: p.includes(PEM_CERT_BEGIN) ? 'PEM text' : p})
     }
   }
   return out

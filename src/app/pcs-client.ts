@@ -12,8 +12,9 @@ import {ExitCode, InputError, ParseError, TdxkitError} from '../errors.js'
 import {readFileBounded, writeFileAtomic} from './files.js'
 import {quoteCollateralKey} from '../verify/pck-info.js'
 import {parseCrl} from '../x509/dcap.js'
-import {checkCollateralBundle, splitSignedBody} from '../verify/collateral-bundle.js'
-import {PCS_HEADERS, PCS_PATHS, normalizeBaseUrl, type PckCa} from '../abi/pcs.js'
+import {bundleFromResponses, crlDer, splitSignedBody} from '../verify/collateral-bundle.js'
+
+import {PCS_HEADERS, PCS_PATHS, PCS_RETRIES, PCS_TIMEOUT_MS, normalizeBaseUrl, type PckCa} from '../abi/pcs.js'
 
 interface PcsClientOptions {
   baseUrl: string
@@ -21,8 +22,19 @@ interface PcsClientOptions {
   cacheDir?: string
   /** Clock for cache freshness, ms (default Date.now). */
   clock?: () => number
+  /** Per-request timeout (default PCS_TIMEOUT_MS). */
   timeoutMs?: number
+  /** Further attempts after a network failure, a timeout or an HTTP 5xx / 429 (default PCS_RETRIES). */
+  retries?: number
+  /** Wait before the first retry, doubled each time up to PCS_MAX_RETRY_DELAY_MS (default PCS_RETRY_DELAY_MS). */
+  retryDelayMs?: number
 }
+
+/** First back-off delay (ms) and its cap. */
+const PCS_RETRY_DELAY_MS = 500
+const PCS_MAX_RETRY_DELAY_MS = 8_000
+/** Largest PCS response body read (TCB info is tens of KiB; a CRL of a busy CA a few MiB). */
+const MAX_PCS_BODY_BYTES = 16 * 1024 * 1024
 
 export interface FetchedCollateral {
   collateral: QuoteCollateralV3
@@ -40,6 +52,17 @@ interface CachedResponse {
 }
 
 const collateralError = (code: string, msg: string) => new TdxkitError(code, msg, {exit: ExitCode.COLLATERAL, step: 'tcb_info'})
+/** The service could not be reached, timed out, or kept answering 5xx / 429: exit 8, not "bad collateral". */
+const unreachable = (code: string, msg: string) => new TdxkitError(code, msg, {exit: ExitCode.UNREACHABLE, step: 'tcb_info'})
+/** A failed attempt: retried when transient. */
+class AttemptError extends Error {
+  constructor(
+    readonly error: TdxkitError,
+    readonly transient: boolean,
+  ) {
+    super(error.message)
+  }
+}
 /** Largest PCCS cache entry read (a TCB info response is tens of KiB; a symlink to /dev/zero is refused). */
 const MAX_CACHE_ENTRY_BYTES = 16 * 1024 * 1024
 
@@ -81,8 +104,6 @@ export class PcsClient {
     const qe = await get(`${PCS_PATHS.qeIdentity(tee)}?update=standard`, jsonNext('enclaveIdentity'))
     const pck = await get(`${PCS_PATHS.pckcrl}?ca=${ca}&encoding=der`, crlNext)
     const root = await get(PCS_PATHS.rootcacrl, crlNext)
-    const tcbSplit = splitSignedBody(tcb.body.toString('utf8'), 'tcbInfo')
-    const qeSplit = splitSignedBody(qe.body.toString('utf8'), 'enclaveIdentity')
     const header = (r: {headers: Record<string, string>}, ...names: string[]) => {
       for (const n of names) {
         const v = r.headers[n.toLowerCase()]
@@ -90,16 +111,14 @@ export class PcsClient {
       }
       throw collateralError('COLLATERAL_MALFORMED', `PCCS response lacks the ${names[0]} header`)
     }
-    const collateral = checkCollateralBundle({
-      pck_crl_issuer_chain: header(pck, PCS_HEADERS.pckCrlChain),
-      root_ca_crl: crlDer(root.body).toString('hex'),
-      pck_crl: crlDer(pck.body).toString('hex'),
-      tcb_info_issuer_chain: header(tcb, PCS_HEADERS.tcbInfoChain, PCS_HEADERS.tcbInfoChainV3),
-      tcb_info: tcbSplit.signed,
-      tcb_info_signature: tcbSplit.signature,
-      qe_identity_issuer_chain: header(qe, PCS_HEADERS.qeIdentityChain),
-      qe_identity: qeSplit.signed,
-      qe_identity_signature: qeSplit.signature,
+    const collateral = bundleFromResponses({
+      tcbInfoBody: tcb.body.toString('utf8'),
+      qeIdentityBody: qe.body.toString('utf8'),
+      pckCrl: pck.body,
+      rootCaCrl: root.body,
+      tcbInfoIssuerChain: header(tcb, PCS_HEADERS.tcbInfoChain, PCS_HEADERS.tcbInfoChainV3),
+      qeIdentityIssuerChain: header(qe, PCS_HEADERS.qeIdentityChain),
+      pckCrlIssuerChain: header(pck, PCS_HEADERS.pckCrlChain),
     })
     return {collateral, fmspc, ca, sources}
   }
@@ -126,18 +145,7 @@ export class PcsClient {
         // Missing or unreadable cache entry: fetch.
       }
     }
-    let res: Response
-    try {
-      res = await fetch(url, {signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000)})
-    } catch (e) {
-      throw collateralError('PCCS_UNREACHABLE', `cannot fetch ${url}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`)
-    }
-    if (!res.ok) throw collateralError('PCCS_HTTP_ERROR', `${url}: HTTP ${res.status}`)
-    const body = Buffer.from(await res.arrayBuffer())
-    const headers: Record<string, string> = {}
-    res.headers.forEach((v, k) => {
-      headers[k.toLowerCase()] = v
-    })
+    const {headers, body} = await this.fetchWithRetries(url)
     let next: number
     try {
       next = nextUpdateOf({headers, body})
@@ -154,13 +162,81 @@ export class PcsClient {
     }
     return {url, cached: false, headers, body, next_update}
   }
+
+  /** GET with the timeout, retrying transient failures (network, timeout, 5xx, 429) with doubling back-off. */
+  private async fetchWithRetries(url: string): Promise<{headers: Record<string, string>; body: Buffer}> {
+    const retries = Math.max(0, this.opts.retries ?? PCS_RETRIES)
+    let delay = this.opts.retryDelayMs ?? PCS_RETRY_DELAY_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.fetchOnce(url)
+      } catch (e) {
+        if (!(e instanceof AttemptError)) throw e
+        if (!e.transient || attempt >= retries) {
+          if (!e.transient || attempt === 0) throw e.error
+          throw new TdxkitError(e.error.code, `${e.error.message} (after ${attempt + 1} attempts)`, {exit: e.error.exit, step: 'tcb_info'})
+        }
+      }
+      await new Promise((r) => setTimeout(r, delay))
+      delay = Math.min(delay * 2, PCS_MAX_RETRY_DELAY_MS)
+    }
+  }
+
+  /** One GET: status checked, headers lower-cased, body read up to MAX_PCS_BODY_BYTES. */
+  private async fetchOnce(url: string): Promise<{headers: Record<string, string>; body: Buffer}> {
+    const timeoutMs = this.opts.timeoutMs ?? PCS_TIMEOUT_MS
+    const signal = AbortSignal.timeout(timeoutMs)
+    const why = (e: unknown) => {
+      const err = e as Error
+      if (err.name === 'TimeoutError' || signal.aborted) return `no answer within ${timeoutMs} ms`
+      return err.cause instanceof Error ? err.cause.message : err.message
+    }
+    let res: Response
+    try {
+      res = await fetch(url, {signal})
+    } catch (e) {
+      throw new AttemptError(unreachable('PCCS_UNREACHABLE', `cannot fetch ${url}: ${why(e)}`), true)
+    }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {})
+      const transient = res.status >= 500 || res.status === 429
+      const err = transient ? unreachable('PCCS_UNAVAILABLE', `${url}: HTTP ${res.status}`) : collateralError('PCCS_HTTP_ERROR', `${url}: HTTP ${res.status}`)
+      throw new AttemptError(err, transient)
+    }
+    const headers: Record<string, string> = {}
+    res.headers.forEach((v, k) => {
+      headers[k.toLowerCase()] = v
+    })
+    try {
+      return {headers, body: await readBodyBounded(res, MAX_PCS_BODY_BYTES)}
+    } catch (e) {
+      if (e instanceof TdxkitError) throw e
+      throw new AttemptError(unreachable('PCCS_UNREACHABLE', `${url}: response cut off: ${why(e)}`), true)
+    }
+  }
 }
 
-/** CRL bytes from a response: DER, or hex text (some PCCS versions), or PEM. */
-export function crlDer(body: Buffer): Buffer {
-  const text = body.toString('latin1').trim()
-  if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) return Buffer.from(text, 'hex')
-  const pem = /-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]+)-----END X509 CRL-----/.exec(text)
-  if (pem) return Buffer.from(pem[1].replace(/\s+/g, ''), 'base64')
-  return body
+/** A response body, refused (exit 4) once it passes `limit` bytes instead of buffering it whole. */
+async function readBodyBounded(res: Response, limit: number): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? NaN)
+  const tooLarge = () => collateralError('PCCS_RESPONSE_TOO_LARGE', `${res.url}: response larger than ${limit} bytes`)
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => {})
+    throw tooLarge()
+  }
+  const chunks: Buffer[] = []
+  let total = 0
+  if (!res.body) return Buffer.alloc(0)
+  const reader = res.body.getReader()
+  for (;;) {
+    const {done, value} = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > limit) {
+      await reader.cancel().catch(() => {})
+      throw tooLarge()
+    }
+    chunks.push(Buffer.from(value))
+  }
+  return Buffer.concat(chunks)
 }

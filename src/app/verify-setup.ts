@@ -13,7 +13,7 @@ import {MAX_CERT_FILE_BYTES, readBinaryInput, readRawInput, readTextInput} from 
 import {defaultOptions} from '../verify/options.js'
 import {collateralKeyString, type CollateralKey} from '../verify/pck-info.js'
 import {collateralKeyOfBytes} from '../verify/platforms.js'
-import {fingerprintOf} from '../verify/roots.js'
+import {fingerprintOf, isFingerprint, normalizeFingerprint, rootFingerprints} from '../verify/roots.js'
 import {parsePemChain} from '../x509/dcap.js'
 import {loadCollateralFile} from './collateral-file.js'
 import type {PcsClient} from './pcs-client.js'
@@ -44,13 +44,33 @@ export function rootFingerprintsFromFile(path: string): string[] {
   return [fingerprintOf(raw)]
 }
 
+/**
+ * One --root-ca value other than intel / sim: a SHA-256 fingerprint, PEM text pasted in place of a
+ * file name, or a PEM / DER certificate file.
+ */
+function rootFingerprintsOf(value: string): string[] {
+  if (isFingerprint(value)) return [normalizeFingerprint(value)]
+  if (value.includes('-----BEGIN')) {
+    try {
+      return rootFingerprints(value)
+    } catch (e) {
+      throw new InputError('BAD_ROOT_CA', `--root-ca: ${(e as Error).message}`)
+    }
+  }
+  return rootFingerprintsFromFile(value)
+}
+
 interface VerifySetupFlags {
   files: string[]
-  rootCa: string
+  /** --root-ca values (repeatable): intel, sim, a fingerprint, or a PEM / DER file. */
+  rootCa: string | string[]
   collateral?: string
   pccsUrl?: string
   signaturesOnly: boolean
   at?: string
+  /** --pccs-url fetches: per-request timeout (ms) and retries. */
+  timeoutMs?: number
+  retries?: number
 }
 
 interface VerifySetup {
@@ -73,17 +93,20 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
   if (sources.length > 1) throw new InputError('USAGE', 'use only one of --collateral, --pccs-url and --signatures-only')
   const now = parseAt(flags.at)
   const defaults = defaultOptions(now)
-  let trustedRoots: string[]
+  const rootValues = typeof flags.rootCa === 'string' ? [flags.rootCa] : flags.rootCa.length ? flags.rootCa : ['intel']
+  const trustedRoots: string[] = []
   let simCollateral: QuoteCollateralV3 | undefined
-  if (flags.rootCa === 'intel') trustedRoots = [...defaults.trustedRoots!]
-  else if (flags.rootCa === 'sim') {
-    // Loaded on demand: the simulated host (PKI builder, pkijs) is not needed to verify real quotes.
-    const {loadSimCollateral} = await import('./sim-collateral.js')
-    const sim = await loadSimCollateral(await store())
-    if (sim.platform_created) notes.push('created the default simulated platform')
-    trustedRoots = [fingerprintOf(sim.root_ca_der)]
-    simCollateral = sim.collateral
-  } else trustedRoots = rootFingerprintsFromFile(flags.rootCa)
+  for (const value of rootValues) {
+    if (value === 'intel') trustedRoots.push(...(defaults.trustedRoots as string[]))
+    else if (value === 'sim') {
+      // Loaded on demand: the simulated host (PKI builder, pkijs) is not needed to verify real quotes.
+      const {loadSimCollateral} = await import('./sim-collateral.js')
+      const sim = await loadSimCollateral(await store())
+      if (sim.platform_created) notes.push('created the default simulated platform')
+      trustedRoots.push(fingerprintOf(sim.root_ca_der))
+      simCollateral = sim.collateral
+    } else trustedRoots.push(...rootFingerprintsOf(value))
+  }
 
   let collateral: QuoteCollateralV3 | undefined
   let collateralSet: CollateralSet | undefined
@@ -93,7 +116,12 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
     source = flags.collateral
   } else if (flags.pccsUrl) {
     const {PcsClient} = await import('./pcs-client.js')
-    const client = new PcsClient({baseUrl: flags.pccsUrl, cacheDir: join((await store()).dir, 'pcs-cache')})
+    const client = new PcsClient({
+      baseUrl: flags.pccsUrl,
+      cacheDir: join((await store()).dir, 'pcs-cache'),
+      ...(flags.timeoutMs !== undefined ? {timeoutMs: flags.timeoutMs} : {}),
+      ...(flags.retries !== undefined ? {retries: flags.retries} : {}),
+    })
     const fetched = await fetchForFiles(client, flags.files)
     if (fetched.collateral) collateral = fetched.collateral
     else collateralSet = fetched.set
@@ -113,7 +141,7 @@ export async function resolveVerifySetup(flags: VerifySetupFlags, store: () => S
     ...(collateral ? {collateral} : {}),
     ...(collateralSet ? {collateralSet} : {}),
     collateral_source: source,
-    root_source: flags.rootCa,
+    root_source: rootValues.map((v) => (v.includes('-----BEGIN') ? 'PEM text' : v)).join(', '),
     notes,
   }
 }

@@ -6,7 +6,7 @@ import {BODY_TYPE_SGX, SGX_ATTR_DEBUG, TD_ATTR, parseQuote, type ParsedQuote} fr
 import {STATUS_RANK} from '../abi/tcb-info.js'
 import {ExitCode} from '../errors.js'
 import type {VerifyResult} from '../verify/verifier.js'
-import {EXPECTABLE_FIELDS, type ExpectableField, type Policy} from './policy.js'
+import {EXPECTABLE_FIELDS, MASKABLE_FIELDS, type ExpectableField, type MaskableField, type Policy} from './policy.js'
 
 export interface Violation {
   rule: string
@@ -52,12 +52,15 @@ export function appraise(result: VerifyResult, quote: ParsedQuote | Uint8Array, 
   for (const [f, want] of Object.entries(policy.expected) as Array<[ExpectableField, string[]]>) {
     checked.push(`expected.${f}`)
     const actual = fieldValue(q, f)
+    const mask = (MASKABLE_FIELDS as readonly string[]).includes(f) ? policy.masks?.[f as MaskableField] : undefined
     if (actual === undefined) {
       v.push({rule: `expected.${f}`, message: `${f} is not present in a ${q.body_type === BODY_TYPE_SGX ? 'SGX' : 'TD10'} quote body`, expected: want})
-    } else if (!want.includes(actual)) {
-      v.push({rule: `expected.${f}`, message: `${f} does not match the policy`, expected: want.length === 1 ? want[0] : want, actual})
+    } else if (!want.some((w) => (mask ? masked(w, mask) === masked(actual, mask) : w === actual))) {
+      const under = mask ? ` under mask ${mask}` : ''
+      v.push({rule: `expected.${f}`, message: `${f} does not match the policy${under}`, expected: want.length === 1 ? want[0] : want, actual})
     }
   }
+  svnChecks(q, policy, v, checked)
   if (policy.min_tcb_status) {
     checked.push('min_tcb_status')
     if (!result.status) v.push({rule: 'min_tcb_status', message: 'TCB status was not evaluated (no collateral)', expected: policy.min_tcb_status})
@@ -74,7 +77,44 @@ export function appraise(result: VerifyResult, quote: ParsedQuote | Uint8Array, 
   return {ok: v.length === 0, violations: v, checked}
 }
 
+/** hex AND hex (same length). */
+function masked(hex: string, mask: string): string {
+  const a = Buffer.from(hex, 'hex')
+  const m = Buffer.from(mask, 'hex')
+  return Buffer.from(a.map((b, i) => b & (m[i] ?? 0))).toString('hex')
+}
+
+/** Minimum QE SVN, PCE SVN (quote header) and TEE_TCB_SVN (each byte), as go-tdx-guest's check does. */
+function svnChecks(q: ParsedQuote, policy: Policy, v: Violation[], checked: string[]): void {
+  for (const [rule, min, actual] of [
+    ['min_qe_svn', policy.min_qe_svn, q.header.qe_svn],
+    ['min_pce_svn', policy.min_pce_svn, q.header.pce_svn],
+  ] as const) {
+    if (min === undefined) continue
+    checked.push(rule)
+    if (actual < min) v.push({rule, message: `${rule === 'min_qe_svn' ? 'QE' : 'PCE'} SVN ${actual} is below the minimum ${min}`, expected: `>= ${min}`, actual: String(actual)})
+  }
+  if (policy.min_tee_tcb_svn !== undefined) {
+    checked.push('min_tee_tcb_svn')
+    const svn = q.td?.tee_tcb_svn
+    if (!svn) v.push({rule: 'min_tee_tcb_svn', message: 'TEE_TCB_SVN is not present in an SGX quote body', expected: policy.min_tee_tcb_svn})
+    else {
+      const min = Buffer.from(policy.min_tee_tcb_svn, 'hex')
+      const low = [...min].map((m, i) => (svn[i] < m ? i : -1)).filter((i) => i >= 0)
+      if (low.length) {
+        v.push({
+          rule: 'min_tee_tcb_svn',
+          message: `TEE_TCB_SVN component${low.length > 1 ? 's' : ''} ${low.join(', ')} below the minimum (${low.map((i) => `[${i}] ${svn[i]} < ${min[i]}`).join(', ')})`,
+          expected: `>= ${policy.min_tee_tcb_svn} (each byte)`,
+          actual: svn.toString('hex'),
+        })
+      }
+    }
+  }
+}
+
 function fieldValue(q: ParsedQuote, f: ExpectableField): string | undefined {
+  if (f === 'qe_vendor_id') return q.header.qe_vendor_id.toString('hex')
   if (q.body_type === BODY_TYPE_SGX) {
     if (f === 'report_data') return q.sgx!.report_data.toString('hex')
     return undefined

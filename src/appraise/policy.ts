@@ -4,7 +4,7 @@
  * Policy files are JSON, validated against the schema below with line:column errors (read by
  * src/app/verify-setup.ts).
  */
-import {TD15_BODY} from '../abi/quote.js'
+import {QUOTE_HEADER, TD15_BODY} from '../abi/quote.js'
 import {STATUS_RANK, type TcbStatus} from '../abi/tcb-info.js'
 import {InputError} from '../errors.js'
 import {JsonPosError, parseJsonWithPositions, type JsonLoc} from '../util/json-pos.js'
@@ -26,8 +26,21 @@ export const EXPECTABLE_FIELDS = {
   report_data: tdFieldSize('report_data'),
   xfam: tdFieldSize('xfam'),
   mr_servicetd: tdFieldSize('mr_servicetd'),
+  mrsignerseam: tdFieldSize('mrsignerseam'),
+  td_attributes: tdFieldSize('td_attributes'),
+  /** From the quote header (SGX quotes too). */
+  qe_vendor_id: QUOTE_HEADER.fields.qe_vendor_id.size,
 } as const
 export type ExpectableField = keyof typeof EXPECTABLE_FIELDS
+
+/** Fields an `expected` value may be compared under a mask (`<field>_mask`): only the mask's bits must match. */
+export const MASKABLE_FIELDS = ['td_attributes', 'xfam'] as const
+export type MaskableField = (typeof MASKABLE_FIELDS)[number]
+
+/** Size of TEE_TCB_SVN (per-component minimum, go-tdx-guest's -minimum_tee_tcb_svn). */
+export const TEE_TCB_SVN_SIZE = tdFieldSize('tee_tcb_svn')
+/** Largest QE / PCE SVN (a u16 in the quote header). */
+export const MAX_SVN = 2 ** (8 * QUOTE_HEADER.fields.qe_svn.size) - 1
 
 export interface Policy {
   allow_debug: boolean
@@ -40,6 +53,13 @@ export interface Policy {
   min_tcb_status?: TcbStatus
   /** When set, every advisory ID of the result must be in this list. */
   allowed_advisories?: string[]
+  /** Header QE_SVN / PCE_SVN must be at least these (go-tdx-guest -minimum_qe_svn / -minimum_pce_svn). */
+  min_qe_svn?: number
+  min_pce_svn?: number
+  /** TEE_TCB_SVN, lowercase hex: every byte of the quote's must be ≥ the same byte here. */
+  min_tee_tcb_svn?: string
+  /** Masks (lowercase hex of the field's size) for expected.td_attributes / expected.xfam. */
+  masks?: Partial<Record<MaskableField, string>>
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -50,7 +70,22 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   expected: {},
 })
 
-const POLICY_KEYS = ['allow_debug', 'allow_missing_sept_ve_disable', 'allow_perfmon', 'allow_service_td', 'expected', 'min_tcb_status', 'allowed_advisories', '$schema', 'comment'] as const
+export const POLICY_KEYS = [
+  'allow_debug',
+  'allow_missing_sept_ve_disable',
+  'allow_perfmon',
+  'allow_service_td',
+  'expected',
+  'min_tcb_status',
+  'allowed_advisories',
+  'min_qe_svn',
+  'min_pce_svn',
+  'min_tee_tcb_svn',
+  'td_attributes_mask',
+  'xfam_mask',
+  '$schema',
+  'comment',
+] as const
 
 export function defaultPolicy(): Policy {
   return {...DEFAULT_POLICY, expected: {}}
@@ -58,9 +93,19 @@ export function defaultPolicy(): Policy {
 
 /** Validate one expected value (hex of the field's size) and return it lowercased. */
 export function checkExpectedHex(field: ExpectableField, v: string): string | undefined {
+  return checkHexOfSize(v, EXPECTABLE_FIELDS[field])
+}
+
+/** Hex of exactly `size` bytes (optional 0x), lowercased; undefined if it is not. */
+export function checkHexOfSize(v: string, size: number): string | undefined {
   const s = v.replace(/^0x/i, '').toLowerCase()
-  if (!/^[0-9a-f]*$/.test(s) || s.length !== EXPECTABLE_FIELDS[field] * 2) return undefined
-  return s
+  return /^[0-9a-f]*$/.test(s) && s.length === size * 2 ? s : undefined
+}
+
+/** An SVN given as a number or a string in decimal, 0x hex, 0o octal or 0b binary (go's strconv base 0); undefined if out of range. */
+export function parseSvn(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^(0x[0-9a-f]+|0o[0-7]+|0b[01]+|\d+)$/i.test(v.trim()) ? Number(v.trim().toLowerCase()) : NaN
+  return Number.isInteger(n) && n >= 0 && n <= MAX_SVN ? n : undefined
 }
 
 /** Largest policy file accepted (a policy pins a few dozen values; drafts are about 1 KB). */
@@ -119,6 +164,27 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
         }
         break
       }
+      case 'min_qe_svn':
+      case 'min_pce_svn': {
+        const n = parseSvn(val)
+        if (n === undefined || typeof val !== 'number') throw policyError(file, at(path), `"${k}" must be an integer 0..${MAX_SVN}`)
+        p[k] = n
+        break
+      }
+      case 'min_tee_tcb_svn': {
+        const hex = typeof val === 'string' ? checkHexOfSize(val, TEE_TCB_SVN_SIZE) : undefined
+        if (!hex) throw policyError(file, at(path), `"min_tee_tcb_svn" must be ${TEE_TCB_SVN_SIZE} bytes of hex (${TEE_TCB_SVN_SIZE * 2} digits)`)
+        p.min_tee_tcb_svn = hex
+        break
+      }
+      case 'td_attributes_mask':
+      case 'xfam_mask': {
+        const field = k === 'xfam_mask' ? 'xfam' : 'td_attributes'
+        const hex = typeof val === 'string' ? checkHexOfSize(val, EXPECTABLE_FIELDS[field]) : undefined
+        if (!hex) throw policyError(file, at(path), `"${k}" must be ${EXPECTABLE_FIELDS[field]} bytes of hex (${EXPECTABLE_FIELDS[field] * 2} digits)`)
+        ;(p.masks ??= {})[field] = hex
+        break
+      }
       case '$schema':
       case 'comment':
         break
@@ -144,5 +210,17 @@ export function policyToJson(p: Policy, comment?: string): Record<string, unknow
     expected: Object.fromEntries(Object.entries(p.expected).map(([k, v]) => [k, v!.length === 1 ? v![0] : v])),
     ...(p.min_tcb_status ? {min_tcb_status: p.min_tcb_status} : {}),
     ...(p.allowed_advisories ? {allowed_advisories: p.allowed_advisories} : {}),
+    ...(p.min_qe_svn !== undefined ? {min_qe_svn: p.min_qe_svn} : {}),
+    ...(p.min_pce_svn !== undefined ? {min_pce_svn: p.min_pce_svn} : {}),
+    ...(p.min_tee_tcb_svn !== undefined ? {min_tee_tcb_svn: p.min_tee_tcb_svn} : {}),
+    ...(p.masks?.td_attributes ? {td_attributes_mask: p.masks.td_attributes} : {}),
+    ...(p.masks?.xfam ? {xfam_mask: p.masks.xfam} : {}),
+  }
+}
+
+/** A mask without the value it masks is a mistake, not a no-op. */
+export function checkMasks(p: Policy, where: string): void {
+  for (const f of MASKABLE_FIELDS) {
+    if (p.masks?.[f] && !p.expected[f]) throw new InputError('POLICY_INVALID', `${where}: ${f}_mask given without an expected ${f} value to compare under it`)
   }
 }

@@ -38,6 +38,8 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
   private platformApp?: PlatformApp
+  /** Set by a command's --quiet: no notices and no error line; the exit code alone carries the result. */
+  protected quiet = false
 
   public override async init(): Promise<void> {
     await super.init()
@@ -67,6 +69,7 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
 
   /** A note for the human on stderr (kept even under --json, since stdout then carries JSON only). */
   protected notice(message: string): void {
+    if (this.quiet) return
     process.stderr.write(`tdxkit: ${message}\n`)
   }
 
@@ -107,7 +110,9 @@ export abstract class TdxCommand<T extends typeof Command = typeof Command> exte
       payload = {code: 'INTERNAL', message: `internal error: ${err?.message ?? String(err)}`, exit_code: exit}
       if (process.env.TDXKIT_DEBUG) process.stderr.write(`${err?.stack ?? err}\n`)
     }
-    if (this.jsonEnabled()) {
+    if (this.quiet) {
+      // --quiet: the exit code is the whole answer.
+    } else if (this.jsonEnabled()) {
       process.stdout.write(JSON.stringify({error: payload}, null, 2) + '\n')
     } else {
       const msg = String(payload.message).replace(/\s*\n\s*/g, ' ')

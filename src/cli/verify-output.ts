@@ -6,6 +6,7 @@
  */
 import {BATCH_CHUNK, runBatch, type BatchJob, type FileSource, type QuoteOutcome} from '../app/verify-batch.js'
 import {outcomeJson, outcomeText} from './verify-render.js'
+import {collateralValidity} from '../verify/validity.js'
 
 /** Where the output goes (the command's logger and stdout) and how. */
 interface VerifyOutput {
@@ -48,6 +49,8 @@ export async function verifyAndReport(job: Omit<BatchJob, 'onOutcome' | 'onLine'
   let done = 0
   let single: QuoteOutcome | undefined
   const counts = {ok: 0, failed: 0}
+  // One bundle for every quote (not per-platform --pccs-url sets): its timeline goes under each checklist.
+  const validity = !out.json && job.options.collateral ? collateralValidity(job.options.collateral) : undefined
   const tally = (code: number) => {
     done++
     if (code === 0) counts.ok++
@@ -86,7 +89,7 @@ export async function verifyAndReport(job: Omit<BatchJob, 'onOutcome' | 'onLine'
         tally(o.exit_code)
         if (progress) process.stderr.write('\r\u001B[K')
         if (out.json) single = o
-        else for (const l of outcomeText(o)) out.log(l)
+        else for (const l of outcomeText(o, validity)) out.log(l)
         if (progress) process.stderr.write(total ? progressBar(done, total) : `${done} verified`)
       },
     })

@@ -4,6 +4,9 @@
  * because batch worker threads render their NDJSON lines themselves).
  */
 import {eventLogStep, type QuoteOutcome} from '../appraise/verdict.js'
+import type {Violation} from '../appraise/appraise.js'
+import type {ValidityItem} from '../verify/validity.js'
+import {validityTimeline} from './validity-timeline.js'
 import type {PckChainInfo} from '../verify/pck-info.js'
 import {bold, dim, green, red, yellow} from './render.js'
 
@@ -11,8 +14,8 @@ export {outcomeJson} from '../appraise/verdict.js'
 
 const mark = (r: string) => (r === 'pass' ? green('✔') : r === 'fail' ? red('✘') : dim('–'))
 
-/** A readable checklist for one quote. */
-export function outcomeText(o: QuoteOutcome): string[] {
+/** A readable checklist for one quote; with the collateral's validity windows, their timeline around --at. */
+export function outcomeText(o: QuoteOutcome, validity?: readonly ValidityItem[]): string[] {
   const lines: string[] = [bold(o.file)]
   const r = o.result
   if (!r) {
@@ -23,9 +26,10 @@ export function outcomeText(o: QuoteOutcome): string[] {
   for (const s of o.eventlog ? [...r.steps, eventLogStep(o.eventlog)] : r.steps) {
     lines.push(`  ${mark(s.result)} ${s.title}${s.detail ? dim(` — ${s.detail}`) : ''}${s.code ? red(` [${s.code}]`) : ''}`)
   }
+  if (validity && r.mode === 'full') lines.push(...validityTimeline(validity, Date.parse(r.at) / 1000))
   if (o.appraisal) {
     if (o.appraisal.ok) lines.push(`  ${green('✔')} policy: ${o.appraisal.checked.join(', ')}`)
-    for (const v of o.appraisal.violations) lines.push(`  ${red('✘')} policy ${v.rule}: ${v.message}`)
+    for (const v of o.appraisal.violations) lines.push(...violationLines(v))
   }
   const adv = r.advisory_ids.length ? ` advisories ${r.advisory_ids.join(', ')}` : ''
   if (o.exit_code === 0) {
@@ -38,6 +42,14 @@ export function outcomeText(o: QuoteOutcome): string[] {
   } else {
     lines.push(`  ${bold('result')}: ${red('FAILED')} at ${r.error!.step} — ${r.error!.code} (exit ${r.exit_code})`)
   }
+  return lines
+}
+
+/** One policy violation: the rule and message, then what the policy expected and what the quote has. */
+function violationLines(v: Violation): string[] {
+  const lines = [`  ${red('✘')} policy ${v.rule}: ${v.message}`]
+  if (v.expected !== undefined) lines.push(`      expected ${Array.isArray(v.expected) ? `one of ${v.expected.join(', ')}` : v.expected}`)
+  if (v.actual !== undefined) lines.push(`      actual   ${red(v.actual)}`)
   return lines
 }
 

@@ -5,7 +5,7 @@
  * pinned root, TCB signing certificate not revoked, signature over the exact JSON bytes, decoded,
  * inside its issueDate..nextUpdate window).
  */
-import {COLLATERAL_FIELDS, type QuoteCollateralV3} from '../abi/collateral.js'
+import {COLLATERAL_BYTE_FIELDS, COLLATERAL_FIELDS, type QuoteCollateralV3} from '../abi/collateral.js'
 import {CollateralFormatError, parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo} from '../abi/tcb-info.js'
 import {iso, verifyIssuerChain, x509Fail} from './chain.js'
 import {fail, type VerifyErrorCode} from './errors.js'
@@ -24,18 +24,27 @@ export interface CheckedCollateral {
   qeIdentity: QeIdentity
 }
 
-/** A hex field's bytes. Buffer.from stops at the first pair that is not hex, so a full-length result proves the text is hex. */
+/**
+ * A byte field: hex text, or (as dcap-qvl's getCollateral returns it) an array of byte values / a
+ * Uint8Array. Buffer.from stops at the first pair that is not hex, so a full-length result proves the text is hex.
+ */
 const hexField = (s: unknown, what: string): Buffer => {
+  if (s instanceof Uint8Array) return Buffer.from(s)
+  if (Array.isArray(s) && s.every((b) => Number.isInteger(b) && b >= 0 && b <= 0xff)) return Buffer.from(s as number[])
   const b = typeof s === 'string' ? Buffer.from(s, 'hex') : undefined
-  if (!b || b.length * 2 !== (s as string).length) fail('COLLATERAL_MALFORMED', `collateral ${what} is not a hex string`)
+  if (!b || b.length * 2 !== (s as string).length) fail('COLLATERAL_MALFORMED', `collateral ${what} is neither hex nor bytes`)
   return b!
 }
 
-/** Every QuoteCollateralV3 field is present and a string. */
+/** Every QuoteCollateralV3 field is present: text fields strings, byte fields strings or byte arrays (checked when decoded). */
 export function checkCollateralFields(c: unknown): asserts c is QuoteCollateralV3 {
   if (!c || typeof c !== 'object') fail('COLLATERAL_MALFORMED', 'collateral is not an object')
   const o = c as Record<string, unknown>
-  for (const f of COLLATERAL_FIELDS) if (typeof o[f] !== 'string') fail('COLLATERAL_MALFORMED', `collateral field ${f} is missing or not a string`)
+  const bytes: readonly string[] = COLLATERAL_BYTE_FIELDS
+  for (const f of COLLATERAL_FIELDS) {
+    const ok = typeof o[f] === 'string' || (bytes.includes(f) && (Array.isArray(o[f]) || o[f] instanceof Uint8Array))
+    if (!ok) fail('COLLATERAL_MALFORMED', `collateral field ${f} is missing or not a string`)
+  }
 }
 
 /** The CRL must be current at `nowMs` (an open nextUpdate never expires). */

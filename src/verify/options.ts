@@ -5,14 +5,14 @@
  *
  *   field          default                         meaning
  *   now            (required)                      verification time, unix seconds
- *   trustedRoots   [INTEL_SGX_ROOT_CA_SHA256]      SHA-256 fingerprints of the root certificates' DER
+ *   trustedRoots   [INTEL_SGX_ROOT_CA_SHA256]      roots: SHA-256 fingerprints of their DER, PEM text or DER bytes
  *   collateral     none: mode "signatures-only"    one QuoteCollateralV3 bundle for every quote
  *   getCollateral  none                            collateral per platform (see PlatformVerifiers)
  */
 import type {QuoteCollateralV3} from '../abi/collateral.js'
 import {TdxkitError} from '../errors.js'
 import type {CollateralKey} from './pck-info.js'
-import {INTEL_SGX_ROOT_CA_SHA256, normalizeFingerprint} from './roots.js'
+import {INTEL_SGX_ROOT_CA_SHA256, rootFingerprints, type TrustedRoot} from './roots.js'
 
 /** Why a platform has no usable collateral (e.g. its fetch failed); reported for that platform's quotes. */
 export interface CollateralUnavailable {
@@ -29,8 +29,11 @@ export type CollateralGetter = (key: CollateralKey) => QuoteCollateralV3 | Colla
 export interface VerifyOptions {
   /** Verification time, unix seconds (certificates, CRLs, TCB info and QE identity must be valid then). */
   now: number
-  /** Accepted roots: SHA-256 fingerprints (hex, colons and case ignored) of root certificate DER. Default: the Intel SGX Root CA. */
-  trustedRoots?: readonly string[]
+  /**
+   * Accepted roots, each a SHA-256 fingerprint of the certificate DER (hex, colons and case ignored),
+   * PEM text (every certificate in it) or DER bytes. Default: the Intel SGX Root CA.
+   */
+  trustedRoots?: readonly TrustedRoot[]
   /** One collateral bundle for every quote; without it (and without getCollateral) only signatures and the PCK chain are checked. */
   collateral?: QuoteCollateralV3
   /** Collateral per platform, for batches over quotes of several platforms (used by PlatformVerifiers; a QuoteVerifier uses `collateral`). */
@@ -38,7 +41,7 @@ export interface VerifyOptions {
 }
 
 /** The roots trusted when `trustedRoots` is not given: Intel's production SGX Root CA. */
-export const DEFAULT_TRUSTED_ROOTS: readonly string[] = Object.freeze([INTEL_SGX_ROOT_CA_SHA256])
+export const DEFAULT_TRUSTED_ROOTS: readonly TrustedRoot[] = Object.freeze([INTEL_SGX_ROOT_CA_SHA256])
 
 /** The options every caller starts from: Intel's root pinned, at `now` (unix seconds), no collateral. */
 export function defaultOptions(now: number): VerifyOptions {
@@ -53,13 +56,13 @@ export interface ResolvedOptions {
   collateral?: QuoteCollateralV3
 }
 
-/** Apply the defaults: a finite `now` (else BAD_TIME), roots normalised (else BAD_FINGERPRINT). */
+/** Apply the defaults: a finite `now` (else BAD_TIME), roots as fingerprints (else BAD_FINGERPRINT / BAD_ROOT). */
 export function resolveOptions(opts: VerifyOptions): ResolvedOptions {
   if (!Number.isFinite(opts.now)) throw new TdxkitError('BAD_TIME', 'verification time must be a finite number of unix seconds')
   return {
     now: opts.now,
     nowMs: Math.round(opts.now * 1000),
-    roots: new Set((opts.trustedRoots ?? DEFAULT_TRUSTED_ROOTS).map(normalizeFingerprint)),
+    roots: new Set((opts.trustedRoots ?? DEFAULT_TRUSTED_ROOTS).flatMap(rootFingerprints)),
     ...(opts.collateral ? {collateral: opts.collateral} : {}),
   }
 }

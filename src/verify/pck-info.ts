@@ -17,7 +17,7 @@ export const CN_PCK_PLATFORM_CA = 'SGX PCK Platform CA'
 export const CN_PCK_PROCESSOR_CA = 'SGX PCK Processor CA'
 
 /** The PCK CA type (Intel's PCS `ca=` parameter) named by a CA's CN: the intermediate's subject, or a PCK CRL's issuer. */
-export const pckCaOfName = (cn: string): PckCa => (cn.includes(CN_PCK_PROCESSOR_CA) ? 'processor' : 'platform')
+const pckCaOfName = (cn: string): PckCa => (cn.includes(CN_PCK_PROCESSOR_CA) ? 'processor' : 'platform')
 const pckCaOf = (intermediate: Cert): PckCa => pckCaOfName(intermediate.subjectCN)
 
 /** What selects a quote's collateral on Intel's PCS: TEE, FMSPC and PCK CA type. */

@@ -121,7 +121,7 @@ vectorTest(test, 'collateral: fields, CRLs, signed JSON documents and their wind
   checkCollateralFields(c)
   failsWith('COLLATERAL_MALFORMED', () => checkCollateralFields(null))
   failsWith('COLLATERAL_MALFORMED', () => checkCollateralFields({...c, tcb_info: 1}), /tcb_info/)
-  failsWith('COLLATERAL_MALFORMED', () => checkCrls({...c, pck_crl: 'zz'}, ROOTS, AT_MS), /pck_crl is not a hex string/)
+  failsWith('COLLATERAL_MALFORMED', () => checkCrls({...c, pck_crl: 'zz'}, ROOTS, AT_MS), /pck_crl is neither hex nor bytes/)
   failsWith('CRL_MALFORMED', () => checkCrls({...c, pck_crl: 'abcd'}, ROOTS, AT_MS))
   failsWith('CRL_ISSUER_MISMATCH', () => checkCrls({...c, pck_crl: c.root_ca_crl}, ROOTS, AT_MS))
   failsWith('CRL_CHAIN_UNTRUSTED', () => checkCrls(c, new Set(), AT_MS), /not a trusted root/)
