@@ -27,5 +27,4 @@ export default {
   project: ['src/**/*.ts', 'commands/**/*.ts', 'test/**/*.{ts,mjs}', 'bench/**/*.{ts,mjs,cjs}', 'scripts/**/*.{ts,mjs}', 'bin/*.js'],
   // ts-node: oclif's dev mode (bin/dev.js); node-forge: loaded with createRequire by the DER codec's test
   ignoreDependencies: ['ts-node', 'node-forge'],
-  ignoreUnresolved: ['\\.\\./\\.\\./vendor/oclif-core\\.cjs'],
 }
