@@ -111,8 +111,11 @@ export function parseSvn(v: unknown): number | undefined {
 /** Largest policy file accepted (a policy pins a few dozen values; drafts are about 1 KB). */
 export const MAX_POLICY_BYTES = 1 << 20
 
-/** Parse and validate a policy document; errors name `file:line:column`. */
-export function parsePolicy(text: string, file = 'policy'): Policy {
+/** Where a path's value (or its key) is in the policy file. */
+type Locate = (path: string, key?: boolean) => JsonLoc
+
+/** The policy file as positioned JSON, bounded in size. */
+function readPolicyJson(text: string, file: string): {value: unknown; at: Locate} {
   if (text.length > MAX_POLICY_BYTES) throw new InputError('POLICY_TOO_LARGE', `${file}: ${text.length} bytes, more than the ${MAX_POLICY_BYTES} a policy may have`)
   let doc: ReturnType<typeof parseJsonWithPositions>
   try {
@@ -121,8 +124,30 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
     if (e instanceof JsonPosError) throw policyError(file, e.loc, `invalid JSON: ${e.message}`)
     throw e
   }
-  const at = (path: string, key = false): JsonLoc => (key ? doc.keyAt.get(path) : doc.valueAt.get(path)) ?? {line: 1, column: 1}
-  const v = doc.value
+  return {value: doc.value, at: (path, key = false) => (key ? doc.keyAt.get(path) : doc.valueAt.get(path)) ?? {line: 1, column: 1}}
+}
+
+/** "expected": field → hex value or list of hex values, each of the field's size. */
+function parseExpected(val: unknown, path: string, p: Policy, file: string, at: Locate): void {
+  if (!val || typeof val !== 'object' || Array.isArray(val)) throw policyError(file, at(path), '"expected" must be an object of field → hex (or array of hex)')
+  for (const [f, fv] of Object.entries(val as Record<string, unknown>)) {
+    const fp = `${path}/${f}`
+    if (!Object.hasOwn(EXPECTABLE_FIELDS, f)) throw policyError(file, at(fp, true), `unknown field "${f}" in "expected" (known: ${Object.keys(EXPECTABLE_FIELDS).join(', ')})`)
+    const field = f as ExpectableField
+    const list = Array.isArray(fv) ? fv : [fv]
+    if (list.length === 0) throw policyError(file, at(fp), `"${f}" must list at least one value`)
+    p.expected[field] = list.map((x, i) => {
+      const xp = Array.isArray(fv) ? `${fp}/${i}` : fp
+      const ok = typeof x === 'string' ? checkExpectedHex(field, x) : undefined
+      if (!ok) throw policyError(file, at(xp), `"${f}" must be ${EXPECTABLE_FIELDS[field]} bytes of hex (${EXPECTABLE_FIELDS[field] * 2} digits)`)
+      return ok
+    })
+  }
+}
+
+/** Parse and validate a policy document; errors name `file:line:column`. */
+export function parsePolicy(text: string, file = 'policy'): Policy {
+  const {value: v, at} = readPolicyJson(text, file)
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw policyError(file, at(''), 'policy must be a JSON object')
   const o = v as Record<string, unknown>
   const p = defaultPolicy()
@@ -147,23 +172,9 @@ export function parsePolicy(text: string, file = 'policy'): Policy {
         })
         p.allowed_advisories = val as string[]
         break
-      case 'expected': {
-        if (!val || typeof val !== 'object' || Array.isArray(val)) throw policyError(file, at(path), '"expected" must be an object of field → hex (or array of hex)')
-        for (const [f, fv] of Object.entries(val as Record<string, unknown>)) {
-          const fp = `${path}/${f}`
-          if (!Object.hasOwn(EXPECTABLE_FIELDS, f)) throw policyError(file, at(fp, true), `unknown field "${f}" in "expected" (known: ${Object.keys(EXPECTABLE_FIELDS).join(', ')})`)
-          const field = f as ExpectableField
-          const list = Array.isArray(fv) ? fv : [fv]
-          if (list.length === 0) throw policyError(file, at(fp), `"${f}" must list at least one value`)
-          p.expected[field] = list.map((x, i) => {
-            const xp = Array.isArray(fv) ? `${fp}/${i}` : fp
-            const ok = typeof x === 'string' ? checkExpectedHex(field, x) : undefined
-            if (!ok) throw policyError(file, at(xp), `"${f}" must be ${EXPECTABLE_FIELDS[field]} bytes of hex (${EXPECTABLE_FIELDS[field] * 2} digits)`)
-            return ok
-          })
-        }
+      case 'expected':
+        parseExpected(val, path, p, file, at)
         break
-      }
       case 'min_qe_svn':
       case 'min_pce_svn': {
         const n = parseSvn(val)
