@@ -9,7 +9,8 @@
  * to noble's `sign(msg, d)` (test/x509/ecdsa.test.ts checks both curves against noble).
  */
 import {createECDH, createHmac, createPublicKey, hash, verify as cryptoVerify, type ECDH, type KeyObject} from 'node:crypto'
-import {OID_CURVE_P256, OID_CURVE_P384, OID_ECDSA_SHA256, OID_ECDSA_SHA384} from './oids.js'
+import {derBitStringNode, derOidNode, derSequenceNode, encodeDer} from '../abi/der.js'
+import {OID_CURVE_P256, OID_CURVE_P384, OID_EC_PUBLIC_KEY, OID_ECDSA_SHA256, OID_ECDSA_SHA384} from './oids.js'
 
 export type CurveName = 'P-256' | 'P-384'
 export type EcdsaHash = 'sha256' | 'sha384'
@@ -156,12 +157,33 @@ export function ecdsaRawToDer(raw: Uint8Array): Buffer {
   return Buffer.concat([Buffer.of(0x30, body.length), body])
 }
 
-/** The uncompressed point's coordinates as a Node public key (JWK import: cheaper than SPKI DER in Node 20). Throws off the curve. */
+/**
+ * The DER SubjectPublicKeyInfo of a curve up to its point: SEQUENCE { SEQUENCE { id-ecPublicKey,
+ * namedCurve }, BIT STRING { 0x00 (unused bits), point } }, encoded once per curve.
+ */
+const spkiPrefix = new Map<CurveName, Buffer>()
+function spkiPrefixOf(curve: CurveName): Buffer {
+  let prefix = spkiPrefix.get(curve)
+  if (!prefix) {
+    const point = Buffer.alloc(1 + 2 * CURVES[curve].size)
+    const der = encodeDer(derSequenceNode([derSequenceNode([derOidNode(OID_EC_PUBLIC_KEY), derOidNode(CURVES[curve].oid)]), derBitStringNode(point)]))
+    spkiPrefix.set(curve, (prefix = der.subarray(0, der.length - point.length)))
+  }
+  return prefix
+}
+
+/**
+ * The uncompressed point as a Node public key, through the cheaper import for its curve in Node 20
+ * (measured: P-256 from JWK coordinates ~130 µs against ~175 µs from SPKI DER; P-384 from SPKI DER
+ * ~140 µs against ~600 µs from JWK, most of a P-384 verification). Both imports reject a point that
+ * is not on the curve. Throws for a point that is not uncompressed or not on the curve.
+ */
 export function ecPublicKey(curve: CurveName, point: Uint8Array): KeyObject {
   const n = CURVES[curve].size
   const p = Buffer.from(point.buffer, point.byteOffset, point.byteLength)
   const xy = p.length === 2 * n ? p : p.subarray(1)
   if (xy.length !== 2 * n || (p.length !== 2 * n && p[0] !== EC_POINT_UNCOMPRESSED)) throw new Error(`${curve} public key must be an uncompressed point`)
+  if (curve === 'P-384') return createPublicKey({key: Buffer.concat([spkiPrefixOf(curve), Uint8Array.of(EC_POINT_UNCOMPRESSED), xy]), format: 'der', type: 'spki'})
   return createPublicKey({key: {kty: 'EC', crv: curve, x: xy.toString('base64url', 0, n), y: xy.toString('base64url', n)}, format: 'jwk'})
 }
 
