@@ -76,8 +76,7 @@ function invert(a: bigint, n: bigint): bigint {
   let t1 = 1n
   while (r1 !== 0n) {
     const bits = r0.toString(16).length * HEX_DIGIT_BITS
-    if (bits <= LEHMER_WINDOW) return modN(finishInDoubles(Number(r0), Number(r1), t0, t1), n)
-    const shift = BigInt(bits - LEHMER_WINDOW)
+    const shift = BigInt(Math.max(0, bits - LEHMER_WINDOW))
     let x = Number(r0 >> shift)
     let y = Number(r1 >> shift)
     let A = 1
@@ -117,27 +116,6 @@ function invert(a: bigint, n: bigint): bigint {
     }
   }
   return modN(t0, n)
-}
-
-/** The last Euclid steps, with remainders below 2^48 (exact in doubles): the cofactor of gcd = 1, applied to t0, t1. */
-function finishInDoubles(x: number, y: number, t0: bigint, t1: bigint): bigint {
-  let A = 1
-  let B = 0
-  let C = 0
-  let D = 1
-  while (y !== 0) {
-    const q = Math.floor(x / y)
-    let t = x - q * y
-    x = y
-    y = t
-    t = A - q * C
-    A = C
-    C = t
-    t = B - q * D
-    B = D
-    D = t
-  }
-  return BigInt(A) * t0 + BigInt(B) * t1
 }
 
 /** RFC 6979 §3.2 nonce candidates for private key x and message hash h1 (qlen = hlen). */
