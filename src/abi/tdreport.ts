@@ -9,7 +9,7 @@
  * Hash relations (checked on Intel hardware output in test/foundation): TEE_TCB_INFO_HASH =
  * SHA-384 of the 239 TEE_TCB_INFO bytes (256..494); TEE_INFO_HASH = SHA-384 of the 512 TDINFO bytes.
  */
-import {createHash} from 'node:crypto'
+import {hash} from 'node:crypto'
 import {ParseError} from '../errors.js'
 import {defineLayout, field, readUint, type Layout} from './layout.js'
 
@@ -92,7 +92,8 @@ export function teeTcbValidBitmap(fields: ReadonlyArray<keyof typeof TEE_TCB_INF
 export const TEE_TCB_VALID_TD10 = teeTcbValidBitmap(['valid', 'tee_tcb_svn', 'mrseam'])
 export const TEE_TCB_VALID_TD15 = teeTcbValidBitmap(['valid', 'tee_tcb_svn', 'mrseam', 'tee_tcb_svn2'])
 
-const sha384 = (b: Uint8Array): Buffer => createHash('sha384').update(b).digest()
+/** One-shot SHA-384 (crypto.hash: no Hash object per call). */
+const sha384 = (b: Uint8Array): Buffer => hash('sha384', b, 'buffer')
 
 /** The TEE_TCB_INFO / TDINFO byte ranges of a report. */
 export const teeTcbInfoBytes = (report: Uint8Array): Buffer => field(TDREPORT, report, 'tee_tcb_info')
