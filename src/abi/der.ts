@@ -493,6 +493,9 @@ export const derOidNode = (oid: string): DerNode => universal(DER_TAG.OID, oidCo
 
 export const derOctetsNode = (bytes: Uint8Array): DerNode => universal(DER_TAG.OCTET_STRING, asBuffer(bytes).toString('latin1'))
 
+/** A BIT STRING of whole octets (no unused bits: the leading count octet is 0). */
+export const derBitStringNode = (bytes: Uint8Array): DerNode => universal(DER_TAG.BIT_STRING, '\x00' + asBuffer(bytes).toString('latin1'))
+
 export const derBooleanNode = (value: boolean): DerNode => universal(DER_TAG.BOOLEAN, value ? '\xff' : '\x00')
 
 /** The largest value derSmallInt reads and derSmallIntNode writes (6 content octets, sign bit clear). */

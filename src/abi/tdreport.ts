@@ -9,7 +9,7 @@
  * Hash relations (checked on Intel hardware output in test/abi/tdreport.test.ts): TEE_TCB_INFO_HASH =
  * SHA-384 of the 239 TEE_TCB_INFO bytes (256..494); TEE_INFO_HASH = SHA-384 of the 512 TDINFO bytes.
  */
-import {createHash} from 'node:crypto'
+import {hash} from 'node:crypto'
 import {ParseError} from '../errors.js'
 import {defineLayout, field, readUint, type Layout} from './layout.js'
 
@@ -92,7 +92,8 @@ export function teeTcbValidBitmap(fields: ReadonlyArray<keyof typeof TEE_TCB_INF
 export const TEE_TCB_VALID_TD10 = teeTcbValidBitmap(['valid', 'tee_tcb_svn', 'mrseam'])
 export const TEE_TCB_VALID_TD15 = teeTcbValidBitmap(['valid', 'tee_tcb_svn', 'mrseam', 'tee_tcb_svn2'])
 
-const sha384 = (b: Uint8Array): Buffer => createHash('sha384').update(b).digest()
+/** One-shot SHA-384 (crypto.hash: no Hash object per call). */
+const sha384 = (b: Uint8Array): Buffer => hash('sha384', b, 'buffer')
 
 /** The TEE_TCB_INFO / TDINFO byte ranges of a report. */
 export const teeTcbInfoBytes = (report: Uint8Array): Buffer => field(TDREPORT, report, 'tee_tcb_info')
@@ -132,16 +133,39 @@ export interface TdReport {
   raw: Buffer
 }
 
-/** Decode a 1024-byte TDREPORT_STRUCT. Throws ParseError on a wrong size or a non-TDX report type. */
-export function parseTdReport(buf: Uint8Array): TdReport {
+/** A TDREPORT's size and report type, checked (ParseError otherwise): REPORTTYPE.TYPE. */
+function checkedReportType(buf: Uint8Array): number {
   if (buf.length !== TDREPORT_SIZE) {
     throw new ParseError('TDREPORT_SIZE', `TDREPORT must be exactly ${TDREPORT_SIZE} bytes, got ${buf.length}`)
   }
-  const raw = Buffer.from(buf)
-  const type = Number(readUint(REPORTMACSTRUCT, raw, 'report_type'))
+  const type = Number(readUint(REPORTMACSTRUCT, buf, 'report_type'))
   if (type !== REPORT_TYPE_TDX) {
     throw new ParseError('NOT_TDREPORT', `not a TDREPORT: REPORTTYPE.TYPE is 0x${type.toString(16)}, expected 0x81 (TDX)`)
   }
+  return type
+}
+
+/** Whether the two hash fields of REPORTMACSTRUCT match the bytes they cover. */
+function reportHashes(buf: Uint8Array): TdReport['hashes'] {
+  return {
+    tee_tcb_info_hash_ok: teeTcbInfoHash(teeTcbInfoBytes(buf)).equals(field(REPORTMACSTRUCT, buf, 'tee_tcb_info_hash')),
+    tee_info_hash_ok: teeInfoHash(tdInfoBytes(buf)).equals(field(REPORTMACSTRUCT, buf, 'tee_info_hash')),
+  }
+}
+
+/**
+ * What a quoting enclave checks before it trusts a report's fields, without decoding them: size and
+ * type as parseTdReport checks them (same errors), then the two hashes.
+ */
+export function tdReportHashes(buf: Uint8Array): TdReport['hashes'] {
+  checkedReportType(buf)
+  return reportHashes(buf)
+}
+
+/** Decode a 1024-byte TDREPORT_STRUCT. Throws ParseError on a wrong size or a non-TDX report type. */
+export function parseTdReport(buf: Uint8Array): TdReport {
+  const type = checkedReportType(buf)
+  const raw = Buffer.from(buf)
   const tcb = TDREPORT.fields.tee_tcb_info.offset
   const td = TDREPORT.fields.td_info.offset
   const m = (name: keyof typeof REPORTMACSTRUCT.fields) => Buffer.from(field(REPORTMACSTRUCT, raw, name))
@@ -174,10 +198,7 @@ export function parseTdReport(buf: Uint8Array): TdReport {
       rtmr: [i('rtmr0'), i('rtmr1'), i('rtmr2'), i('rtmr3')],
       servtd_hash: i('servtd_hash'),
     },
-    hashes: {
-      tee_tcb_info_hash_ok: teeTcbInfoHash(teeTcbInfoBytes(raw)).equals(m('tee_tcb_info_hash')),
-      tee_info_hash_ok: teeInfoHash(tdInfoBytes(raw)).equals(m('tee_info_hash')),
-    },
+    hashes: reportHashes(raw),
     raw,
   }
   return report

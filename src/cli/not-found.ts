@@ -1,7 +1,10 @@
 /**
  * oclif `command_not_found` hook (package.json oclif.hooks; oclif imports it only when a command is
  * not found, so normal start-up never loads it): "did you mean `quote verify`?" for a typo, one line
- * on stderr, exit 2; under --json the documented {"error": {...}} object on stdout, exit 2.
+ * on stderr, exit 2; under --json the documented {"error": {...}} object on stdout, exit 2. oclif
+ * also lands here when a command that takes no positional arguments is given one (it folds the
+ * extra word into the command id): that is said as an unexpected argument, as oclif says it for a
+ * command with arguments (code USAGE).
  */
 import {ExitCode} from '../errors.js'
 
@@ -44,6 +47,19 @@ export function closestCommand(typedWords: string[], commandIds: string[]): {com
   return best && {command: best.command, typed: best.typed}
 }
 
+/**
+ * The command that is exactly the first words typed, with words left over (oclif folds the words
+ * given to a command without positional arguments into the id it then cannot find).
+ */
+export function exactPrefixCommand(typedWords: string[], commandIds: string[]): {command: string; args: string[]} | undefined {
+  let exact: string[] | undefined
+  for (const id of commandIds) {
+    const words = id.split(':')
+    if (words.length < typedWords.length && words.length > (exact?.length ?? 0) && words.every((w, i) => w === typedWords[i])) exact = words
+  }
+  return exact && {command: exact.join(' '), args: typedWords.slice(exact.length)}
+}
+
 /** The words the user typed as the command: the longest known topic prefix and the word after it. */
 function shownCommand(typedWords: string[], commandIds: string[]): string {
   const topics = new Set<string>()
@@ -56,19 +72,32 @@ function shownCommand(typedWords: string[], commandIds: string[]): string {
   return typedWords.slice(0, n + 1).join(' ')
 }
 
-const hook = async function (opts: NotFoundOptions): Promise<{unknown_command: string}> {
-  const words = opts.id.split(':').filter(Boolean)
-  const ids = opts.config.commandIDs
-  const match = closestCommand(words, ids)
+/** One line for the error, and the JSON error object's fields. */
+function notFoundError(words: string[], ids: string[], bin: string): {message: string; code: string; did_you_mean?: string; shown: string} {
+  const extra = exactPrefixCommand(words, ids)
+  // A longer command close to what was typed is a typo of it ("report shwo"); else the words are arguments.
+  const longer = extra && closestCommand(words, ids.filter((id) => id.split(':').length > extra.command.split(' ').length))
+  if (extra && !longer) {
+    const quoted = extra.args.map((a) => `'${a}'`).join(', ')
+    const message = `unexpected argument${extra.args.length > 1 ? 's' : ''} ${quoted} for '${extra.command}' (it takes no arguments; see '${bin} ${extra.command} --help')`
+    return {message, code: 'USAGE', shown: extra.command}
+  }
+  const match = longer || closestCommand(words, ids)
   const shown = match?.typed ?? shownCommand(words, ids)
-  const bin = opts.config.bin
   const topic = match?.command.includes(' ') ? ` ${match.command.split(' ')[0]}` : ''
   const message = match
     ? `'${shown}' is not a ${bin} command; did you mean '${match.command}'? (see '${bin} help${topic}')`
     : `'${shown}' is not a ${bin} command (see '${bin} help' for the list)`
+  return {message, code: 'UNKNOWN_COMMAND', shown, ...(match ? {did_you_mean: match.command} : {})}
+}
+
+const hook = async function (opts: NotFoundOptions): Promise<{unknown_command: string}> {
+  const words = opts.id.split(':').filter(Boolean)
+  const bin = opts.config.bin
+  const {message, code, did_you_mean, shown} = notFoundError(words, opts.config.commandIDs, bin)
   const json = [...(opts.argv ?? []), ...words].includes('--json')
   if (json) {
-    const error = {code: 'UNKNOWN_COMMAND', message, exit_code: ExitCode.USAGE, ...(match ? {did_you_mean: match.command} : {})}
+    const error = {code, message, exit_code: ExitCode.USAGE, ...(did_you_mean ? {did_you_mean} : {})}
     process.stdout.write(JSON.stringify({error}, null, 2) + '\n')
   } else process.stderr.write(`${bin}: error: ${message}\n`)
   process.exitCode = ExitCode.USAGE

@@ -11,12 +11,13 @@
  * leaf is not a CA, has digitalSignature, and is not requester-only by DMTF EKU; the leaf key
  * matches the negotiated BaseAsym; the chain ends in a pinned anchor (cert, SPKI or thumbprint).
  */
-import {createHash, type KeyObject} from 'node:crypto'
+import {createHash, hash, type KeyObject} from 'node:crypto'
 import {ParseError} from '../errors.js'
 import {HASH_SIZE, SPDM_CERT_CHAIN_HEADER, SpdmBaseAsym, baseAsymName, type HashName} from '../abi/spdm.js'
 import {certSignedBy, parseCert, type Cert} from '../x509/cert.js'
 import {DER_SEQUENCE, issuedBy, splitDerCerts} from '../x509/chain.js'
 import {dmtfDeviceInfo, extensionValue, extKeyUsage, keyUsageHas, spdmExtensionOids} from '../x509/extensions.js'
+import {Lru} from '../x509/memo.js'
 import {nameText} from '../x509/name.js'
 import {
   KeyUsageBit,
@@ -27,6 +28,7 @@ import {
   OID_DMTF_EKU_REQUESTER_AUTH,
   OID_DMTF_EKU_RESPONDER_AUTH,
   OID_DMTF_HARDWARE_IDENTITY,
+  OID_EC_PUBLIC_KEY,
 } from '../x509/oids.js'
 import {OPEN_PROFILE} from '../x509/profile.js'
 
@@ -122,13 +124,14 @@ const RSA_ASYM: Record<number, number[]> = {
   4096: [SpdmBaseAsym.RSASSA_4096, SpdmBaseAsym.RSAPSS_4096],
 }
 
-function keyDescription(k: KeyObject): {text: string; asym: number[]} {
+const CURVE_NAME: Record<string, string> = {[OID_CURVE_P256]: 'prime256v1', [OID_CURVE_P384]: 'secp384r1', [OID_CURVE_P521]: 'secp521r1'}
+
+/** The certificate's key as text and the BaseAsym bits it can serve (named EC curves from the SPKI's OIDs, without asking the key). */
+function keyDescription(c: Cert): {text: string; asym: number[]} {
+  if (c.keyAlgorithm === OID_EC_PUBLIC_KEY && CURVE_NAME[c.keyCurve]) return {text: `EC ${CURVE_NAME[c.keyCurve]}`, asym: [CURVE_ASYM[c.keyCurve]]}
+  const k = c.publicKey
   const d = k.asymmetricKeyDetails ?? {}
-  if (k.asymmetricKeyType === 'ec') {
-    const curve = d.namedCurve ?? '?'
-    const oid = curve === 'prime256v1' ? OID_CURVE_P256 : curve === 'secp384r1' ? OID_CURVE_P384 : curve === 'secp521r1' ? OID_CURVE_P521 : ''
-    return {text: `EC ${curve}`, asym: CURVE_ASYM[oid] ? [CURVE_ASYM[oid]] : []}
-  }
+  if (k.asymmetricKeyType === 'ec') return {text: `EC ${d.namedCurve ?? '?'}`, asym: []}
   if (k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss') return {text: `RSA ${d.modulusLength}`, asym: RSA_ASYM[d.modulusLength ?? 0] ?? []}
   return {text: String(k.asymmetricKeyType), asym: []}
 }
@@ -197,15 +200,14 @@ const certInfo = (c: Cert): CertInfo => ({
   issuer: nameText(c.issuerName),
   not_before: new Date(c.notBefore).toISOString(),
   not_after: new Date(c.notAfter).toISOString(),
-  key: keyDescription(c.publicKey).text,
-  sha256: thumbprint('sha256', c.der).toString('hex'),
+  key: keyDescription(c).text,
+  sha256: c.fingerprint,
 })
 
-/** Whether the first certificate is a self-signed root, and the pinned anchor it matches or was issued by. */
-function anchorFirst(first: Cert, anchors: readonly TrustAnchor[]): {selfSigned: boolean; anchorName?: string} {
-  const selfSigned = issuedBy(first, first) && certSignedBy(first, first)
+/** The pinned anchor the first certificate matches, or (when it is not self-signed) was issued by. */
+function anchorOf(first: Cert, selfSigned: boolean, anchors: readonly TrustAnchor[]): string | undefined {
   const direct = anchors.find((a) => anchorMatches(a, first.der, first))
-  if (direct) return {selfSigned, anchorName: direct.source}
+  if (direct) return direct.source
   let anchorName: string | undefined
   if (!selfSigned) {
     for (const a of anchors) {
@@ -213,7 +215,7 @@ function anchorFirst(first: Cert, anchors: readonly TrustAnchor[]): {selfSigned:
       if (ac && issuedBy(first, ac) && certSignedBy(first, ac)) anchorName = `${a.source} (issuer of the first certificate)`
     }
   }
-  return {selfSigned, anchorName}
+  return anchorName
 }
 
 /** The leaf is not a CA, may sign (digitalSignature when keyUsage is present) and is not requester-only by DMTF EKU. */
@@ -230,41 +232,95 @@ function leafCheck(leaf: Cert): {ok: boolean; detail: string} {
   }
 }
 
-function verifyCertChainInner(chain: Uint8Array, opts: ChainOptions): ChainResult {
-  const checks: ChainCheck[] = []
-  const add: AddCheck = (name, ok, detail) => checks.push({name, ok, detail})
+/**
+ * What a chain's bytes decide on their own (the negotiated BaseHash fixes the header layout): the
+ * parse, header, signature, CA and leaf checks, each certificate's summary and the leaf's key.
+ * Validity (the time), the anchor (the caller's anchors) and the leaf key against the negotiated
+ * BaseAsym are checked per call.
+ */
+interface ChainFacts {
+  /** checks before self_signed_root: parse, then header_length and root_hash with a header */
+  head: ChainCheck[]
+  /** set when the chain does not parse: the result is `head` alone */
+  unparsed?: {has_header: boolean}
+  has_header: boolean
+  certs: Cert[]
+  info: CertInfo[]
+  selfSigned: boolean
+  /** signature[i] checks (i ≥ 1), then ca[i] checks */
+  signatures: ChainCheck[]
+  cas: ChainCheck[]
+  leaf: ChainCheck
+  leafKey: {text: string; asym: number[]}
+  device_info?: string
+}
+
+/**
+ * Chains already read, keyed by BaseHash and the SHA-256 of their bytes: a device presents the same
+ * chain in every evidence bundle, and its certificates, signatures and extensions are a function of
+ * those bytes (cleared with the other X.509 memos by clearX509Memo).
+ */
+const chainMemo = new Lru<ChainFacts>(64)
+
+function readChain(chain: Uint8Array, hashAlg: HashName | undefined): ChainFacts {
+  const key = `${hashAlg ?? ''}:${hash('sha256', chain, 'hex')}`
+  let facts = chainMemo.get(key)
+  if (!facts) chainMemo.set(key, (facts = chainFacts(chain, hashAlg)))
+  return facts
+}
+
+function chainFacts(chain: Uint8Array, hashAlg: HashName | undefined): ChainFacts {
+  const head: ChainCheck[] = []
+  const add: AddCheck = (name, ok, detail) => head.push({name, ok, detail})
+  const none = {has_header: false, certs: [], info: [], selfSigned: false, signatures: [], cas: [], leaf: {name: 'leaf', ok: false, detail: ''}, leafKey: {text: '', asym: []}}
   let parsed: ParsedCertChain
   try {
-    parsed = parseCertChain(chain, opts.hashAlg)
+    parsed = parseCertChain(chain, hashAlg)
   } catch (error) {
     add('parse', false, (error as Error).message)
-    return {ok: false, checks, certs: [], has_header: false}
+    return {head, unparsed: {has_header: false}, ...none}
   }
   add('parse', true, `${parsed.certs.length} certificate(s), ${parsed.has_header ? 'SPDM header' : 'bare DER list'}`)
   const certs = parseCerts(parsed.certs, add)
-  if (!certs) return {ok: false, checks, certs: [], has_header: parsed.has_header}
+  if (!certs) return {head, unparsed: {has_header: parsed.has_header}, ...none}
   if (parsed.has_header) headerChecks(parsed, chain.length, add)
   const info = certs.map(certInfo)
-  // Signatures and names: cert[0] self-signed or issued by a pinned anchor; cert[i] by cert[i-1].
-  const {selfSigned, anchorName} = anchorFirst(certs[0], opts.anchors)
-  add('self_signed_root', selfSigned || anchorName !== undefined, selfSigned ? 'first certificate is a self-signed root' : anchorName ? 'first certificate is issued by a pinned anchor' : 'first certificate is neither self-signed nor issued by a pinned anchor')
+  // Signatures and names: cert[i] by cert[i-1] (cert[0] by itself or a pinned anchor, per call).
+  const selfSigned = issuedBy(certs[0], certs[0]) && certSignedBy(certs[0], certs[0])
+  const signatures: ChainCheck[] = []
   for (let i = 1; i < certs.length; i++) {
     const issued = issuedBy(certs[i], certs[i - 1])
     const sig = certSignedBy(certs[i], certs[i - 1])
-    add(`signature[${i}]`, issued && sig, `${info[i].subject} ${sig ? 'signed by' : 'NOT signed by'} ${info[i - 1].subject}${issued ? '' : ' (issuer name mismatch)'}`)
+    signatures.push({name: `signature[${i}]`, ok: issued && sig, detail: `${info[i].subject} ${sig ? 'signed by' : 'NOT signed by'} ${info[i - 1].subject}${issued ? '' : ' (issuer name mismatch)'}`})
   }
-  const at = opts.at.getTime()
-  const expired = info.filter((c) => at < Date.parse(c.not_before) || at > Date.parse(c.not_after))
-  add('validity', expired.length === 0, expired.length === 0 ? `all certificates valid at ${opts.at.toISOString()}` : `${expired.map((c) => c.subject).join('; ')} not valid at ${opts.at.toISOString()}`)
+  const cas: ChainCheck[] = []
   for (let i = 0; i < certs.length - 1; i++) {
     const ca = basicConstraintsCa(certs[i])
     const sign = keyUsageHas(certs[i].extensions, KeyUsageBit.keyCertSign)
-    add(`ca[${i}]`, ca === true && sign !== false, `${info[i].subject}: basicConstraints CA ${ca === undefined ? 'absent' : ca}${sign === false ? ', keyUsage lacks keyCertSign' : ''}`)
+    cas.push({name: `ca[${i}]`, ok: ca === true && sign !== false, detail: `${info[i].subject}: basicConstraints CA ${ca === undefined ? 'absent' : ca}${sign === false ? ', keyUsage lacks keyCertSign' : ''}`})
   }
   const leaf = certs[certs.length - 1]
   const lc = leafCheck(leaf)
-  add('leaf', lc.ok, lc.detail)
-  const kd = keyDescription(leaf.publicKey)
+  return {head, has_header: parsed.has_header, certs, info, selfSigned, signatures, cas, leaf: {name: 'leaf', ...lc}, leafKey: keyDescription(leaf), device_info: dmtfDeviceInfo(leaf.extensions)}
+}
+
+const copyCheck = (c: ChainCheck): ChainCheck => ({...c})
+
+function verifyCertChainInner(chain: Uint8Array, opts: ChainOptions): ChainResult {
+  const f = readChain(chain, opts.hashAlg)
+  // Copies: the memo's check records stay as the chain's bytes decided them.
+  const checks: ChainCheck[] = f.head.map(copyCheck)
+  if (f.unparsed) return {ok: false, checks, certs: [], has_header: f.unparsed.has_header}
+  const add: AddCheck = (name, ok, detail) => checks.push({name, ok, detail})
+  const {info} = f
+  const anchorName = anchorOf(f.certs[0], f.selfSigned, opts.anchors)
+  add('self_signed_root', f.selfSigned || anchorName !== undefined, f.selfSigned ? 'first certificate is a self-signed root' : anchorName ? 'first certificate is issued by a pinned anchor' : 'first certificate is neither self-signed nor issued by a pinned anchor')
+  checks.push(...f.signatures.map(copyCheck))
+  const at = opts.at.getTime()
+  const expired = f.certs.filter((c) => at < c.notBefore || at > c.notAfter)
+  add('validity', expired.length === 0, expired.length === 0 ? `all certificates valid at ${opts.at.toISOString()}` : `${expired.map((c) => info[f.certs.indexOf(c)].subject).join('; ')} not valid at ${opts.at.toISOString()}`)
+  checks.push(...f.cas.map(copyCheck), copyCheck(f.leaf))
+  const kd = f.leafKey
   const leafAsym = opts.baseAsym !== undefined && kd.asym.includes(opts.baseAsym) ? opts.baseAsym : kd.asym[0]
   if (opts.baseAsym !== undefined) {
     add('leaf_key_alg', kd.asym.includes(opts.baseAsym), `leaf key ${kd.text}, negotiated ${baseAsymName(opts.baseAsym)}`)
@@ -273,11 +329,11 @@ function verifyCertChainInner(chain: Uint8Array, opts: ChainOptions): ChainResul
   return {
     ok: checks.every((c) => c.ok),
     checks,
-    certs: info,
-    has_header: parsed.has_header,
-    leaf_key: leaf.publicKey,
+    certs: info.map((c) => ({...c})),
+    has_header: f.has_header,
+    leaf_key: f.certs[f.certs.length - 1].publicKey,
     leaf_asym: leafAsym,
     anchor: anchorName,
-    device_info: dmtfDeviceInfo(leaf.extensions),
+    device_info: f.device_info,
   }
 }

@@ -29,7 +29,7 @@ import {
   TEE_TYPE_TDX,
   type TdBodyField,
 } from '../abi/quote.js'
-import {parseTdReport, REPORTMACSTRUCT, RTMR_FIELDS, TDINFO, TDREPORT, TDREPORT_SIZE, TEE_TCB_INFO} from '../abi/tdreport.js'
+import {tdReportHashes, REPORTMACSTRUCT, RTMR_FIELDS, TDINFO, TDREPORT, TDREPORT_SIZE, TEE_TCB_INFO} from '../abi/tdreport.js'
 import {writeField, type Layout} from '../abi/layout.js'
 import {SGX_TYPE, type PckExtension} from '../abi/pck-extension.js'
 import {InputError, RefusedError, StateError} from '../errors.js'
@@ -357,7 +357,7 @@ function tdBodyOf(tdreport: Uint8Array, layout: Layout<TdBodyField>, td15: boole
 export function quoteTdReport(doc: StateDoc, tdreport: Uint8Array, opts: {version?: 4 | 5} = {}): Buffer {
   const m = platformDoc(doc).module
   const host = ensureHost(doc, m)
-  const report = parseTdReport(tdreport)
+  const hashes = tdReportHashes(tdreport)
   // verifyTdReportMac less its document check (platformDoc has just made it).
   if (tdreport.length !== TDREPORT_SIZE || !checkReportMac(hexBuf(m.reportmac_key), tdreport)) {
     throw new RefusedError(
@@ -368,10 +368,10 @@ export function quoteTdReport(doc: StateDoc, tdreport: Uint8Array, opts: {versio
   }
   // The MAC covers only REPORTMACSTRUCT; TDINFO and TEE_TCB_INFO are bound through the hashes it
   // carries, so the QE must recompute them (as Intel's TD QE does) before trusting any TD field.
-  if (!report.hashes.tee_info_hash_ok || !report.hashes.tee_tcb_info_hash_ok) {
+  if (!hashes.tee_info_hash_ok || !hashes.tee_tcb_info_hash_ok) {
     throw new RefusedError(
       'TDREPORT_HASH_MISMATCH',
-      `quoting enclave refused the TDREPORT: ${report.hashes.tee_info_hash_ok ? 'TEE_TCB_INFO' : 'TDINFO'} does not match the hash in its MAC-protected REPORTMACSTRUCT (tampered)`,
+      `quoting enclave refused the TDREPORT: ${hashes.tee_info_hash_ok ? 'TEE_TCB_INFO' : 'TDINFO'} does not match the hash in its MAC-protected REPORTMACSTRUCT (tampered)`,
       {step: 'qe'},
     )
   }

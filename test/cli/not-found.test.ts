@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import {spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {closestCommand, editDistance} from '../../src/cli/not-found.js'
+import {closestCommand, editDistance, exactPrefixCommand} from '../../src/cli/not-found.js'
 import {BIN, cli, tempDir} from '../helpers/cli.js'
 import {REPO_ROOT} from '../helpers/vectors.js'
 
@@ -53,6 +53,30 @@ test('CLI: --json → {"error": {code UNKNOWN_COMMAND, message, exit_code 2, did
   const none = cli(['frobnicate', '--json'], {stateDir: tempDir()})
   assert.is(none.code, 2)
   assert.equal(JSON.parse(none.stdout).error, {code: 'UNKNOWN_COMMAND', message: "'frobnicate' is not a tdxkit command (see 'tdxkit help' for the list)", exit_code: 2})
+})
+
+test('exactPrefixCommand: a whole command followed by more words, the longest command first', () => {
+  assert.equal(exactPrefixCommand(['device', 'lock', 'nic0'], IDS), {command: 'device lock', args: ['nic0']})
+  assert.equal(exactPrefixCommand(['report', 'show', 'x', 'y'], IDS), {command: 'report show', args: ['x', 'y']})
+  assert.equal(exactPrefixCommand(['report', 'shwo'], IDS), {command: 'report', args: ['shwo']})
+  assert.is(exactPrefixCommand(['device', 'lock'], IDS), undefined)
+  assert.is(exactPrefixCommand(['devcie', 'lock', 'x'], IDS), undefined)
+})
+
+test('CLI: an argument to a command that takes none → "unexpected argument", exit 2 (USAGE under --json)', () => {
+  const r = cli(['device', 'attest', 'nic0'], {stateDir: tempDir()})
+  assert.is(r.code, 2)
+  assert.is(r.stdout, '')
+  assert.is(r.stderr, "tdxkit: error: unexpected argument 'nic0' for 'device attest' (it takes no arguments; see 'tdxkit device attest --help')\n")
+  const j = cli(['device', 'attest', 'nic0', 'extra', '--json'], {stateDir: tempDir()})
+  assert.is(j.code, 2)
+  assert.equal(JSON.parse(j.stdout), {
+    error: {code: 'USAGE', message: "unexpected arguments 'nic0', 'extra' for 'device attest' (it takes no arguments; see 'tdxkit device attest --help')", exit_code: 2},
+  })
+  // A typo of a longer command is still a typo: 'report' exists, but 'report shwo' means 'report show'.
+  const typo = cli(['report', 'shwo'], {stateDir: tempDir()})
+  assert.is(typo.code, 2)
+  assert.is(typo.stderr, "tdxkit: error: 'report shwo' is not a tdxkit command; did you mean 'report show'? (see 'tdxkit help report')\n")
 })
 
 test('the hook is imported for an unknown command only (no start-up cost for the others)', () => {
