@@ -131,16 +131,7 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
     )
     this.emit(r.quote, target, format)
     traceSvg.write(traceSequenceSvg(r.events, `quote generate: ${r.strategy} (${r.completion}), quote v${r.quote_version}`))
-    if (!this.jsonEnabled()) {
-      const say = target.given ? humanLines(target, traceSvg) : (s: string) => this.notice(s)
-      if (f.trace) for (const e of r.events) say(formatEvent(e))
-      if (choice?.nonce) say(`nonce ${choice.nonce.toString('hex')} (REPORTDATA; verify with --expect report_data=<nonce>)`)
-      say(`quote v${r.quote_version}, ${r.quote.length} bytes via ${r.strategy} (${r.completion})${out ? ` → ${out}` : ''}`)
-      if (r.pool) say(`preshared-pool: ${r.pool.slots} × ${r.pool.slot_bytes} bytes (${r.pool.pool_bytes} bytes shared${r.pool.restored ? ', reused from an earlier run' : ', converted now'})`)
-      if (r.driver_buffer) say(`upstream (tdx-guest ${r.driver_buffer.kernel}): one ${r.driver_buffer.buffer_bytes}-byte buffer${r.driver_buffer.restored ? ', reused from an earlier run' : ', decrypted now (driver init)'}`)
-      if (r.swiotlb) say(`swiotlb: ${r.swiotlb.pool_bytes} bytes, ${r.swiotlb.slots} slots in ${r.swiotlb.areas} areas${r.swiotlb.restored ? ', converted at boot' : ', converted now (boot)'}`)
-      say('this request:\n' + kv(SUMMARY.map(([k, label]) => [label, String(r.request[k])])))
-    }
+    if (!this.jsonEnabled()) this.summarise(r, {target, traceSvg, trace: f.trace, nonce: choice?.nonce})
     return {
       provider: 'sim',
       ...nonce,
@@ -158,6 +149,18 @@ Without -o the quote goes to stdout (hex unless --format says otherwise) and the
       ...(traceSvg.file ? {trace_svg: traceSvg.file} : {}),
       ...(out ? {output: out, format} : {quote: r.quote.toString('hex')}),
     }
+  }
+
+  /** The human summary of a simulated quote (on stderr when the quote goes to stdout). */
+  private summarise(r: Awaited<ReturnType<typeof generateQuote>>, how: {target: OutputTarget; traceSvg: OutputTarget; trace: boolean; nonce?: Buffer}): void {
+    const say = how.target.given ? humanLines(how.target, how.traceSvg) : (s: string) => this.notice(s)
+    if (how.trace) for (const e of r.events) say(formatEvent(e))
+    if (how.nonce) say(`nonce ${how.nonce.toString('hex')} (REPORTDATA; verify with --expect report_data=<nonce>)`)
+    say(`quote v${r.quote_version}, ${r.quote.length} bytes via ${r.strategy} (${r.completion})${how.target.file ? ` → ${how.target.file}` : ''}`)
+    if (r.pool) say(`preshared-pool: ${r.pool.slots} × ${r.pool.slot_bytes} bytes (${r.pool.pool_bytes} bytes shared${r.pool.restored ? ', reused from an earlier run' : ', converted now'})`)
+    if (r.driver_buffer) say(`upstream (tdx-guest ${r.driver_buffer.kernel}): one ${r.driver_buffer.buffer_bytes}-byte buffer${r.driver_buffer.restored ? ', reused from an earlier run' : ', decrypted now (driver init)'}`)
+    if (r.swiotlb) say(`swiotlb: ${r.swiotlb.pool_bytes} bytes, ${r.swiotlb.slots} slots in ${r.swiotlb.areas} areas${r.swiotlb.restored ? ', converted at boot' : ', converted now (boot)'}`)
+    say('this request:\n' + kv(SUMMARY.map(([k, label]) => [label, String(r.request[k])])))
   }
 
   /** A one-line usage error for any flag given on the command line that the chosen provider does not use. */
