@@ -20,7 +20,7 @@ import {
   guidToBytes,
   serviceStatusName,
 } from '../abi/ghci.js'
-import {readNum, writeField} from '../abi/layout.js'
+import {field, readNum, writeField} from '../abi/layout.js'
 import {InputError} from '../errors.js'
 import {PAGE_SIZE} from '../machine/memory.js'
 import {VmapMapGpaAllocator} from './alloc/vmap-mapgpa.js'
@@ -37,14 +37,18 @@ interface ServiceCallResult {
   data: Buffer
 }
 
-/** One Service TDVMCALL to `guid` with command `data`; `responseBytes` is the response buffer (≥ 24). */
-export function callService(td: GuestTd, guid: string, data: Uint8Array, responseBytes = PAGE_SIZE): ServiceCallResult {
-  let guidBytes: Buffer
+/** The 16 UEFI-order bytes of `guid`, or a usage error naming the expected form. */
+function parseGuid(guid: string): Buffer {
   try {
-    guidBytes = guidToBytes(guid)
+    return guidToBytes(guid)
   } catch {
     throw new InputError('BAD_GUID', `not a GUID: '${guid}' (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`)
   }
+}
+
+/** One Service TDVMCALL to `guid` with command `data`; `responseBytes` is the response buffer (≥ 24). */
+export function callService(td: GuestTd, guid: string, data: Uint8Array, responseBytes = PAGE_SIZE): ServiceCallResult {
+  const guidBytes = parseGuid(guid)
   if (responseBytes < SERVICE_HEADER_SIZE) throw new InputError('BAD_SIZE', `a Service response buffer needs at least ${SERVICE_HEADER_SIZE} bytes`)
   const alloc = new VmapMapGpaAllocator(td)
   const cmd = alloc.alloc(SERVICE_HEADER_SIZE + data.length)
@@ -64,7 +68,7 @@ export function callService(td: GuestTd, guid: string, data: Uint8Array, respons
       const status = readNum(SERVICE_RSP_HEADER, out, 'status')
       // The length is the host's word: read no more than the buffer holds.
       const dataLen = Math.max(0, Math.min(length, responseBytes) - SERVICE_HEADER_SIZE)
-      return {guid: guidFromBytes(out.subarray(0, 16)), status, status_name: serviceStatusName(status), length, data: alloc.read(rsp, SERVICE_HEADER_SIZE, dataLen)}
+      return {guid: guidFromBytes(field(SERVICE_RSP_HEADER, out, 'guid')), status, status_name: serviceStatusName(status), length, data: alloc.read(rsp, SERVICE_HEADER_SIZE, dataLen)}
     } finally {
       alloc.free(rsp)
     }
@@ -85,12 +89,7 @@ export function queryService(td: GuestTd, guid: string): QueryResult {
   const q = Buffer.alloc(SERVICE_QUERY_CMD.size)
   writeField(SERVICE_QUERY_CMD, q, 'version', SERVICE_QUERY_VERSION)
   writeField(SERVICE_QUERY_CMD, q, 'command', SERVICE_QUERY_COMMAND)
-  let asked: Buffer
-  try {
-    asked = guidToBytes(guid)
-  } catch {
-    throw new InputError('BAD_GUID', `not a GUID: '${guid}' (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`)
-  }
+  const asked = parseGuid(guid)
   writeField(SERVICE_QUERY_CMD, q, 'guid', asked)
   const r = callService(td, SERVICE_GUID_QUERY, q)
   const ok = r.data.length >= SERVICE_QUERY_RSP.size
