@@ -70,18 +70,18 @@ interface SwiotlbGeometry {
  * RAM, then the area rounding of swiotlb_adjust_nareas / limit_nareas.
  */
 export function swiotlbGeometry(opts: {memoryBytes: number; cpus: number; bytes?: number}): SwiotlbGeometry {
-  let nslabs: number
-  if (opts.bytes !== undefined) {
-    nslabs = alignUp(Math.ceil(opts.bytes / IO_TLB_SIZE), IO_TLB_SEGSIZE)
-  } else {
-    const size = Math.min(SWIOTLB_COCO_MAX, Math.max(IO_TLB_DEFAULT_SIZE, Math.floor((opts.memoryBytes * SWIOTLB_COCO_PERCENT) / 100)))
-    nslabs = alignUp(Math.ceil(alignUp(size, IO_TLB_SIZE) / IO_TLB_SIZE), IO_TLB_SEGSIZE)
-  }
+  const size = opts.bytes ?? Math.min(SWIOTLB_COCO_MAX, Math.max(IO_TLB_DEFAULT_SIZE, Math.floor((opts.memoryBytes * SWIOTLB_COCO_PERCENT) / 100)))
+  let nslabs = alignUp(Math.ceil(size / IO_TLB_SIZE), IO_TLB_SEGSIZE)
   const wantAreas = roundUpPow2(Math.max(1, opts.cpus))
   // round_up_default_nslabs(): at least one segment per area, then a power of two.
   if (nslabs < IO_TLB_SEGSIZE * wantAreas) nslabs = IO_TLB_SEGSIZE * wantAreas
   else if (!isPow2(nslabs)) nslabs = roundUpPow2(nslabs)
   const nareas = nslabs < wantAreas * IO_TLB_SEGSIZE ? Math.floor(nslabs / IO_TLB_SEGSIZE) : wantAreas
+  return geometryOf(nslabs, nareas)
+}
+
+/** The derived sizes of a pool of `nslabs` slots in `nareas` areas. */
+function geometryOf(nslabs: number, nareas: number): SwiotlbGeometry {
   return {nslabs, nareas, area_nslabs: nslabs / nareas, bytes: nslabs * IO_TLB_SIZE}
 }
 
@@ -220,7 +220,6 @@ interface SwiotlbOptions extends DmaDeviceOptions {
 
 interface Mapping {
   slot: number
-  bytes: number
 }
 
 export class SwiotlbAllocator implements SharedBufferAllocator {
@@ -243,8 +242,7 @@ export class SwiotlbAllocator implements SharedBufferAllocator {
     this.mappingBytes = opts.mappingBytes ?? 8 * 1024
     this.saved = opts.state
     if (opts.state) {
-      const {nslabs, nareas} = opts.state
-      this.geometry = {nslabs, nareas, area_nslabs: nslabs / nareas, bytes: nslabs * IO_TLB_SIZE}
+      this.geometry = geometryOf(opts.state.nslabs, opts.state.nareas)
     } else {
       if (opts.poolBytes !== undefined && (!Number.isInteger(opts.poolBytes) || opts.poolBytes < SWIOTLB_MAX_MAPPING)) {
         throw new InputError('BAD_POOL_SIZE', `a SWIOTLB pool must hold at least one ${SWIOTLB_MAX_MAPPING}-byte segment, got ${opts.poolBytes}`)
@@ -341,7 +339,7 @@ export class SwiotlbAllocator implements SharedBufferAllocator {
       trace.add({kind: 'pool_exhausted', layer: 'guest', name: 'swiotlb buffer is full', detail: 'DMA_MAPPING_ERROR'})
       throw new PoolExhaustedError(`swiotlb: ${msg}: dma_map_single returned DMA_MAPPING_ERROR`, {slots: slots.nslabs, used: slots.used, size: buf.bytes}, {code: 'SWIOTLB_FULL', blocking: false})
     }
-    this.mappings.set(buf.id, {slot, bytes: buf.bytes})
+    this.mappings.set(buf.id, {slot})
     const tlb = this.slotGpa(slot)
     memory.directMap.write(tlb, memory.directMap.read(buf.gpa, buf.bytes))
     trace.add({kind: 'bounce', layer: 'guest', name: 'swiotlb_bounce(DMA_TO_DEVICE): buffer → slots', gpa: tlb, count: buf.bytes})
