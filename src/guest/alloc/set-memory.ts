@@ -22,35 +22,40 @@ function traceSplits(td: GuestTd, change: DirectMapChange): void {
   for (let i = 0; i < change.splits_2m; i++) td.trace.add({kind: 'dm_split', layer: 'guest', name: 'direct map split', level: '2M', count: 1})
 }
 
+/**
+ * MapGPA of `pages` from `gpa` to shared or private. If the host refuses, the conversion state is
+ * unknown: `undo` drops the guest's mapping, the pages are traced as leaked (never freed), and the
+ * error goes on.
+ */
+export function mapGpaOrLeak(td: GuestTd, gpa: bigint, pages: number, shared: boolean, leak: string, undo?: () => void): void {
+  try {
+    td.ghci.mapGpa(gpa, pages * PAGE_SIZE, shared)
+  } catch (error) {
+    undo?.()
+    td.trace.add({kind: 'leak', layer: 'guest', name: leak, gpa, count: pages})
+    throw error
+  }
+}
+
 /** set_memory_decrypted(page_address(pfn), pages). Throws (pages leaked) if MapGPA fails. */
 export function setMemoryDecrypted(td: GuestTd, pfn: number, pages: number, what: string): DirectMapChange {
-  const {memory, trace, ghci} = td
+  const {memory, trace} = td
   const gpa = memory.gpaOf(pfn)
   trace.add({kind: 'cache_flush', layer: 'guest', name: 'clflush before conversion', gpa, count: pages})
   const change = memory.directMap.setProtection(pfn, pages, true)
   traceSplits(td, change)
   trace.add({kind: 'dm_prot', layer: 'guest', name: 'direct map → decrypted', gpa, count: pages})
   trace.add({kind: 'tlb_flush', layer: 'guest', name: 'cpa_flush (TLB shootdown)', count: pages})
-  try {
-    ghci.mapGpa(gpa, pages * PAGE_SIZE, true)
-  } catch (error) {
-    trace.add({kind: 'leak', layer: 'guest', name: `${what}: pages leaked after failed MapGPA`, gpa, count: pages})
-    throw error
-  }
+  mapGpaOrLeak(td, gpa, pages, true, `${what}: pages leaked after failed MapGPA`)
   trace.add({kind: 'shared_delta', layer: 'guest', name: `${what} shared`, gpa, count: pages * PAGE_SIZE})
   return change
 }
 
 /** set_memory_encrypted(page_address(pfn), pages): MapGPA(private), accept, direct map re-encrypted. */
 export function setMemoryEncrypted(td: GuestTd, pfn: number, pages: number, what: string): DirectMapChange {
-  const {memory, trace, ghci} = td
+  const {memory, trace} = td
   const gpa = memory.gpaOf(pfn)
-  try {
-    ghci.mapGpa(gpa, pages * PAGE_SIZE, false)
-  } catch (error) {
-    trace.add({kind: 'leak', layer: 'guest', name: `${what}: pages leaked after failed MapGPA`, gpa, count: pages})
-    throw error
-  }
+  mapGpaOrLeak(td, gpa, pages, false, `${what}: pages leaked after failed MapGPA`)
   trace.add({kind: 'shared_delta', layer: 'guest', name: `${what} private again`, gpa, count: -pages * PAGE_SIZE})
   td.acceptPages(gpa, pages)
   const change = memory.directMap.setProtection(pfn, pages, false)

@@ -17,6 +17,9 @@ import {TdxkitError} from '../../errors.js'
 import {PAGE_SIZE} from '../../machine/memory.js'
 import type {GuestTd} from '../td.js'
 import {checkRange, pagesFor, type SharedBuffer, type SharedBufferAllocator} from './interface.js'
+import {mapGpaOrLeak} from './set-memory.js'
+
+const LEAKED = 'pages leaked after failed MapGPA'
 
 export class VmapMapGpaAllocator implements SharedBufferAllocator {
   readonly strategy = 'vmap-mapgpa' as const
@@ -32,7 +35,7 @@ export class VmapMapGpaAllocator implements SharedBufferAllocator {
   init(): void {}
 
   alloc(bytes: number): SharedBuffer {
-    const {memory, trace, ghci} = this.td
+    const {memory, trace} = this.td
     const pages = pagesFor(bytes)
     const pfn = memory.pages.allocContiguous(pages)
     const gpa = memory.gpaOf(pfn)
@@ -41,20 +44,18 @@ export class VmapMapGpaAllocator implements SharedBufferAllocator {
     const va = memory.vmap.map(pfns, 'shared')
     trace.add({kind: 'vmap', layer: 'guest', name: 'vmap(pgprot_decrypted)', gpa, count: pages})
     trace.add({kind: 'cache_flush', layer: 'guest', name: 'clflush before conversion', gpa, count: pages})
-    try {
-      ghci.mapGpa(gpa, pages * PAGE_SIZE, true)
-    } catch (error) {
-      // Conversion state unknown: unmap, and leak the pages rather than return them (as Linux does).
-      memory.vmap.unmap(va)
-      trace.add({kind: 'vunmap', layer: 'guest', name: 'vunmap', gpa, count: pages})
-      trace.add({kind: 'leak', layer: 'guest', name: 'pages leaked after failed MapGPA', gpa, count: pages})
-      throw error
-    }
+    // Conversion state unknown on failure: unmap, and leak the pages rather than return them (as Linux does).
+    mapGpaOrLeak(this.td, gpa, pages, true, LEAKED, () => this.vunmap(va, gpa, pages))
     this.shared += pages * PAGE_SIZE
     trace.add({kind: 'shared_delta', layer: 'guest', name: 'buffer shared', gpa, count: pages * PAGE_SIZE})
     const buf: SharedBuffer = {id: this.nextId++, strategy: this.strategy, pfn, pages, bytes: pages * PAGE_SIZE, gpa: memory.sharedAlias(gpa), va}
     this.live.set(buf.id, buf)
     return buf
+  }
+
+  private vunmap(va: bigint, gpa: bigint, pages: number): void {
+    this.td.memory.vmap.unmap(va)
+    this.td.trace.add({kind: 'vunmap', layer: 'guest', name: 'vunmap', gpa, count: pages})
   }
 
   private own(buf: SharedBuffer): void {
@@ -63,22 +64,14 @@ export class VmapMapGpaAllocator implements SharedBufferAllocator {
 
   free(buf: SharedBuffer): void {
     this.own(buf)
-    const {memory, trace, ghci} = this.td
+    const {memory, trace} = this.td
     const gpa = memory.strip(buf.gpa)
     this.live.delete(buf.id)
-    try {
-      ghci.mapGpa(gpa, buf.pages * PAGE_SIZE, false)
-    } catch (error) {
-      memory.vmap.unmap(buf.va)
-      trace.add({kind: 'vunmap', layer: 'guest', name: 'vunmap', gpa, count: buf.pages})
-      trace.add({kind: 'leak', layer: 'guest', name: 'pages leaked after failed MapGPA', gpa, count: buf.pages})
-      throw error
-    }
+    mapGpaOrLeak(this.td, gpa, buf.pages, false, LEAKED, () => this.vunmap(buf.va, gpa, buf.pages))
     this.shared -= buf.bytes
     trace.add({kind: 'shared_delta', layer: 'guest', name: 'buffer private again', gpa, count: -buf.bytes})
     this.td.acceptPages(gpa, buf.pages)
-    memory.vmap.unmap(buf.va)
-    trace.add({kind: 'vunmap', layer: 'guest', name: 'vunmap', gpa, count: buf.pages})
+    this.vunmap(buf.va, gpa, buf.pages)
     trace.add({kind: 'lazy_purge', layer: 'guest', name: 'lazy vmap purge (TLB shootdown)', count: buf.pages})
     memory.pages.freePages(buf.pfn, buf.pages)
     trace.add({kind: 'page_free', layer: 'guest', name: 'free_pages', gpa, count: buf.pages})
