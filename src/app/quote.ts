@@ -91,7 +91,7 @@ export async function generateQuote(store: StateStore, opts: GenerateQuoteOption
     const trace = opts.trace ?? new OpTrace()
     const td = openSession(p, {...opts, trace})
     const saved = allocDoc(p.doc)
-    const had = {preshared: saved.dma_pool !== undefined, upstream: saved.upstream !== undefined, swiotlb: saved.swiotlb !== undefined}
+    const savedState: Partial<Record<StrategyName, unknown>> = {'preshared-pool': saved.dma_pool, upstream: saved.upstream, swiotlb: saved.swiotlb}
     let alloc: SharedBufferAllocator | undefined
     try {
       alloc = openAllocator(td, p.doc, {
@@ -102,10 +102,10 @@ export async function generateQuote(store: StateStore, opts: GenerateQuoteOption
         platformDevice: opts.platformDevice,
         mappingBytes: opts.bufferBytes,
       })
-      td.holdAbandonedGpas(abandonedGpas(td.memory, allocDoc(p.doc)))
+      td.holdAbandonedGpas(abandonedGpas(td.memory, saved))
       const r = requestQuoteOnHost(td, alloc, opts.input, {...opts, completion})
       saveAllocator(p.doc, alloc, 1)
-      const restored = (strategy === 'preshared-pool' ? had.preshared : strategy === 'upstream' ? had.upstream : had.swiotlb) && trace.counters.dm_prot_pages === 0
+      const restored = savedState[strategy] !== undefined && trace.counters.dm_prot_pages === 0
       return {
         quote: r.quote,
         tdreport: r.tdreport,
