@@ -271,15 +271,21 @@ export class LatencyRecorder {
           grown.set(this.exact)
           this.exact = grown
         } else {
-          this.hist = new LogHistogram()
-          for (let i = 0; i < this.n; i++) this.hist.add(this.exact[i])
-          this.exact = undefined
+          this.spill()
         }
       }
     }
     if (this.exact) this.exact[this.n] = v
     else this.hist!.add(v)
     this.n++
+  }
+
+  /** Move the exact latencies into a histogram (from here on memory stays constant). */
+  private spill(): void {
+    const hist = new LogHistogram()
+    for (let i = 0; i < this.n; i++) hist.add(this.exact![i])
+    this.hist = hist
+    this.exact = undefined
   }
 
   /** `count` more latencies of `v` (a fast-forwarded steady state). */
@@ -289,11 +295,7 @@ export class LatencyRecorder {
       for (let i = 0; i < count; i++) this.add(v)
       return
     }
-    if (this.exact) {
-      this.hist = new LogHistogram()
-      for (let i = 0; i < this.n; i++) this.hist.add(this.exact[i])
-      this.exact = undefined
-    }
+    if (this.exact) this.spill()
     this.sum += v * count
     if (v > this.max || this.n === 0) this.max = v
     this.hist!.addMany(v, count)
@@ -303,15 +305,10 @@ export class LatencyRecorder {
   stats(): LatencyStats {
     const n = this.n
     if (n === 0) return {mean_us: 0, p50_us: 0, p99_us: 0, max_us: 0}
-    const pct = (q: number): number => {
-      if (this.hist) return this.hist.percentile(q, n)
-      return this.sorted![Math.max(1, Math.ceil(q * n)) - 1]
-    }
-    if (this.exact) this.sorted = this.exact.subarray(0, n).sort()
+    const sorted = this.exact?.subarray(0, n).sort()
+    const pct = (q: number): number => (sorted ? sorted[Math.max(1, Math.ceil(q * n)) - 1] : this.hist!.percentile(q, n))
     return {mean_us: this.sum / n, p50_us: pct(0.5), p99_us: pct(0.99), max_us: this.max}
   }
-
-  private sorted?: Float64Array
 }
 
 /** Run one strategy through the workload. The driver is used once (fresh allocator state). */
