@@ -22,6 +22,7 @@
 import {GLOBAL_FIELDS, TDX_FEATURES0_BITS, TDX_FEATURES0_EXT, TDX_FEATURES0_TDXCONNECT, type GlobalFieldName} from '../abi/fields.js'
 import {REPORT_VERSION_TD10, REPORT_VERSION_TD15} from '../abi/tdreport.js'
 import type {ModuleVersion, ProfileName} from './doc.js'
+import {CPUID_NO_SUBLEAF, cpuidConfigKey} from './sysinfo.js'
 
 export interface ProfileInfo {
   quote_version: 4 | 5
@@ -197,11 +198,10 @@ export function teeTcbSvn(p: ProfileName, v: ModuleVersion): Buffer {
 }
 
 /** Configurable CPUID leaves (leaf | sub-leaf << 32, sub-leaf all-ones when the leaf has none) and their masks. */
-const NO_SUBLEAF = 0xffffffffn
 const CPUID_LEAVES: ReadonlyArray<[bigint, bigint]> = [
-  [0x1n, NO_SUBLEAF], [0x7n, 0n], [0xdn, 0n], [0xdn, 1n], [0x14n, 0n], [0x19n, NO_SUBLEAF], [0x1cn, 0n],
-  [0x1dn, 0n], [0x1en, 0n], [0x24n, 0n], [0x80000001n, NO_SUBLEAF], [0x80000007n, NO_SUBLEAF],
-  [0x80000008n, NO_SUBLEAF], [0x23n, 0n],
+  [0x1n, CPUID_NO_SUBLEAF], [0x7n, 0n], [0xdn, 0n], [0xdn, 1n], [0x14n, 0n], [0x19n, CPUID_NO_SUBLEAF], [0x1cn, 0n],
+  [0x1dn, 0n], [0x1en, 0n], [0x24n, 0n], [0x80000001n, CPUID_NO_SUBLEAF], [0x80000007n, CPUID_NO_SUBLEAF],
+  [0x80000008n, CPUID_NO_SUBLEAF], [0x23n, 0n],
 ]
 
 export interface MetadataEntry {
@@ -248,7 +248,7 @@ export function buildGlobalMetadata(p: ProfileName, version: ModuleVersion, feat
     CPUID_CONFIG_LEAVES: Array.from({length: 32}, (_, i) => {
       if (i >= d.numCpuidConfig) return 0xffffffffffffffffn
       const [leaf, sub] = CPUID_LEAVES[i]
-      return leaf | (sub << 32n)
+      return cpuidConfigKey(leaf, sub)
     }),
     CPUID_CONFIG_VALUES: Array.from({length: 64}, (_, k) => {
       const i = k >> 1

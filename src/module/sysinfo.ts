@@ -6,6 +6,12 @@
  * (src/module/td-create.ts), the quote and cost paths, the device path (src/app/device.ts) — read
  * instead of issuing SEAMCALLs.
  */
+/** A CPUID configuration leaf without sub-leaves has all ones in the sub-leaf half (KVM_TDX_CPUID_NO_SUBLEAF). */
+export const CPUID_NO_SUBLEAF = 0xffffffffn
+
+/** A cpuid_config_leaves entry: the CPUID leaf in bits 31:0, its subleaf in bits 63:32. */
+export const cpuidConfigKey = (leaf: bigint, subleaf: bigint = CPUID_NO_SUBLEAF): bigint => leaf | (subleaf << 32n)
+
 export interface TdxSysInfo {
   version: {
     major_version: number

@@ -29,14 +29,12 @@ import {TD_ATTRIBUTE_BITS, TD_ATTR_SEPT_VE_DISABLE, TDX_FEATURES0_NO_RBP_MOD} fr
 import {OperandId, TDX_OPERAND_INVALID, describeStatus, statusHex, withOperand} from '../abi/status.js'
 import {InputError, RefusedError} from '../errors.js'
 import {PAGE_SIZE} from '../machine/memory.js'
-import type {TdxSysInfo} from './sysinfo.js'
+import {cpuidConfigKey, type TdxSysInfo} from './sysinfo.js'
 
 /** KVM_MAX_CPUID_ENTRIES (arch/x86/include/asm/kvm_host.h). */
 const KVM_MAX_CPUID_ENTRIES = 256
 /** KVM_SUPPORTED_TD_ATTRS in Linux v6.16 (arch/x86/kvm/vmx/tdx.c): SEPT_VE_DISABLE only. */
 const KVM_SUPPORTED_TD_ATTRS = TD_ATTR_SEPT_VE_DISABLE
-/** A CPUID configuration leaf without sub-leaves has all ones in the sub-leaf half (KVM_TDX_CPUID_NO_SUBLEAF). */
-const CPUID_NO_SUBLEAF = 0xffffffff
 
 /** Linux errno values KVM returns. */
 const Errno = {EINVAL: -22, E2BIG: -7, ENOMEM: -12} as const
@@ -143,7 +141,7 @@ function checkXfam(si: Readonly<TdxSysInfo>, xfam: bigint): void {
 
 /** The module's configurable masks of one CPUID leaf, or undefined when it has no slot for it. */
 function cpuidSlot(si: Readonly<TdxSysInfo>, e: CpuidEntry): {eaxEbx: bigint; ecxEdx: bigint} | undefined {
-  const key = BigInt(e.leaf >>> 0) | (BigInt((e.subleaf ?? CPUID_NO_SUBLEAF) >>> 0) << 32n)
+  const key = cpuidConfigKey(BigInt(e.leaf >>> 0), e.subleaf === undefined ? undefined : BigInt(e.subleaf >>> 0))
   const i = si.td_conf.cpuid_config_leaves.indexOf(key)
   if (i < 0) return undefined
   const [eaxEbx, ecxEdx] = si.td_conf.cpuid_config_values[i]
