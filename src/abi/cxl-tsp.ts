@@ -30,7 +30,7 @@ export const CxlTspRequest = {
   CHECK_TARGET_DELAYED_COMPLETION: 0x8e,
 } as const
 /** Response opcode = request opcode − 0x80; 0x7E delayed, 0x7F error. */
-export const CXL_TSP_RESPONSE_OFFSET = 0x80
+const CXL_TSP_RESPONSE_OFFSET = 0x80
 const CXL_TSP_OPCODE_ERROR_RSP = 0x7f
 
 export function cxlTspMessageName(op: number): string {
@@ -223,10 +223,13 @@ export function encodeCxlTspError(code: number, data = 0): Buffer {
   return b
 }
 
-/** A response carrying only header ‖ reserved (SET_TARGET_CONFIGURATION_RSP, LOCK_TARGET_CONFIGURATION_RSP). */
-export function cxlTspShortResponse(request: number): Buffer {
-  const b = Buffer.alloc(CXL_TSP_SHORT.size)
-  b[CXL_TSP_SHORT.fields.tsp_version.offset] = CXL_TSP_VERSION_10
-  b[CXL_TSP_SHORT.fields.op_code.offset] = request - CXL_TSP_RESPONSE_OFFSET
+/**
+ * A zeroed response of `size` bytes to `request` with its header (version ‖ response op code) written;
+ * the default size is a response carrying only header ‖ reserved (SET / LOCK / SET_TE_STATE _RSP).
+ */
+export function cxlTspResponse(request: number, size: number = CXL_TSP_SHORT.size): Buffer {
+  const b = Buffer.alloc(size)
+  b[CXL_TSP_HEADER.fields.tsp_version.offset] = CXL_TSP_VERSION_10
+  b[CXL_TSP_HEADER.fields.op_code.offset] = request - CXL_TSP_RESPONSE_OFFSET
   return b
 }

@@ -23,7 +23,6 @@ import {
   CXL_TSP_MEMORY_RANGE,
   CXL_TSP_SET_TE_STATE_REQ,
   CXL_TSP_REPORT_PORTION_MAX,
-  CXL_TSP_RESPONSE_OFFSET,
   CXL_TSP_SET_CONFIGURATION_REQ,
   CXL_TSP_SHORT,
   CXL_TSP_VERSION_10,
@@ -41,7 +40,7 @@ import {
   TspMemEncSupport,
   TspTeFeature,
   TspTeState,
-  cxlTspShortResponse,
+  cxlTspResponse,
   encodeCxlTspError,
 } from '../abi/cxl-tsp.js'
 import {CXL_VENDOR_ID} from '../abi/cxl-ide-km.js'
@@ -66,11 +65,9 @@ const onehot0 = (v: number): boolean => (v & (v - 1)) === 0
 
 /** What the device reports it can provide (GET_TARGET_CAPABILITIES_RSP). */
 function capabilities(spec: CxlSpec): Buffer {
-  const b = Buffer.alloc(CXL_TSP_CAPABILITIES_RSP.size)
+  const b = cxlTspResponse(CxlTspRequest.GET_TARGET_CAPABILITIES, CXL_TSP_CAPABILITIES_RSP.size)
   const f = CXL_TSP_CAPABILITIES_RSP.fields
   const t = spec.tsp
-  b[f.tsp_version.offset] = CXL_TSP_VERSION_10
-  b[f.op_code.offset] = CxlTspRequest.GET_TARGET_CAPABILITIES - CXL_TSP_RESPONSE_OFFSET
   b.writeUInt16LE(t.memory_encryption_features, f.memory_encryption_features_supported.offset)
   b.writeUInt32LE(t.memory_encryption_algorithms >>> 0, f.memory_encryption_algorithms_supported.offset)
   b.writeUInt16LE(t.te_state_features, f.te_state_change_and_access_control_features_supported.offset)
@@ -154,10 +151,8 @@ function checkSecondarySessions(flags: number, t: CxlSpec['tsp']): void {
 /** GET_TARGET_CONFIGURATION_RSP: the stored configuration (all zero before SET) and the TSP state. */
 function configurationResponse(cxl: CxlRecord): Buffer {
   const L = CXL_TSP_GET_CONFIGURATION_RSP
-  const b = Buffer.alloc(L.size)
+  const b = cxlTspResponse(CxlTspRequest.GET_TARGET_CONFIGURATION, L.size)
   const f = L.fields
-  b[f.tsp_version.offset] = CXL_TSP_VERSION_10
-  b[f.op_code.offset] = CxlTspRequest.GET_TARGET_CONFIGURATION - CXL_TSP_RESPONSE_OFFSET
   const c = cxl.tsp_configuration
   if (c) {
     b.writeUInt16LE(c.memory_encryption_features, f.memory_encryption_features_enabled.offset)
@@ -204,9 +199,7 @@ function configurationReport(spec: CxlSpec, ideRegisters: Buffer): Buffer {
 }
 
 function versionResponse(): Buffer {
-  const b = Buffer.alloc(CXL_TSP_VERSION_RSP.size + 1)
-  b[CXL_TSP_VERSION_RSP.fields.tsp_version.offset] = CXL_TSP_VERSION_10
-  b[CXL_TSP_VERSION_RSP.fields.op_code.offset] = CxlTspRequest.GET_TARGET_TSP_VERSION - CXL_TSP_RESPONSE_OFFSET
+  const b = cxlTspResponse(CxlTspRequest.GET_TARGET_TSP_VERSION, CXL_TSP_VERSION_RSP.size + 1)
   b[CXL_TSP_VERSION_RSP.fields.version_number_entry_count.offset] = 1
   b[CXL_TSP_VERSION_RSP.size] = CXL_TSP_VERSION_10
   return b
@@ -218,9 +211,7 @@ function reportPortion(req: Buffer, report: Buffer): Buffer {
   const asked = Math.min(readNum(CXL_TSP_GET_REPORT_REQ, req, 'length'), CXL_TSP_REPORT_PORTION_MAX)
   if (asked === 0 || offset >= report.length) refuse(CxlTspErrorCode.INVALID_REQUEST)
   const portion = report.subarray(offset, offset + asked)
-  const h = Buffer.alloc(CXL_TSP_GET_REPORT_RSP.size)
-  h[CXL_TSP_GET_REPORT_RSP.fields.tsp_version.offset] = CXL_TSP_VERSION_10
-  h[CXL_TSP_GET_REPORT_RSP.fields.op_code.offset] = CxlTspRequest.GET_TARGET_CONFIGURATION_REPORT - CXL_TSP_RESPONSE_OFFSET
+  const h = cxlTspResponse(CxlTspRequest.GET_TARGET_CONFIGURATION_REPORT, CXL_TSP_GET_REPORT_RSP.size)
   h.writeUInt16LE(portion.length, CXL_TSP_GET_REPORT_RSP.fields.portion_length.offset)
   h.writeUInt16LE(report.length - offset - portion.length, CXL_TSP_GET_REPORT_RSP.fields.remainder_length.offset)
   return Buffer.concat([h, portion])
@@ -281,7 +272,7 @@ export class CxlTspTarget {
     checkTeState(config, this.spec.tsp)
     checkSecondarySessions(validity_flags, this.spec.tsp)
     this.cxl.tsp_configuration = config
-    return cxlTspShortResponse(CxlTspRequest.SET_TARGET_CONFIGURATION)
+    return cxlTspResponse(CxlTspRequest.SET_TARGET_CONFIGURATION)
   }
 
   private lock(): Buffer {
@@ -289,7 +280,7 @@ export class CxlTspTarget {
     if (this.cxl.tsp_state !== 'CONFIG_UNLOCKED') refuse(CxlTspErrorCode.INVALID_SECURITY_STATE)
     this.cxl.tsp_state = 'CONFIG_LOCKED'
     this.cxl.tsp_lock_generation++
-    return cxlTspShortResponse(CxlTspRequest.LOCK_TARGET_CONFIGURATION)
+    return cxlTspResponse(CxlTspRequest.LOCK_TARGET_CONFIGURATION)
   }
 
   /**
@@ -306,7 +297,7 @@ export class CxlTspTarget {
     const next = applyTeState(current, spans, te === TspTeState.TE)
     if (next.length > TE_RANGES_MAX) refuse(CxlTspErrorCode.UNSPECIFIED)
     this.cxl.te_ranges = next.map(([s, e]) => ({start: '0x' + s.toString(16), length: '0x' + (e - s).toString(16)}))
-    return cxlTspShortResponse(CxlTspRequest.SET_TARGET_TE_STATE)
+    return cxlTspResponse(CxlTspRequest.SET_TARGET_TE_STATE)
   }
 
   private route(req: Buffer, op: number): Buffer {
