@@ -192,6 +192,25 @@ export const CXL_TSP_CONFIGURATION_REPORT = defineLayout('CXL_TSP_TARGET_CONFIGU
   cxl_hdm_decoder_capability_structure: {offset: 168, size: 0x10},
   cxl_ide_capability_structure: {offset: 184, size: 0x24},
 })
+/**
+ * The start of the PCIe DVSEC for CXL Devices (CXL 3.1 §8.1.3) as the report carries it: PCIe
+ * extended capability header, DVSEC header 1 (vendor id ‖ revision 19:16 ‖ length 31:20), DVSEC
+ * header 2 (DVSEC id) and the CXL Capability register.
+ */
+export const PCIE_DVSEC_CXL_DEVICES = defineLayout('PCIE_DVSEC_FOR_CXL_DEVICES_HEAD', 12, {
+  extended_capability_header: {offset: 0, size: 4, kind: 'u32'},
+  dvsec_header1: {offset: 4, size: 4, kind: 'u32'},
+  dvsec_header2: {offset: 8, size: 2, kind: 'u16'},
+  cxl_capability: {offset: 10, size: 2, kind: 'u16'},
+})
+export const PCIE_EXT_CAP_ID_DVSEC = 0x23
+export const DVSEC_REVISION_SHIFT = 16
+export const DVSEC_LENGTH_SHIFT = 20
+export const DVSEC_ID_CXL_DEVICES = 0
+export const DVSEC_CXL_REVISION = 2
+/** CXL Capability register: Mem_Capable (bit 2), HDM_Count = 1 (bits 5:4). */
+export const CXL_CAP_MEM_CAPABLE = 1 << 2
+export const CXL_CAP_HDM_COUNT_ONE = 1 << 4
 /** SET_TARGET_TE_STATE fixed part; then number_of_memory_ranges CXL_TSP_MEMORY_RANGE entries (1–32). */
 export const CXL_TSP_SET_TE_STATE_REQ = defineLayout('CXL_TSP_SET_TARGET_TE_STATE', 16, {
   ...HEAD,

@@ -10,8 +10,10 @@
  * Facts: CXL 3.1 §11.5 as libspdm encodes it (include/industry_standard/cxl_tsp.h); the checks a
  * requester and a target make follow DMTF/spdm-emu cxl_tsp_requester_lib and cxl_tsp_responder_lib.
  */
-import {readNum, readUint} from '../abi/layout.js'
+import {readNum, readUint, writeField} from '../abi/layout.js'
 import {
+  CXL_CAP_HDM_COUNT_ONE,
+  CXL_CAP_MEM_CAPABLE,
   CXL_TSP_CAPABILITIES_RSP,
   CXL_TSP_CONFIGURATION_REPORT,
   CXL_TSP_GET_CONFIGURATION_RSP,
@@ -28,6 +30,12 @@ import {
   CXL_TSP_VERSION_10,
   CXL_TSP_VERSION_RSP,
   CxlTspErrorCode,
+  DVSEC_CXL_REVISION,
+  DVSEC_ID_CXL_DEVICES,
+  DVSEC_LENGTH_SHIFT,
+  DVSEC_REVISION_SHIFT,
+  PCIE_DVSEC_CXL_DEVICES,
+  PCIE_EXT_CAP_ID_DVSEC,
   CxlTspRequest,
   CxlTspState,
   TSP_CKID_LIMIT,
@@ -172,28 +180,17 @@ function configurationResponse(cxl: CxlRecord): Buffer {
   return b
 }
 
-/** PCIe DVSEC for CXL Devices (CXL 3.1 §8.1.3): extended capability header, DVSEC headers 1/2, CXL Capability. */
-const PCIE_EXT_CAP_ID_DVSEC = 0x23
-const DVSEC_REVISION_SHIFT = 16
-const DVSEC_LENGTH_SHIFT = 20
-const DVSEC_ID_CXL_DEVICES = 0
-const DVSEC_CXL_REVISION = 2
-const CXL_CAP_MEM_CAPABLE = 1 << 2
-const CXL_CAP_HDM_COUNT_ONE = 1 << 4
-const DVSEC_HEADER1_AT = 4
-const DVSEC_HEADER2_AT = 8
-const DVSEC_CAPABILITY_AT = 10
-
 /** The target configuration report: the device's CXL capability structures as the TSP reports them. */
 function configurationReport(spec: CxlSpec, ideRegisters: Buffer): Buffer {
   const L = CXL_TSP_CONFIGURATION_REPORT
   const b = Buffer.alloc(L.size)
   b[L.fields.valid_tsp_report_fields.offset] = 1
   const dv = L.fields.pcie_dvsec_for_cxl_devices
-  b.writeUInt32LE(PCIE_EXT_CAP_ID_DVSEC, dv.offset)
-  b.writeUInt32LE((CXL_VENDOR_ID | (DVSEC_CXL_REVISION << DVSEC_REVISION_SHIFT) | (dv.size << DVSEC_LENGTH_SHIFT)) >>> 0, dv.offset + DVSEC_HEADER1_AT)
-  b.writeUInt16LE(DVSEC_ID_CXL_DEVICES, dv.offset + DVSEC_HEADER2_AT)
-  b.writeUInt16LE(spec.capacity > 0n ? CXL_CAP_MEM_CAPABLE | CXL_CAP_HDM_COUNT_ONE : 0, dv.offset + DVSEC_CAPABILITY_AT)
+  const D = PCIE_DVSEC_CXL_DEVICES
+  writeField(D, b, 'extended_capability_header', PCIE_EXT_CAP_ID_DVSEC, dv.offset)
+  writeField(D, b, 'dvsec_header1', (CXL_VENDOR_ID | (DVSEC_CXL_REVISION << DVSEC_REVISION_SHIFT) | (dv.size << DVSEC_LENGTH_SHIFT)) >>> 0, dv.offset)
+  writeField(D, b, 'dvsec_header2', DVSEC_ID_CXL_DEVICES, dv.offset)
+  writeField(D, b, 'cxl_capability', spec.capacity > 0n ? CXL_CAP_MEM_CAPABLE | CXL_CAP_HDM_COUNT_ONE : 0, dv.offset)
   ideRegisters.copy(b, L.fields.cxl_ide_capability_structure.offset, 0, L.fields.cxl_ide_capability_structure.size)
   return b
 }
