@@ -3,14 +3,13 @@
  * given as that fingerprint, as PEM text (one or more certificates) or as DER bytes.
  */
 import {hash} from 'node:crypto'
+import {DER_SEQUENCE} from '../abi/der.js'
 import {InputError} from '../errors.js'
 import {pemToDers} from '../x509/pem.js'
 
 /** SHA-256 of the production Intel SGX Root CA certificate (DER). */
 export const INTEL_SGX_ROOT_CA_SHA256 = '44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3'
 
-/** First byte of a DER certificate (SEQUENCE). */
-const DER_SEQUENCE = 0x30
 const PEM_CERT_BEGIN = '-----BEGIN CERTIFICATE-----'
 
 /** A root as accepted everywhere: fingerprint (hex, colons / spaces / case ignored), PEM text, or DER bytes. */
