@@ -15,17 +15,21 @@ const PEM_CERT_BEGIN = '-----BEGIN CERTIFICATE-----'
 /** A root as accepted everywhere: fingerprint (hex, colons / spaces / case ignored), PEM text, or DER bytes. */
 export type TrustedRoot = string | Uint8Array
 
+/** A SHA-256 fingerprint once colons and spaces are dropped and case is folded. */
+const FINGERPRINT = /^[0-9a-f]{64}$/
+const compactFingerprint = (fp: string): string => fp.replace(/[:\s]/g, '').toLowerCase()
+
 /** Normalise a fingerprint written as hex with optional colons / spaces / case. */
 export function normalizeFingerprint(fp: string): string {
-  const s = fp.replace(/[:\s]/g, '').toLowerCase()
-  if (!/^[0-9a-f]{64}$/.test(s)) throw new InputError('BAD_FINGERPRINT', `not a SHA-256 fingerprint (64 hex digits), a PEM certificate or DER bytes: ${oneLine(fp)}`)
+  const s = compactFingerprint(fp)
+  if (!FINGERPRINT.test(s)) throw new InputError('BAD_FINGERPRINT', `not a SHA-256 fingerprint (64 hex digits), a PEM certificate or DER bytes: ${oneLine(fp)}`)
   return s
 }
 
 export const fingerprintOf = (der: Uint8Array): string => hash('sha256', der, 'hex')
 
 /** True for text that is a SHA-256 fingerprint (64 hex digits, optional colons / spaces). */
-export const isFingerprint = (s: string): boolean => /^[0-9a-f]{64}$/.test(s.replace(/[:\s]/g, '').toLowerCase())
+export const isFingerprint = (s: string): boolean => FINGERPRINT.test(compactFingerprint(s))
 
 /** The fingerprints a root stands for: a PEM bundle gives one per certificate. One-line BAD_ROOT errors. */
 export function rootFingerprints(root: TrustedRoot): string[] {
