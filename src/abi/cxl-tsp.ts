@@ -30,7 +30,7 @@ export const CxlTspRequest = {
   CHECK_TARGET_DELAYED_COMPLETION: 0x8e,
 } as const
 /** Response opcode = request opcode − 0x80; 0x7E delayed, 0x7F error. */
-export const CXL_TSP_RESPONSE_OFFSET = 0x80
+const CXL_TSP_RESPONSE_OFFSET = 0x80
 const CXL_TSP_OPCODE_ERROR_RSP = 0x7f
 
 export function cxlTspMessageName(op: number): string {
@@ -192,6 +192,25 @@ export const CXL_TSP_CONFIGURATION_REPORT = defineLayout('CXL_TSP_TARGET_CONFIGU
   cxl_hdm_decoder_capability_structure: {offset: 168, size: 0x10},
   cxl_ide_capability_structure: {offset: 184, size: 0x24},
 })
+/**
+ * The start of the PCIe DVSEC for CXL Devices (CXL 3.1 §8.1.3) as the report carries it: PCIe
+ * extended capability header, DVSEC header 1 (vendor id ‖ revision 19:16 ‖ length 31:20), DVSEC
+ * header 2 (DVSEC id) and the CXL Capability register.
+ */
+export const PCIE_DVSEC_CXL_DEVICES = defineLayout('PCIE_DVSEC_FOR_CXL_DEVICES_HEAD', 12, {
+  extended_capability_header: {offset: 0, size: 4, kind: 'u32'},
+  dvsec_header1: {offset: 4, size: 4, kind: 'u32'},
+  dvsec_header2: {offset: 8, size: 2, kind: 'u16'},
+  cxl_capability: {offset: 10, size: 2, kind: 'u16'},
+})
+export const PCIE_EXT_CAP_ID_DVSEC = 0x23
+export const DVSEC_REVISION_SHIFT = 16
+export const DVSEC_LENGTH_SHIFT = 20
+export const DVSEC_ID_CXL_DEVICES = 0
+export const DVSEC_CXL_REVISION = 2
+/** CXL Capability register: Mem_Capable (bit 2), HDM_Count = 1 (bits 5:4). */
+export const CXL_CAP_MEM_CAPABLE = 1 << 2
+export const CXL_CAP_HDM_COUNT_ONE = 1 << 4
 /** SET_TARGET_TE_STATE fixed part; then number_of_memory_ranges CXL_TSP_MEMORY_RANGE entries (1–32). */
 export const CXL_TSP_SET_TE_STATE_REQ = defineLayout('CXL_TSP_SET_TARGET_TE_STATE', 16, {
   ...HEAD,
@@ -223,10 +242,13 @@ export function encodeCxlTspError(code: number, data = 0): Buffer {
   return b
 }
 
-/** A response carrying only header ‖ reserved (SET_TARGET_CONFIGURATION_RSP, LOCK_TARGET_CONFIGURATION_RSP). */
-export function cxlTspShortResponse(request: number): Buffer {
-  const b = Buffer.alloc(CXL_TSP_SHORT.size)
-  b[CXL_TSP_SHORT.fields.tsp_version.offset] = CXL_TSP_VERSION_10
-  b[CXL_TSP_SHORT.fields.op_code.offset] = request - CXL_TSP_RESPONSE_OFFSET
+/**
+ * A zeroed response of `size` bytes to `request` with its header (version ‖ response op code) written;
+ * the default size is a response carrying only header ‖ reserved (SET / LOCK / SET_TE_STATE _RSP).
+ */
+export function cxlTspResponse(request: number, size: number = CXL_TSP_SHORT.size): Buffer {
+  const b = Buffer.alloc(size)
+  b[CXL_TSP_HEADER.fields.tsp_version.offset] = CXL_TSP_VERSION_10
+  b[CXL_TSP_HEADER.fields.op_code.offset] = request - CXL_TSP_RESPONSE_OFFSET
   return b
 }

@@ -59,6 +59,8 @@ const ID_CLASS_MASK = 0xc0
 const ID_CONSTRUCTED = 0x20
 const ID_TAG_MASK = 0x1f
 const HIGH_TAG = 0x1f
+/** The identifier octet of a SEQUENCE (universal, constructed): the first byte of every certificate, CRL and signature value. */
+export const DER_SEQUENCE = ID_CONSTRUCTED | DER_TAG.SEQUENCE
 /** Length octet: the long-form flag and its count of length octets (0: indefinite, BER only). */
 const LENGTH_LONG = 0x80
 const LENGTH_COUNT_MASK = 0x7f

@@ -54,23 +54,25 @@ export function loadAnchors(paths: string[] | undefined): TrustAnchor[] | undefi
   if (!paths || paths.length === 0) return undefined
   const out: TrustAnchor[] = []
   for (const p of paths) {
+    const pemText = p.includes(PEM_CERT_BEGIN)
+    const label = pemText ? '(PEM text)' : p
     let ders: Buffer[]
     try {
-      if (p.includes(PEM_CERT_BEGIN)) ders = certificatesOf(Buffer.from(p, 'latin1'))
+      if (pemText) ders = certificatesOf(Buffer.from(p, 'latin1'))
       else if (isFingerprint(p) && !existsSync(p)) {
         throw new InputError('BAD_TRUST_ANCHOR', '--trust-anchor takes a PEM or DER certificate (file or PEM text), not a fingerprint: a device chain is checked against the root certificate itself')
       } else ders = certificatesOf(readRawInput(p, '--trust-anchor', MAX_CERT_FILE_BYTES))
     } catch (error) {
       if (error instanceof InputError) throw error
-      throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${p.includes(PEM_CERT_BEGIN) ? '(PEM text)' : p} is not a PEM or DER certificate`)
+      throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${label} is not a PEM or DER certificate`)
     }
     for (const der of ders) {
       try {
         parseCert(der, OPEN_PROFILE)
       } catch {
-        throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${p.includes(PEM_CERT_BEGIN) ? '(PEM text)' : p} holds a certificate that does not parse`)
+        throw new InputError('BAD_TRUST_ANCHOR', `trust anchor ${label} holds a certificate that does not parse`)
       }
-      out.push({cert: der, source: p.includes(PEM_CERT_BEGIN) ? 'PEM text' : p})
+      out.push({cert: der, source: pemText ? 'PEM text' : p})
     }
   }
   return out

@@ -30,6 +30,9 @@ export function openFileList(path: string): FileList {
   return {fd: openBounded(path, '--files-from'), what: path, idleMs: inputIdleMs()}
 }
 
+/** A list line without its trailing CR (a list written on Windows). */
+const withoutCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line)
+
 /**
  * The paths of a list, one per line (a trailing CR is dropped, empty lines are skipped), read from
  * `fd` in 64 KiB pieces between batch chunks. Closes `fd` (unless it is stdin) when done.
@@ -47,12 +50,12 @@ export function* listedFiles(fd: number, what: string, idleMs = 0): Generator<st
       rest = lines.pop()!
       if (rest.length > MAX_LIST_LINE_BYTES) throw new InputError('BAD_FILE_LIST', `--files-from: ${what}: a line is longer than ${MAX_LIST_LINE_BYTES} bytes`)
       for (const line of lines) {
-        const name = line.endsWith('\r') ? line.slice(0, -1) : line
+        const name = withoutCr(line)
         if (name) yield name
       }
     }
     rest += text.end()
-    const last = rest.endsWith('\r') ? rest.slice(0, -1) : rest
+    const last = withoutCr(rest)
     if (last) yield last
   } finally {
     if (fd !== 0) closeSync(fd)

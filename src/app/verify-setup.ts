@@ -5,6 +5,7 @@
  */
 import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
+import {DER_SEQUENCE} from '../abi/der.js'
 import {applyPolicyFlags, type PolicyFlags} from '../appraise/flags.js'
 import {defaultPolicy, MAX_POLICY_BYTES, parsePolicy, type Policy} from '../appraise/policy.js'
 import {InputError, TdxkitError} from '../errors.js'
@@ -40,7 +41,7 @@ export function rootFingerprintsFromFile(path: string): string[] {
       throw new InputError('BAD_ROOT_CA', `--root-ca: ${path}: ${(e as Error).message}`)
     }
   }
-  if (raw[0] !== 0x30) throw new InputError('BAD_ROOT_CA', `--root-ca: ${path} is neither a PEM nor a DER certificate`)
+  if (raw[0] !== DER_SEQUENCE) throw new InputError('BAD_ROOT_CA', `--root-ca: ${path} is neither a PEM nor a DER certificate`)
   return [fingerprintOf(raw)]
 }
 

@@ -8,7 +8,7 @@
  *     tcb_info     ·····━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━···  2025-07-19 09:16 .. 2025-08-18 09:16  valid
  *     pck_crl      ·····━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━  2025-07-18 10:00 .. 2025-07-19 10:00  expired 34 s before --at
  */
-import type {ValidityItem} from '../verify/validity.js'
+import {isoOf, type ValidityItem} from '../verify/validity.js'
 import {dim, green, red} from './render.js'
 
 /** Columns of the time axis. */
@@ -37,7 +37,7 @@ export function validityTimeline(items: readonly ValidityItem[], atSec: number):
   const hi = Math.max(at, ...windows.map((w) => w.until ?? w.from))
   const col = (t: number) => (hi === lo ? 0 : Math.min(AXIS_WIDTH - 1, Math.round(((t - lo) / (hi - lo)) * (AXIS_WIDTH - 1))))
   const atCol = col(at)
-  const lines = [`  collateral validity at ${new Date(at).toISOString().replace('.000Z', 'Z')} (▼)`, `${INDENT}${' '.repeat(NAME_WIDTH + 1 + atCol)}▼`]
+  const lines = [`  collateral validity at ${isoOf(at)} (▼)`, `${INDENT}${' '.repeat(NAME_WIDTH + 1 + atCol)}▼`]
   for (const w of windows) {
     const a = col(w.from)
     const b = w.until === undefined ? AXIS_WIDTH - 1 : col(w.until)

@@ -10,8 +10,10 @@
  * Facts: CXL 3.1 §11.5 as libspdm encodes it (include/industry_standard/cxl_tsp.h); the checks a
  * requester and a target make follow DMTF/spdm-emu cxl_tsp_requester_lib and cxl_tsp_responder_lib.
  */
-import {readNum, readUint} from '../abi/layout.js'
+import {readNum, readUint, writeField} from '../abi/layout.js'
 import {
+  CXL_CAP_HDM_COUNT_ONE,
+  CXL_CAP_MEM_CAPABLE,
   CXL_TSP_CAPABILITIES_RSP,
   CXL_TSP_CONFIGURATION_REPORT,
   CXL_TSP_GET_CONFIGURATION_RSP,
@@ -23,12 +25,17 @@ import {
   CXL_TSP_MEMORY_RANGE,
   CXL_TSP_SET_TE_STATE_REQ,
   CXL_TSP_REPORT_PORTION_MAX,
-  CXL_TSP_RESPONSE_OFFSET,
   CXL_TSP_SET_CONFIGURATION_REQ,
   CXL_TSP_SHORT,
   CXL_TSP_VERSION_10,
   CXL_TSP_VERSION_RSP,
   CxlTspErrorCode,
+  DVSEC_CXL_REVISION,
+  DVSEC_ID_CXL_DEVICES,
+  DVSEC_LENGTH_SHIFT,
+  DVSEC_REVISION_SHIFT,
+  PCIE_DVSEC_CXL_DEVICES,
+  PCIE_EXT_CAP_ID_DVSEC,
   CxlTspRequest,
   CxlTspState,
   TSP_CKID_LIMIT,
@@ -41,7 +48,7 @@ import {
   TspMemEncSupport,
   TspTeFeature,
   TspTeState,
-  cxlTspShortResponse,
+  cxlTspResponse,
   encodeCxlTspError,
 } from '../abi/cxl-tsp.js'
 import {CXL_VENDOR_ID} from '../abi/cxl-ide-km.js'
@@ -66,11 +73,9 @@ const onehot0 = (v: number): boolean => (v & (v - 1)) === 0
 
 /** What the device reports it can provide (GET_TARGET_CAPABILITIES_RSP). */
 function capabilities(spec: CxlSpec): Buffer {
-  const b = Buffer.alloc(CXL_TSP_CAPABILITIES_RSP.size)
+  const b = cxlTspResponse(CxlTspRequest.GET_TARGET_CAPABILITIES, CXL_TSP_CAPABILITIES_RSP.size)
   const f = CXL_TSP_CAPABILITIES_RSP.fields
   const t = spec.tsp
-  b[f.tsp_version.offset] = CXL_TSP_VERSION_10
-  b[f.op_code.offset] = CxlTspRequest.GET_TARGET_CAPABILITIES - CXL_TSP_RESPONSE_OFFSET
   b.writeUInt16LE(t.memory_encryption_features, f.memory_encryption_features_supported.offset)
   b.writeUInt32LE(t.memory_encryption_algorithms >>> 0, f.memory_encryption_algorithms_supported.offset)
   b.writeUInt16LE(t.te_state_features, f.te_state_change_and_access_control_features_supported.offset)
@@ -154,10 +159,8 @@ function checkSecondarySessions(flags: number, t: CxlSpec['tsp']): void {
 /** GET_TARGET_CONFIGURATION_RSP: the stored configuration (all zero before SET) and the TSP state. */
 function configurationResponse(cxl: CxlRecord): Buffer {
   const L = CXL_TSP_GET_CONFIGURATION_RSP
-  const b = Buffer.alloc(L.size)
+  const b = cxlTspResponse(CxlTspRequest.GET_TARGET_CONFIGURATION, L.size)
   const f = L.fields
-  b[f.tsp_version.offset] = CXL_TSP_VERSION_10
-  b[f.op_code.offset] = CxlTspRequest.GET_TARGET_CONFIGURATION - CXL_TSP_RESPONSE_OFFSET
   const c = cxl.tsp_configuration
   if (c) {
     b.writeUInt16LE(c.memory_encryption_features, f.memory_encryption_features_enabled.offset)
@@ -177,36 +180,23 @@ function configurationResponse(cxl: CxlRecord): Buffer {
   return b
 }
 
-/** PCIe DVSEC for CXL Devices (CXL 3.1 §8.1.3): extended capability header, DVSEC headers 1/2, CXL Capability. */
-const PCIE_EXT_CAP_ID_DVSEC = 0x23
-const DVSEC_REVISION_SHIFT = 16
-const DVSEC_LENGTH_SHIFT = 20
-const DVSEC_ID_CXL_DEVICES = 0
-const DVSEC_CXL_REVISION = 2
-const CXL_CAP_MEM_CAPABLE = 1 << 2
-const CXL_CAP_HDM_COUNT_ONE = 1 << 4
-const DVSEC_HEADER1_AT = 4
-const DVSEC_HEADER2_AT = 8
-const DVSEC_CAPABILITY_AT = 10
-
 /** The target configuration report: the device's CXL capability structures as the TSP reports them. */
 function configurationReport(spec: CxlSpec, ideRegisters: Buffer): Buffer {
   const L = CXL_TSP_CONFIGURATION_REPORT
   const b = Buffer.alloc(L.size)
   b[L.fields.valid_tsp_report_fields.offset] = 1
   const dv = L.fields.pcie_dvsec_for_cxl_devices
-  b.writeUInt32LE(PCIE_EXT_CAP_ID_DVSEC, dv.offset)
-  b.writeUInt32LE((CXL_VENDOR_ID | (DVSEC_CXL_REVISION << DVSEC_REVISION_SHIFT) | (dv.size << DVSEC_LENGTH_SHIFT)) >>> 0, dv.offset + DVSEC_HEADER1_AT)
-  b.writeUInt16LE(DVSEC_ID_CXL_DEVICES, dv.offset + DVSEC_HEADER2_AT)
-  b.writeUInt16LE(spec.capacity > 0n ? CXL_CAP_MEM_CAPABLE | CXL_CAP_HDM_COUNT_ONE : 0, dv.offset + DVSEC_CAPABILITY_AT)
+  const D = PCIE_DVSEC_CXL_DEVICES
+  writeField(D, b, 'extended_capability_header', PCIE_EXT_CAP_ID_DVSEC, dv.offset)
+  writeField(D, b, 'dvsec_header1', (CXL_VENDOR_ID | (DVSEC_CXL_REVISION << DVSEC_REVISION_SHIFT) | (dv.size << DVSEC_LENGTH_SHIFT)) >>> 0, dv.offset)
+  writeField(D, b, 'dvsec_header2', DVSEC_ID_CXL_DEVICES, dv.offset)
+  writeField(D, b, 'cxl_capability', spec.capacity > 0n ? CXL_CAP_MEM_CAPABLE | CXL_CAP_HDM_COUNT_ONE : 0, dv.offset)
   ideRegisters.copy(b, L.fields.cxl_ide_capability_structure.offset, 0, L.fields.cxl_ide_capability_structure.size)
   return b
 }
 
 function versionResponse(): Buffer {
-  const b = Buffer.alloc(CXL_TSP_VERSION_RSP.size + 1)
-  b[CXL_TSP_VERSION_RSP.fields.tsp_version.offset] = CXL_TSP_VERSION_10
-  b[CXL_TSP_VERSION_RSP.fields.op_code.offset] = CxlTspRequest.GET_TARGET_TSP_VERSION - CXL_TSP_RESPONSE_OFFSET
+  const b = cxlTspResponse(CxlTspRequest.GET_TARGET_TSP_VERSION, CXL_TSP_VERSION_RSP.size + 1)
   b[CXL_TSP_VERSION_RSP.fields.version_number_entry_count.offset] = 1
   b[CXL_TSP_VERSION_RSP.size] = CXL_TSP_VERSION_10
   return b
@@ -218,9 +208,7 @@ function reportPortion(req: Buffer, report: Buffer): Buffer {
   const asked = Math.min(readNum(CXL_TSP_GET_REPORT_REQ, req, 'length'), CXL_TSP_REPORT_PORTION_MAX)
   if (asked === 0 || offset >= report.length) refuse(CxlTspErrorCode.INVALID_REQUEST)
   const portion = report.subarray(offset, offset + asked)
-  const h = Buffer.alloc(CXL_TSP_GET_REPORT_RSP.size)
-  h[CXL_TSP_GET_REPORT_RSP.fields.tsp_version.offset] = CXL_TSP_VERSION_10
-  h[CXL_TSP_GET_REPORT_RSP.fields.op_code.offset] = CxlTspRequest.GET_TARGET_CONFIGURATION_REPORT - CXL_TSP_RESPONSE_OFFSET
+  const h = cxlTspResponse(CxlTspRequest.GET_TARGET_CONFIGURATION_REPORT, CXL_TSP_GET_REPORT_RSP.size)
   h.writeUInt16LE(portion.length, CXL_TSP_GET_REPORT_RSP.fields.portion_length.offset)
   h.writeUInt16LE(report.length - offset - portion.length, CXL_TSP_GET_REPORT_RSP.fields.remainder_length.offset)
   return Buffer.concat([h, portion])
@@ -281,7 +269,7 @@ export class CxlTspTarget {
     checkTeState(config, this.spec.tsp)
     checkSecondarySessions(validity_flags, this.spec.tsp)
     this.cxl.tsp_configuration = config
-    return cxlTspShortResponse(CxlTspRequest.SET_TARGET_CONFIGURATION)
+    return cxlTspResponse(CxlTspRequest.SET_TARGET_CONFIGURATION)
   }
 
   private lock(): Buffer {
@@ -289,7 +277,7 @@ export class CxlTspTarget {
     if (this.cxl.tsp_state !== 'CONFIG_UNLOCKED') refuse(CxlTspErrorCode.INVALID_SECURITY_STATE)
     this.cxl.tsp_state = 'CONFIG_LOCKED'
     this.cxl.tsp_lock_generation++
-    return cxlTspShortResponse(CxlTspRequest.LOCK_TARGET_CONFIGURATION)
+    return cxlTspResponse(CxlTspRequest.LOCK_TARGET_CONFIGURATION)
   }
 
   /**
@@ -306,7 +294,7 @@ export class CxlTspTarget {
     const next = applyTeState(current, spans, te === TspTeState.TE)
     if (next.length > TE_RANGES_MAX) refuse(CxlTspErrorCode.UNSPECIFIED)
     this.cxl.te_ranges = next.map(([s, e]) => ({start: '0x' + s.toString(16), length: '0x' + (e - s).toString(16)}))
-    return cxlTspShortResponse(CxlTspRequest.SET_TARGET_TE_STATE)
+    return cxlTspResponse(CxlTspRequest.SET_TARGET_TE_STATE)
   }
 
   private route(req: Buffer, op: number): Buffer {

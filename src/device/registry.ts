@@ -82,6 +82,16 @@ export interface DeviceRecord {
   cxl?: CxlRecord
 }
 
+/** A TDI as the device comes up (added or reset): CONFIG_UNLOCKED, bus mastering on, its lock count kept. */
+export function unlockedTdi(lockGeneration = 0): DeviceRecord['tdi'] {
+  return {state: 'CONFIG_UNLOCKED', lock_generation: lockGeneration, bme: true}
+}
+
+/** A CXL TSP target as the device comes up: CONFIG_UNLOCKED, no configuration, no TE ranges, its lock count kept. */
+export function unlockedCxl(lockGeneration = 0): CxlRecord {
+  return {tsp_state: 'CONFIG_UNLOCKED', tsp_lock_generation: lockGeneration}
+}
+
 export interface DevicesSection {
   version: 1
   devices: DeviceRecord[]
@@ -162,10 +172,10 @@ export function addDevice(section: DevicesSection, seed: string, opts: AddDevice
     firmware_version: faults.includes('firmware-swapped') ? swappedFirmware(spec) : spec.golden_firmware,
     faults,
     bars: placeBars(seed, id, spec.model),
-    tdi: {state: 'CONFIG_UNLOCKED', lock_generation: 0, bme: true},
+    tdi: unlockedTdi(),
     evidence_generation: 0,
     accepted: false,
-    ...(spec.cxl ? {cxl: {tsp_state: 'CONFIG_UNLOCKED' as const, tsp_lock_generation: 0}} : {}),
+    ...(spec.cxl ? {cxl: unlockedCxl()} : {}),
   }
   section.devices.push(rec)
   return rec

@@ -13,7 +13,7 @@ import {decodeCorim, type CorimDocument} from './corim.js'
 import {decodeEvidence, encodeEvidence, type EvidenceBundle} from './evidence.js'
 import {modelSpec} from './models.js'
 import {goldenReference, referenceSigningKey} from './reference.js'
-import {addDevice, findDevice, type AddDeviceOptions, type DeviceRecord, type DevicesSection, type TspConfigurationRecord} from './registry.js'
+import {addDevice, findDevice, unlockedCxl, unlockedTdi, type AddDeviceOptions, type DeviceRecord, type DevicesSection, type TspConfigurationRecord} from './registry.js'
 import {TSM_HASH, tsmCollect, tsmLock, tsmReadState, tsmStart, tsmStop, type TsmLimits} from './tsm.js'
 import {verifyDeviceEvidence, type DevicePolicy, type Verdict} from './verifier.js'
 import type {TrustAnchor} from './chain.js'
@@ -99,10 +99,10 @@ export function unlockInterface(ctx: DeviceContext, id: string) {
 export function resetDevice(ctx: DeviceContext, id: string) {
   const rec = findDevice(ctx.section, id)
   const from = {tdi_state: rec.tdi.state, tsp_state: rec.cxl?.tsp_state, accepted: rec.accepted}
-  rec.tdi = {state: 'CONFIG_UNLOCKED', lock_generation: rec.tdi.lock_generation, bme: true}
+  rec.tdi = unlockedTdi(rec.tdi.lock_generation)
   rec.accepted = false
   rec.tsm = undefined
-  if (rec.cxl) rec.cxl = {tsp_state: 'CONFIG_UNLOCKED', tsp_lock_generation: rec.cxl.tsp_lock_generation}
+  if (rec.cxl) rec.cxl = unlockedCxl(rec.cxl.tsp_lock_generation)
   return {from, device: summarize(rec)}
 }
 

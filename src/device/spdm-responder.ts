@@ -47,8 +47,8 @@ interface VendorProtocol {
   handle(body: Buffer): Buffer
   message(body: Buffer): string
 }
-/** Bytes a namer may read: the TDISP / TSP message type sits at body byte 1. */
-const NAMED_BODY_MIN = 2
+/** Bytes a namer may read: through the TDISP message type / TSP op code (IDE_KM's object id comes first). */
+const NAMED_BODY_MIN = Math.max(TDISP_HEADER.fields.message_type.offset, CXL_TSP_HEADER.fields.op_code.offset) + 1
 
 /** A vendor handler routing on the protocol id (first payload byte, PCI-SIG's and CXL's framing alike). */
 function vendorProtocols(vendor_id: Buffer, protocols: Record<number, VendorProtocol>): VendorHandler {

@@ -6,7 +6,7 @@
 import {COLLATERAL_BYTE_FIELDS, COLLATERAL_FIELDS, type QuoteCollateralV3} from '../abi/collateral.js'
 import {ExitCode, InputError, TdxkitError} from '../errors.js'
 import {JsonPosError, parseJsonWithPositions} from '../util/json-pos.js'
-
+import {pemToDers} from '../x509/pem.js'
 
 const malformed = (what: string, msg: string) => new TdxkitError('COLLATERAL_MALFORMED', `${what}: ${msg}`, {exit: ExitCode.COLLATERAL, step: 'tcb_info'})
 
@@ -74,9 +74,8 @@ export function crlDer(body: Uint8Array): Buffer {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   const text = buf.toString('latin1').trim()
   if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) return Buffer.from(text, 'hex')
-  const pem = /-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]+)-----END X509 CRL-----/.exec(text)
-  if (pem) return Buffer.from(pem[1].replace(/\s+/g, ''), 'base64')
-  return buf
+  const [pem] = pemToDers(text, 'X509 CRL')
+  return pem ?? buf
 }
 
 /** The raw PCS responses of one platform: the four bodies and the three issuer chains (PEM, decoded from the headers). */

@@ -3,30 +3,33 @@
  * given as that fingerprint, as PEM text (one or more certificates) or as DER bytes.
  */
 import {hash} from 'node:crypto'
+import {DER_SEQUENCE} from '../abi/der.js'
 import {InputError} from '../errors.js'
 import {pemToDers} from '../x509/pem.js'
 
 /** SHA-256 of the production Intel SGX Root CA certificate (DER). */
 export const INTEL_SGX_ROOT_CA_SHA256 = '44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3'
 
-/** First byte of a DER certificate (SEQUENCE). */
-const DER_SEQUENCE = 0x30
 const PEM_CERT_BEGIN = '-----BEGIN CERTIFICATE-----'
 
 /** A root as accepted everywhere: fingerprint (hex, colons / spaces / case ignored), PEM text, or DER bytes. */
 export type TrustedRoot = string | Uint8Array
 
+/** A SHA-256 fingerprint once colons and spaces are dropped and case is folded. */
+const FINGERPRINT = /^[0-9a-f]{64}$/
+const compactFingerprint = (fp: string): string => fp.replace(/[:\s]/g, '').toLowerCase()
+
 /** Normalise a fingerprint written as hex with optional colons / spaces / case. */
 export function normalizeFingerprint(fp: string): string {
-  const s = fp.replace(/[:\s]/g, '').toLowerCase()
-  if (!/^[0-9a-f]{64}$/.test(s)) throw new InputError('BAD_FINGERPRINT', `not a SHA-256 fingerprint (64 hex digits), a PEM certificate or DER bytes: ${oneLine(fp)}`)
+  const s = compactFingerprint(fp)
+  if (!FINGERPRINT.test(s)) throw new InputError('BAD_FINGERPRINT', `not a SHA-256 fingerprint (64 hex digits), a PEM certificate or DER bytes: ${oneLine(fp)}`)
   return s
 }
 
 export const fingerprintOf = (der: Uint8Array): string => hash('sha256', der, 'hex')
 
 /** True for text that is a SHA-256 fingerprint (64 hex digits, optional colons / spaces). */
-export const isFingerprint = (s: string): boolean => /^[0-9a-f]{64}$/.test(s.replace(/[:\s]/g, '').toLowerCase())
+export const isFingerprint = (s: string): boolean => FINGERPRINT.test(compactFingerprint(s))
 
 /** The fingerprints a root stands for: a PEM bundle gives one per certificate. One-line BAD_ROOT errors. */
 export function rootFingerprints(root: TrustedRoot): string[] {

@@ -14,7 +14,8 @@ export interface ValidityItem {
   until?: string
 }
 
-const isoOf = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z')
+/** A time as ISO 8601 UTC, without milliseconds when they are zero. */
+export const isoOf = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z')
 
 function jsonWindow(item: ValidityItem['item'], text: string): ValidityItem | undefined {
   try {

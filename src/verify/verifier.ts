@@ -200,6 +200,10 @@ interface ChainEntry {
   tcbLevels: Map<string, Memo<{tcb: TcbEvaluation; detail: string}>>
 }
 
+/** The pck_revocation step's detail: the leaf's serial was looked up in the PCK CRL. */
+const revocationDetail = (col: CheckedCollateral, chain: PckChain): string =>
+  `PCK serial ${chain.leaf.serial.slice(0, 16)}… not in ${col.pckCrl.revoked.size} revoked entries`
+
 /** A copy of an evaluation's own objects (its level records' advisory lists are shared, as evaluateTcb shares them). */
 const copyTcb = (t: TcbEvaluation): TcbEvaluation => ({
   ...t,
@@ -334,7 +338,7 @@ export class QuoteVerifier {
       checkPckCrlIssuer(col, chain)
       checkNotRevoked(col, chain)
       checkTcbInfoMatchesPck(col.tcbInfo, chain.ext)
-      return `PCK serial ${chain.leaf.serial.slice(0, 16)}… not in ${col.pckCrl.revoked.size} revoked entries`
+      return revocationDetail(col, chain)
     })
     const checks = entry.collateralChecks
     // Replayed failures are recorded against the steps before theirs exactly as the checks would have.
@@ -342,7 +346,7 @@ export class QuoteVerifier {
     log.pass('crls', view.crlsDetail)
     if (checks.error?.step === 'pck_revocation') throw checks.error
     if (checks.error) {
-      log.pass('pck_revocation', `PCK serial ${chain.leaf.serial.slice(0, 16)}… not in ${col.pckCrl.revoked.size} revoked entries`)
+      log.pass('pck_revocation', revocationDetail(col, chain))
       throw checks.error
     }
     log.pass('pck_revocation', checks.state!)

@@ -4,15 +4,14 @@
  * key identifiers, signature algorithm against the issuer's key type, keyCertSign).
  */
 import {ParseError} from '../errors.js'
-import {DER_TAG} from '../abi/der.js'
+import {DER_SEQUENCE} from '../abi/der.js'
 import {normalisedSerial, type Cert} from './cert.js'
 import {authorityKeyId, extensionsDecode, keyUsageHas, subjectKeyId} from './extensions.js'
 import {sameName} from './name.js'
 import {KeyUsageBit} from './oids.js'
 import {signatureFitsKey} from './signature.js'
 
-/** The identifier octet of a universal constructed SEQUENCE (what every certificate starts with). */
-export const DER_SEQUENCE = 0x20 | DER_TAG.SEQUENCE
+export {DER_SEQUENCE}
 /** Long-form lengths: the low 7 bits count the length octets; certificates never need more than 4. */
 const DER_LONG_LENGTH = 0x80
 const DER_MAX_LENGTH_OCTETS = 4

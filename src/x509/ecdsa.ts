@@ -9,7 +9,7 @@
  * to noble's `sign(msg, d)` (test/x509/ecdsa.test.ts checks both curves against noble).
  */
 import {createECDH, createPublicKey, hash, verify as cryptoVerify, type ECDH, type KeyObject} from 'node:crypto'
-import {derBitStringNode, derOidNode, derSequenceNode, encodeDer} from '../abi/der.js'
+import {DER_SEQUENCE, derBitStringNode, derOidNode, derSequenceNode, encodeDer} from '../abi/der.js'
 import {OID_CURVE_P256, OID_CURVE_P384, OID_EC_PUBLIC_KEY, OID_ECDSA_SHA256, OID_ECDSA_SHA384} from './oids.js'
 
 export type CurveName = 'P-256' | 'P-384'
@@ -220,7 +220,7 @@ function derUnsigned(v: Uint8Array): Buffer {
 export function ecdsaRawToDer(raw: Uint8Array): Buffer {
   const half = raw.length / 2
   const body = Buffer.concat([derUnsigned(raw.subarray(0, half)), derUnsigned(raw.subarray(half))])
-  return Buffer.concat([Buffer.of(0x30, body.length), body])
+  return Buffer.concat([Buffer.of(DER_SEQUENCE, body.length), body])
 }
 
 /**

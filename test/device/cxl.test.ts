@@ -185,6 +185,10 @@ test('TSP configuration report comes in portions of at most 0x40 bytes and carri
   assert.is(report.length, 220)
   assert.is(report[0], 1)
   assert.is(report.readUInt16LE(4 + 4), 0x1e98) // DVSEC vendor: CXL
+  assert.is(report.readUInt32LE(4), 0x23) // PCIe extended capability id: DVSEC
+  assert.is(report.readUInt32LE(4 + 4) >>> 16, 2 | (0x3c << 4)) // DVSEC revision 2, length 0x3c
+  assert.is(report.readUInt16LE(4 + 8), 0) // DVSEC id 0: PCIe DVSEC for CXL Devices
+  assert.is(report.readUInt16LE(4 + 10), 0x14) // CXL Capability: Mem_Capable, HDM_Count 1
   assert.is(report.readUInt32LE(184) & 1, 1) // CXL IDE Capable
   const past = Buffer.from('1085000000000002', 'hex')
   past.writeUInt16LE(220, 4)

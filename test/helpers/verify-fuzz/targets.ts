@@ -90,29 +90,22 @@ export function buildTargets(ctx: FuzzContext): VTarget<any>[] {
   }
   const pckExtensions = pckLeaves.map(extensionOf)
 
+  /** Quote mutants drawn from `pool`, re-signed where the seed's keys are known, through the seed's verifier. */
+  const quoteVerifyTarget = (name: string, what: string, weight: number, pool: QuoteSeed[]): VTarget<any> => ({
+    name,
+    what,
+    weight,
+    arb: fc.record({seed: fc.nat(), ms: arbQuoteMutations}),
+    build: ({seed, ms}: {seed: number; ms: QuoteMutation[]}) => {
+      const s = pick(pool, seed)
+      return {s, quote: applyQuoteMutations(s.quote, ms, keysFor(s))}
+    },
+    run: ({s, quote}: {s: QuoteSeed; quote: Buffer}) => consume(verifierFor(s).verify(quote), quote),
+  })
+
   const targets: VTarget<any>[] = [
-    {
-      name: 'quote-verify',
-      what: 'quote mutants (header, body, lengths, QE report, auth data, PEM; re-signed for simulated seeds) through the verifier',
-      weight: 4,
-      arb: fc.record({seed: fc.nat(), ms: arbQuoteMutations}),
-      build: ({seed, ms}: {seed: number; ms: QuoteMutation[]}) => {
-        const s = pick(seeds, seed)
-        return {s, quote: applyQuoteMutations(s.quote, ms, keysFor(s))}
-      },
-      run: ({s, quote}: {s: QuoteSeed; quote: Buffer}) => consume(verifierFor(s).verify(quote), quote),
-    },
-    {
-      name: 'quote-verify-sim',
-      what: 're-signed simulated quote mutants reaching TDX module identity and TCB matching',
-      weight: 2,
-      arb: fc.record({seed: fc.nat(), ms: arbQuoteMutations}),
-      build: ({seed, ms}: {seed: number; ms: QuoteMutation[]}) => {
-        const s = pick(sims, seed)
-        return {s, quote: applyQuoteMutations(s.quote, ms, keysFor(s))}
-      },
-      run: ({s, quote}: {s: QuoteSeed; quote: Buffer}) => consume(verifierFor(s).verify(quote), quote),
-    },
+    quoteVerifyTarget('quote-verify', 'quote mutants (header, body, lengths, QE report, auth data, PEM; re-signed for simulated seeds) through the verifier', 4, seeds),
+    quoteVerifyTarget('quote-verify-sim', 're-signed simulated quote mutants reaching TDX module identity and TCB matching', 2, sims),
     {
       name: 'quote-show',
       what: 'quote mutants through parse, describe (quote show) and policy draft',
