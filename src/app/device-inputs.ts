@@ -11,17 +11,16 @@ import type {TrustAnchor} from '../device/chain.js'
 import {defaultPolicy, type DevicePolicy} from '../device/verifier.js'
 import {parseCert} from '../x509/cert.js'
 import {splitDerCerts} from '../x509/chain.js'
+import {pemCertificates} from '../x509/pem.js'
 import {OPEN_PROFILE} from '../x509/profile.js'
 import {MAX_CERT_FILE_BYTES, readBinaryInput, readRawInput, readTextInput} from './files.js'
 
 const PEM_CERT_BEGIN = '-----BEGIN CERTIFICATE-----'
-const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g
 
-/** The certificates of a file: every PEM CERTIFICATE block, else a DER concatenation (throws when that does not split). */
+/** The certificates of a file: its PEM CERTIFICATE blocks (x509/pem), else a DER concatenation (throws when that does not split). */
 export function certificatesOf(raw: Buffer): Buffer[] {
   const text = raw.toString('latin1')
-  if (!text.includes(PEM_CERT_BEGIN)) return splitDerCerts(raw)
-  return [...text.matchAll(PEM_CERT)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'))
+  return text.includes(PEM_CERT_BEGIN) ? pemCertificates(text) : splitDerCerts(raw)
 }
 
 /** A policy JSON file: any subset of DevicePolicy's keys; unknown keys and wrong types are refused. */

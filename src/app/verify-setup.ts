@@ -5,7 +5,6 @@
  */
 import {join} from 'node:path'
 import type {QuoteCollateralV3} from '../abi/collateral.js'
-import {DER_SEQUENCE} from '../abi/der.js'
 import {applyPolicyFlags, type PolicyFlags} from '../appraise/flags.js'
 import {defaultPolicy, MAX_POLICY_BYTES, parsePolicy, type Policy} from '../appraise/policy.js'
 import {InputError, TdxkitError} from '../errors.js'
@@ -15,7 +14,6 @@ import {defaultOptions} from '../verify/options.js'
 import {collateralKeyString, type CollateralKey} from '../verify/pck-info.js'
 import {collateralKeyOfBytes} from '../verify/platforms.js'
 import {fingerprintOf, isFingerprint, normalizeFingerprint, rootFingerprints} from '../verify/roots.js'
-import {parsePemChain} from '../x509/dcap.js'
 import {loadCollateralFile} from './collateral-file.js'
 import type {PcsClient} from './pcs-client.js'
 import type {BatchOptions, CollateralSet, EventLogSpec, FileSource} from './verify-batch.js'
@@ -30,19 +28,15 @@ export function parseAt(text: string | undefined, clock = Date.now): number {
   return t / 1000
 }
 
-/** Fingerprints of the certificates in a root CA file (PEM, possibly several, or DER). */
+/** Fingerprints of the certificates in a root CA file (PEM, possibly several, or DER): verify/roots reads both. */
 export function rootFingerprintsFromFile(path: string): string[] {
   const raw = readRawInput(path, '--root-ca', MAX_CERT_FILE_BYTES)
   const text = raw.toString('latin1')
-  if (text.includes('-----BEGIN CERTIFICATE-----')) {
-    try {
-      return parsePemChain(text, false).map(fingerprintOf)
-    } catch (e) {
-      throw new InputError('BAD_ROOT_CA', `--root-ca: ${path}: ${(e as Error).message}`)
-    }
+  try {
+    return rootFingerprints(text.includes('-----BEGIN CERTIFICATE-----') ? text : raw)
+  } catch (e) {
+    throw new InputError('BAD_ROOT_CA', `--root-ca: ${path}: ${(e as Error).message}`)
   }
-  if (raw[0] !== DER_SEQUENCE) throw new InputError('BAD_ROOT_CA', `--root-ca: ${path} is neither a PEM nor a DER certificate`)
-  return [fingerprintOf(raw)]
 }
 
 /**

@@ -5,7 +5,7 @@
 import {hash} from 'node:crypto'
 import {DER_SEQUENCE} from '../abi/der.js'
 import {InputError} from '../errors.js'
-import {pemToDers} from '../x509/pem.js'
+import {pemCertificates} from '../x509/pem.js'
 
 /** SHA-256 of the production Intel SGX Root CA certificate (DER). */
 export const INTEL_SGX_ROOT_CA_SHA256 = '44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3'
@@ -38,8 +38,13 @@ export function rootFingerprints(root: TrustedRoot): string[] {
     return [fingerprintOf(root)]
   }
   if (root.includes('-----BEGIN')) {
-    const ders = pemToDers(root)
-    if (ders.length === 0 || !root.includes(PEM_CERT_BEGIN)) throw new InputError('BAD_ROOT', `a trusted root given as PEM must hold a CERTIFICATE block: ${oneLine(root)}`)
+    if (!root.includes(PEM_CERT_BEGIN)) throw new InputError('BAD_ROOT', `a trusted root given as PEM must hold a CERTIFICATE block: ${oneLine(root)}`)
+    let ders: Buffer[]
+    try {
+      ders = pemCertificates(root)
+    } catch (e) {
+      throw new InputError('BAD_ROOT', `a PEM trusted root is malformed: ${(e as Error).message}`)
+    }
     if (ders.some((d) => d[0] !== DER_SEQUENCE)) throw new InputError('BAD_ROOT', 'a PEM trusted root holds a block that is not a DER certificate')
     return ders.map(fingerprintOf)
   }

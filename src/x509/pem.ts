@@ -1,4 +1,7 @@
-/** PEM: certificate chains read strictly (a quote's certification data) or loosely (collateral), and DER written as PEM. */
+/**
+ * PEM: certificate chains read strictly (a quote's certification data) or loosely (collateral),
+ * certificate files a user gives (roots, trust anchors, identities), and DER written as PEM.
+ */
 import {X509Error} from './cert.js'
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\n((?:[A-Za-z0-9+/=]+\n)+)-----END CERTIFICATE-----/y
@@ -29,12 +32,7 @@ function canonicalBase64(b64: string, n: number): boolean {
  */
 export function parsePemChain(text: string, strict: boolean): Buffer[] {
   const out: Buffer[] = []
-  const decode = (b64raw: string) => {
-    const b64 = b64raw.replace(/\s+/g, '')
-    const der = Buffer.from(b64, 'base64')
-    if (!canonicalBase64(b64, der.length)) throw new X509Error('malformed', 'PEM certificate is not canonical base64')
-    out.push(der)
-  }
+  const decode = (b64raw: string) => out.push(decodeBlock(b64raw))
   if (!strict) {
     const rest = text.replace(PEM_LOOSE, (_m, b64: string) => {
       decode(b64)
@@ -55,6 +53,25 @@ export function parsePemChain(text: string, strict: boolean): Buffer[] {
   const tail = text.slice(pos)
   if (out.length === 0 || (tail !== '' && tail !== '\0')) throw new X509Error('malformed', 'PCK chain PEM is malformed')
   return out
+}
+
+/** One block's base64 (any whitespace inside) as DER; throws X509Error unless it is canonical base64. */
+function decodeBlock(b64raw: string): Buffer {
+  const b64 = b64raw.replace(/\s+/g, '')
+  const der = Buffer.from(b64, 'base64')
+  if (!canonicalBase64(b64, der.length)) throw new X509Error('malformed', 'PEM certificate is not canonical base64')
+  return der
+}
+
+/**
+ * The certificates of a PEM file a user gives (a trusted root, a trust anchor, an identity chain):
+ * every CERTIFICATE block in order, each canonical base64; text outside the blocks is explanatory
+ * (RFC 7468 §2: openssl's `subject=` lines) and ignored. Throws X509Error without a block.
+ */
+export function pemCertificates(text: string): Buffer[] {
+  const ders = [...text.matchAll(PEM_LOOSE)].map((m) => decodeBlock(m[1]))
+  if (ders.length === 0) throw new X509Error('malformed', 'no PEM CERTIFICATE block')
+  return ders
 }
 
 /** DER as a PEM block with 64-character lines. */
